@@ -1,0 +1,211 @@
+// The embedded default database: a private PostgreSQL cluster in <home>/pg, created on
+// first use from the machine's PostgreSQL binaries and started on demand. It listens on
+// 127.0.0.1 (password) and on a Unix socket in <home>/pg (trust; the folder is private).
+// As root, the server runs as the unprivileged OS user `postgres` (see clusterSystem.ts).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { withClusterLock } from './clusterLock.js';
+import { createStrataDatabase, initCluster, readPassword, startServer, stopServer } from './clusterServer.js';
+import type { ClusterPaths, Postmaster } from './clusterState.js';
+import { clusterPaths, livePostmaster } from './clusterState.js';
+import type { OsUser } from './clusterSystem.js';
+import { assertReachable, ClusterError, findPgBinDir, giveTo, serverUser } from './clusterSystem.js';
+
+export { ClusterError, findPgBinDir } from './clusterSystem.js';
+
+export interface ClusterInfo {
+  /** The absolute home folder; the cluster lives in <home>/pg. */
+  home: string;
+  /** postgresql://strata:<password>@127.0.0.1:<port>/strata */
+  url: string;
+  port: number;
+  /** Where the Unix socket is, or null when the path would be too long for one. */
+  socketDir: string | null;
+  dataDir: string;
+  pid?: number;
+  /** This call ran initdb. */
+  created: boolean;
+  /** This call started the server (false: it was already running). */
+  started: boolean;
+}
+
+export interface EnsureOptions {
+  /** Default true. false skips fsync in initdb and the server: for throwaway clusters only. */
+  fsync?: boolean;
+  /** shared_buffers; default "256MB". */
+  sharedBuffers?: string;
+  /** How long to wait for another process that is creating or starting the cluster; default 120 s. */
+  lockTimeoutMs?: number;
+}
+
+export interface ClusterStatus {
+  /** initdb ran and the `strata` database exists. */
+  initialized: boolean;
+  running: boolean;
+  port?: number;
+  url?: string;
+  pid?: number;
+}
+
+const LOCK_TIMEOUT_MS = 120_000;
+const SETTLE_TIMEOUT_MS = 60_000;
+
+function urlFor(p: ClusterPaths, port: number): string {
+  return `postgresql://strata:${encodeURIComponent(readPassword(p))}@127.0.0.1:${port}/strata`;
+}
+
+/** The info of a running, ready, fully initialized cluster, else undefined. */
+function readyInfo(p: ClusterPaths, created: boolean, started: boolean): ClusterInfo | undefined {
+  const pm = livePostmaster(p.dataDir);
+  if (!pm || pm.status !== 'ready' || !fs.existsSync(p.readyFile)) return undefined;
+  return {
+    home: p.home,
+    url: urlFor(p, pm.port),
+    port: pm.port,
+    socketDir: pm.socketDir ?? null,
+    dataDir: p.dataDir,
+    pid: pm.pid,
+    created,
+    started,
+  };
+}
+
+/** Waits while a postmaster is starting up, recovering or shutting down; returns it once ready. */
+async function settledPostmaster(p: ClusterPaths): Promise<Postmaster | undefined> {
+  const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+  for (;;) {
+    const pm = livePostmaster(p.dataDir);
+    if (!pm || pm.status === 'ready') return pm;
+    if (Date.now() > deadline) {
+      throw new ClusterError(`the server (pid ${pm.pid}) stayed "${pm.status}" for ${SETTLE_TIMEOUT_MS / 1000} s; see ${p.logFile}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** <home>/pg: private to the server user, who must also be able to reach it. */
+async function preparePgDir(p: ClusterPaths, user: OsUser | undefined): Promise<void> {
+  fs.mkdirSync(p.pgDir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(p.pgDir, 0o700);
+  giveTo(p.pgDir, user);
+  if (user) await assertReachable(user, p.pgDir);
+}
+
+/**
+ * Makes sure the cluster of `home` exists and runs, and says how to reach it. Creates it
+ * on first use and starts it when stopped; otherwise it is cheap (reads postmaster.pid).
+ * Safe to call from several processes at once: one initializes/starts, the others wait.
+ * `opts` apply when this call creates or starts the server.
+ */
+export async function ensureCluster(home: string, opts: EnsureOptions = {}): Promise<ClusterInfo> {
+  const p = clusterPaths(home);
+  const running = readyInfo(p, false, false);
+  if (running) return running;
+  fs.mkdirSync(p.home, { recursive: true });
+  const settings = { fsync: opts.fsync ?? true, sharedBuffers: opts.sharedBuffers ?? '256MB' };
+  return withClusterLock(p.lockFile, opts.lockTimeoutMs ?? LOCK_TIMEOUT_MS, async () => {
+    let pm = await settledPostmaster(p);
+    const binDir = findPgBinDir(); // fails first, naming what to install
+    const user = serverUser(p.dataDir);
+    let created = false;
+    let started = false;
+    if (!pm) {
+      await preparePgDir(p, user);
+      if (!fs.existsSync(path.join(p.dataDir, 'PG_VERSION'))) {
+        await initCluster(p, binDir, user, settings);
+        created = true;
+      }
+      await startServer(p, binDir, user, settings);
+      started = true;
+      pm = livePostmaster(p.dataDir);
+      if (!pm) throw new ClusterError(`the server exited right after starting; see ${p.logFile}`);
+    }
+    if (!fs.existsSync(p.readyFile)) await createStrataDatabase(p, pm.port, user);
+    const info = readyInfo(p, created, started);
+    if (!info) throw new ClusterError(`the server is not ready after starting; see ${p.logFile}`);
+    return info;
+  });
+}
+
+/** Whether the cluster of `home` exists and runs; reads files only, starts nothing. */
+export async function clusterStatus(home: string): Promise<ClusterStatus> {
+  const p = clusterPaths(home);
+  const initialized = fs.existsSync(p.readyFile) && fs.existsSync(path.join(p.dataDir, 'PG_VERSION'));
+  const pm = livePostmaster(p.dataDir);
+  if (!pm) return { initialized, running: false };
+  const status: ClusterStatus = { initialized, running: true, port: pm.port, pid: pm.pid };
+  if (initialized) status.url = urlFor(p, pm.port);
+  return status;
+}
+
+/**
+ * Stops the server of `home` and waits until it is gone; false if it was not running.
+ * mode `fast` (default) ends sessions cleanly; `immediate` skips the shutdown checkpoint.
+ */
+export async function stopCluster(home: string, opts: { mode?: 'fast' | 'immediate' } = {}): Promise<boolean> {
+  const p = clusterPaths(home);
+  if (!livePostmaster(p.dataDir)) return false;
+  return withClusterLock(p.lockFile, LOCK_TIMEOUT_MS, async () => {
+    if (!livePostmaster(p.dataDir)) return false;
+    await stopServer(p, findPgBinDir(), serverUser(p.dataDir), opts.mode ?? 'fast');
+    return true;
+  });
+}
+
+/** The connection URL of the cluster of `home`, creating and starting it as needed. */
+export async function clusterUrl(home: string, opts: EnsureOptions = {}): Promise<string> {
+  return (await ensureCluster(home, opts)).url;
+}
+
+export interface ThrowawayCluster extends ClusterInfo {
+  /** Stops the server and deletes its folder. */
+  stop(): Promise<void>;
+}
+
+const throwawayHomes = new Set<string>();
+let exitHookInstalled = false;
+
+// If a test process exits without stop(), its servers must not outlive it: SIGQUIT is
+// PostgreSQL's immediate shutdown, and 'exit' handlers can only do synchronous work.
+function killThrowawaysOnExit(): void {
+  for (const home of throwawayHomes) {
+    const pm = livePostmaster(clusterPaths(home).dataDir);
+    if (pm) {
+      try {
+        process.kill(pm.pid, 'SIGQUIT');
+      } catch {
+        // already gone
+      }
+    }
+    fs.rmSync(home, { recursive: true, force: true, maxRetries: 3 });
+  }
+}
+
+/**
+ * A new cluster in a fresh temporary folder, fsync off, for tests. stop() stops it and
+ * removes the folder; a process that exits without calling it still kills the server.
+ */
+export async function createThrowawayCluster(opts: { sharedBuffers?: string } = {}): Promise<ThrowawayCluster> {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-pg-'));
+  // mkdtemp makes the folder 0700; as root, the server user must be able to enter it.
+  fs.chmodSync(home, 0o711);
+  if (!exitHookInstalled) process.once('exit', killThrowawaysOnExit);
+  exitHookInstalled = true;
+  throwawayHomes.add(home);
+  const stop = async (): Promise<void> => {
+    try {
+      await stopCluster(home, { mode: 'immediate' });
+    } finally {
+      throwawayHomes.delete(home);
+      fs.rmSync(home, { recursive: true, force: true, maxRetries: 3 });
+    }
+  };
+  try {
+    const info = await ensureCluster(home, { fsync: false, sharedBuffers: opts.sharedBuffers ?? '128MB' });
+    return { ...info, stop };
+  } catch (e) {
+    await stop().catch(() => undefined);
+    throw e;
+  }
+}
