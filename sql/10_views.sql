@@ -20,3 +20,23 @@ left join lateral (
   select v.tag, v.created_at, v.file_count, v.size
   from strata.versions v where v.dataset_id = d.id order by v.seq desc limit 1
 ) l on true;
+
+create or replace view strata.v_versions as
+select v.id,
+       v.dataset_id,
+       d.name                        as dataset,
+       v.seq,
+       v.tag,
+       p.tag                         as parent_tag,
+       encode(v.content_hash, 'hex') as content_hash,
+       v.file_count,
+       v.size,
+       v.new_bytes,
+       v.message,
+       v.metadata,
+       v.author,
+       v.created_at,
+       v.state
+from strata.versions v
+join strata.datasets d on d.id = v.dataset_id
+left join strata.versions p on p.id = v.parent_id;

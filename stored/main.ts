@@ -3,11 +3,26 @@
 // declared in entrypoints.ts has no implementation here.
 
 import type { EntryName } from "./entrypoints";
+import { missingBlobs, missingChunks, missingTrees, registerPack } from "./chunks";
+import { commitVersion, stageCommit } from "./commits";
 import { createDataset, datasets } from "./datasets";
+import { blobChunks, ls } from "./files";
+import { version, versions, versionsBeforeUpdate } from "./versions";
 
 type Impl = (this: void, ...args: any[]) => unknown;
 
 export const api: Record<EntryName, Impl> = {
   create_dataset: createDataset,
   datasets,
+  missing_chunks: missingChunks,
+  missing_blobs: missingBlobs,
+  missing_trees: missingTrees,
+  register_pack: registerPack,
+  stage_commit: stageCommit,
+  commit_version: commitVersion,
+  versions,
+  version,
+  ls,
+  blob_chunks: blobChunks,
+  _versions_before_update: versionsBeforeUpdate,
 };

@@ -5,7 +5,11 @@ import { Sqlstate, type SqlstateName } from "../errors";
 
 /** Raise one of Strata's own errors; the client sees its SQLSTATE, message, detail and hint. */
 export function raise(code: SqlstateName, message: string, detail?: string, hint?: string): never {
-  return spi.error({ sqlstate: Sqlstate[code], message, detail, hint });
+  // pllua 2.0 refuses spi.error inside a set-returning function's coroutine ("cannot call
+  // into PostgreSQL with pending errors"); building the error object under pcall and
+  // rethrowing it works everywhere and keeps SQLSTATE, detail and hint.
+  const [, err] = pcall(spi.error, { sqlstate: Sqlstate[code], message, detail, hint });
+  return error(err, 0);
 }
 
 // Prepared once per interpreter (one per session and role) and kept: a PL/Lua SPI

@@ -1,0 +1,71 @@
+// Reading a version's files: listing under a prefix (walking only the subtree the
+// prefix names) and where each file's chunks live.
+
+import { query, queryOne } from "./host/pg";
+import { findVersion } from "./versions";
+
+interface FileRow {
+  path: string;
+  kind: string;
+  size: number;
+  content_hash: string;
+  target: string | undefined;
+}
+
+/**
+ * The tree under the folders that `prefix` names up to its last '/', or undefined when
+ * one of them does not exist or is not a folder.
+ */
+function treeAt(root: string, folders: string[]): string | undefined {
+  let tree = root;
+  for (const name of folders) {
+    const e = queryOne<{ kind: string; hash: string }>(
+      "select kind, hash from strata.tree_entries where tree = $1 and name = $2", ["bytea", "text"], tree, name);
+    if (e === undefined || e.kind !== "dir") return undefined;
+    tree = e.hash;
+  }
+  return tree;
+}
+
+/** Files and symlinks of a version whose path starts with `prefix`, in path order. */
+export function ls(dataset: string | undefined, tag: string | undefined, prefix: string | undefined): void {
+  const v = findVersion(dataset, tag);
+  const p = prefix ?? "";
+  const folders: string[] = [];
+  let rest = p;
+  for (;;) {
+    const [slash] = string.find(rest, "/", 1, true);
+    if (slash === undefined) break;
+    const name = string.sub(rest, 1, slash - 1);
+    if (name !== "") folders.push(name);
+    rest = string.sub(rest, slash + 1);
+  }
+  const tree = treeAt(v.content_hash, folders);
+  if (tree === undefined) return;
+  const base = folders.length > 0 ? folders.join("/") + "/" : "";
+  const rows = query<FileRow>(
+    `with recursive walk (path, kind, hash, size, target) as (
+       select $2 || e.name, e.kind, e.hash, e.size, e.target
+       from strata.tree_entries e where e.tree = $1 and starts_with(e.name, $3)
+       union all
+       select w.path || '/' || e.name, e.kind, e.hash, e.size, e.target
+       from walk w join strata.tree_entries e on e.tree = w.hash where w.kind = 'dir')
+     select path, kind, size, hash as content_hash, target from walk where kind <> 'dir' order by path collate "C"`,
+    ["bytea", "text", "text"], tree, base, rest);
+  for (const r of rows) coroutine.yield(r.path, r.kind, r.size, r.content_hash, r.target);
+}
+
+/** Every chunk of the given file contents, in order, with the pack it lives in. */
+export function blobChunks(blobs: PgArray<string> | undefined): void {
+  if (blobs === undefined) return;
+  const rows = query<{ blob: string; seq: number; chunk: string; size: number; pack: string; pack_offset: number; stored_size: number }>(
+    `select b.hash as blob, i + 1 as seq, c.hash as chunk, c.size, p.hash as pack, c.pack_offset, c.stored_size
+     from (select distinct h from unnest($1::bytea[]) h) u
+     join strata.blobs b on b.hash = u.h
+     cross join lateral generate_series(0, octet_length(b.chunks) / 32 - 1) i
+     join strata.chunks c on c.hash = substring(b.chunks from i * 32 + 1 for 32)
+     join strata.packs p on p.id = c.pack_id
+     order by b.hash, i`,
+    ["bytea[]"], blobs);
+  for (const r of rows) coroutine.yield(r.blob, r.seq, r.chunk, r.size, r.pack, r.pack_offset, r.stored_size);
+}

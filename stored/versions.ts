@@ -1,0 +1,64 @@
+// Versions: resolving name@tag, listing, and the immutability of committed versions.
+
+import { checkName } from "./names";
+import { queryOne, raise, yieldComposite } from "./host/pg";
+
+export interface DatasetRow {
+  id: number;
+  name: string;
+}
+
+export interface VersionRow {
+  id: number;
+  dataset_id: number;
+  tag: string;
+  content_hash: string;
+}
+
+export function findDataset(name: string | undefined): DatasetRow {
+  checkName("dataset", name);
+  const d = queryOne<DatasetRow>("select id, name from strata.datasets where name = $1", ["text"], name);
+  if (d === undefined) return raise("unknownDataset", `dataset "${name}" does not exist`);
+  return d;
+}
+
+/** The version `tag` of `dataset`; tag null means its latest version. */
+export function findVersion(dataset: string | undefined, tag: string | undefined): VersionRow {
+  const d = findDataset(dataset);
+  const v =
+    tag === undefined
+      ? queryOne<VersionRow>(
+          "select id, dataset_id, tag, content_hash from strata.versions where dataset_id = $1 order by seq desc limit 1",
+          ["bigint"], d.id)
+      : queryOne<VersionRow>(
+          "select id, dataset_id, tag, content_hash from strata.versions where dataset_id = $1 and tag = $2",
+          ["bigint", "text"], d.id, tag);
+  if (v === undefined)
+    return tag === undefined
+      ? raise("unknownVersion", `dataset "${d.name}" has no versions yet`)
+      : raise("unknownVersion", `dataset "${d.name}" has no version "${tag}"`);
+  return v;
+}
+
+/** Versions of a dataset, newest first. */
+export function versions(dataset: string | undefined): void {
+  const d = findDataset(dataset);
+  yieldComposite("select v as c from strata.v_versions v where v.dataset_id = $1 order by v.seq desc", ["bigint"], d.id);
+}
+
+/** One version (the latest when tag is null), as a v_versions row. */
+export function version(dataset: string | undefined, tag: string | undefined): void {
+  const v = findVersion(dataset, tag);
+  yieldComposite("select v as c from strata.v_versions v where v.id = $1", ["bigint"], v.id);
+}
+
+/** Trigger: a committed version never changes. */
+export function versionsBeforeUpdate(trigger: PgTrigger<{ tag: string }>): void {
+  const old = trigger.old;
+  raise(
+    "versionImmutable",
+    `version "${old?.tag}" is committed and cannot be changed`,
+    undefined,
+    "push a new version instead",
+  );
+}
