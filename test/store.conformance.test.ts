@@ -11,10 +11,15 @@ import t from 'tap';
 import { FileStore } from '../loader/store/file.js';
 import { packKey, planRanges, StoreError, type ByteRange, type ObjectStore } from '../loader/store/index.js';
 import { S3Store } from '../loader/store/s3.js';
-import { createBucket, useS3Server } from './helpers/s3server.js';
+import { createBucket, seedObjects, useS3Server } from './helpers/s3server.js';
 
 type T = Parameters<Parameters<typeof t.test>[0]>[0];
-type MakeStore = (t: T) => Promise<ObjectStore>;
+interface Subject {
+  store: ObjectStore;
+  /** Makes objects exist quickly, bypassing put where that is slow (s3rver). */
+  seed(objects: Array<{ key: string; body: Buffer }>): Promise<void>;
+}
+type MakeSubject = (t: T) => Promise<Subject>;
 
 const MiB = 1024 * 1024;
 
@@ -37,11 +42,13 @@ async function collect(store: ObjectStore, prefix?: string): Promise<Array<{ key
   return out;
 }
 
-async function putMany(store: ObjectStore, keys: string[]): Promise<void> {
-  await Promise.all(keys.map((k) => store.put(k, Buffer.from(k))));
+async function putMany(store: ObjectStore, objects: Array<string | { key: string; body: Buffer }>): Promise<void> {
+  await Promise.all(objects.map((o) => (typeof o === 'string' ? store.put(o, Buffer.from(o)) : store.put(o.key, o.body))));
 }
 
-function conformance(t: T, make: MakeStore): void {
+function conformance(t: T, makeSubject: MakeSubject): void {
+  const make = async (t: T) => (await makeSubject(t)).store;
+
   t.test('check passes on a usable store', async (t) => {
     const store = await make(t);
     await store.check();
@@ -126,15 +133,19 @@ function conformance(t: T, make: MakeStore): void {
     t.ok(requests <= 4, `merged into ${requests} reads`);
 
     const unmerged = store.stats().get;
-    await store.getRanges('packs/cd/many', ranges.slice(0, 20), { gap: 0 });
+    await store.getRanges('packs/cd/many', ranges.slice(10, 30), { gap: 0 });
     t.equal(store.stats().get - unmerged, 20, 'gap 0 keeps separate ranges separate');
     await rejectsWith(t, store.getRanges('packs/cd/many', [{ offset: 8 * MiB - 1, length: 2 }]), 'bad_range', 'a range past the end');
   });
 
   t.test('list paginates past 1000 keys, in key order, by string prefix', async (t) => {
-    const store = await make(t);
+    const { store, seed } = await makeSubject(t);
     const keys = Array.from({ length: 1005 }, (_, i) => `many/${String(i).padStart(4, '0')}`);
-    await putMany(store, [...keys, 'other/x', 'many-not/x', 'man/y']);
+    await seed(keys.map((key) => ({ key, body: Buffer.from(key) })));
+    // Neighbours sharing the string prefix 'man'. (Not 'many-x/': s3rver lists in
+    // folder-walk order, which puts 'many-x/' after 'many/' and then loses it
+    // across a page boundary; real S3 and the file store list by key bytes.)
+    await putMany(store, ['other/x', 'many0/x', 'man/y']);
     const lists = store.stats().list;
     const listed = await collect(store, 'many/');
     t.equal(listed.length, keys.length, 'every key listed once');
@@ -146,11 +157,11 @@ function conformance(t: T, make: MakeStore): void {
     t.ok(listed.every((e) => e.size === 9), 'sizes listed');
     if (store instanceof S3Store) t.ok(store.stats().list - lists >= 2, 'took more than one page');
     t.same((await collect(store, 'many/100')).map((e) => e.key), ['many/1000', 'many/1001', 'many/1002', 'many/1003', 'many/1004']);
-    t.same((await collect(store, 'man')).length, keys.length + 2, 'prefix is a plain string prefix');
+    t.equal((await collect(store, 'man')).length, keys.length + 2, 'prefix is a plain string prefix');
     t.same(await collect(store, 'nothing/'), [], 'empty prefix result');
     const all = (await collect(store)).map((e) => e.key);
     t.same(all, [...all].sort(), 'whole listing sorted');
-    t.equal(all.length, keys.length + 3);
+    t.equal(all.length, keys.length + 3, 'whole listing complete');
   });
 
   t.test('delete removes exactly the given keys', async (t) => {
@@ -174,7 +185,8 @@ t.test('file store', async (t) => {
   conformance(t, async (t) => {
     const root = mkdtempSync(join(tmpdir(), 'strata-filestore-'));
     t.teardown(() => rmSync(root, { recursive: true, force: true }));
-    return new FileStore(join(root, 'objects'));
+    const store = new FileStore(join(root, 'objects'));
+    return { store, seed: (objects) => putMany(store, objects) };
   });
 });
 
@@ -193,6 +205,8 @@ t.test('s3 store on s3rver', async (t) => {
       concurrency: 16,
     });
     t.teardown(() => store.close());
-    return store;
+    const seed = (objects: Array<{ key: string; body: Buffer }>) =>
+      seedObjects(server, bucket, objects.map((o) => ({ key: store.settings.prefix + o.key, body: o.body })));
+    return { store, seed };
   });
 });

@@ -1,0 +1,250 @@
+// The file store: objects as files under one folder, key segments as sub-folders
+// (`packs/ab/ab12...` -> ROOT/packs/ab/ab12...). Writes go to a dot-named temp
+// file in the object's own folder (so the rename stays on one file system and is
+// atomic), are fsynced, renamed over the final name, and the folder is fsynced so
+// the rename survives a power cut. Dot-names are never valid keys (keys.ts), so a
+// temp file a crash leaves behind is invisible to has/get/list.
+
+import { randomBytes } from 'node:crypto';
+import { access, constants, mkdir, open, readdir, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+import { errorCode, StoreError, type StoreErrorKind } from './errors.js';
+import { validateKey, validatePrefix } from './keys.js';
+import { mapLimited } from './limit.js';
+import { checkRange, readRanges } from './ranges.js';
+import { emptyStats, type ByteRange, type GetRangesOptions, type ListEntry, type ObjectStore, type StoreStats } from './store.js';
+
+const TEMP_PREFIX = '.tmp-';
+// Local reads and unlinks run on libuv's thread pool; more in flight only queues.
+const FILE_PARALLEL = 8;
+
+export class FileStore implements ObjectStore {
+  readonly root: string;
+  private readonly counts = emptyStats();
+
+  constructor(root: string) {
+    this.root = resolve(root);
+  }
+
+  describe(): string {
+    return pathToFileURL(this.root).href;
+  }
+
+  stats(): StoreStats {
+    return { ...this.counts };
+  }
+
+  async close(): Promise<void> {}
+
+  async check(): Promise<void> {
+    try {
+      await mkdir(this.root, { recursive: true });
+      await access(this.root, constants.R_OK | constants.W_OK | constants.X_OK);
+    } catch (err) {
+      const code = errorCode(err);
+      if (code === 'EEXIST' || code === 'ENOTDIR') {
+        throw new StoreError('bad_config', `${this.describe()} is not a folder (fix STRATA_STORE)`, { cause: err, store: this.describe() });
+      }
+      throw this.fsError(err, 'open the store folder', undefined);
+    }
+  }
+
+  async put(key: string, body: Buffer): Promise<boolean> {
+    const path = this.pathOf(key);
+    this.counts.head++;
+    if ((await this.statFile(path, key))?.size === body.length) return false;
+    this.counts.put++;
+    const dir = dirname(path);
+    const tmp = join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(8).toString('hex')}`);
+    try {
+      await mkdir(dir, { recursive: true });
+      try {
+        const fh = await open(tmp, 'wx', 0o644);
+        try {
+          await fh.writeFile(body);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await rename(tmp, path);
+      } catch (err) {
+        await rm(tmp, { force: true }).catch(() => undefined);
+        throw err;
+      }
+      await syncFolder(dir);
+    } catch (err) {
+      throw this.fsError(err, 'write', key);
+    }
+    return true;
+  }
+
+  async has(key: string): Promise<boolean> {
+    return (await this.size(key)) !== undefined;
+  }
+
+  async size(key: string): Promise<number | undefined> {
+    const path = this.pathOf(key);
+    this.counts.head++;
+    return (await this.statFile(path, key))?.size;
+  }
+
+  async get(key: string): Promise<Buffer> {
+    const path = this.pathOf(key);
+    this.counts.get++;
+    try {
+      return await readFile(path);
+    } catch (err) {
+      throw this.fsError(err, 'read', key);
+    }
+  }
+
+  async getRange(key: string, offset: number, length: number): Promise<Buffer> {
+    checkRange(offset, length, key, this.describe());
+    const [data] = await this.getRanges(key, [{ offset, length }], { gap: 0 });
+    return data!;
+  }
+
+  async getRanges(key: string, ranges: readonly ByteRange[], options?: GetRangesOptions): Promise<Buffer[]> {
+    const path = this.pathOf(key);
+    for (const r of ranges) checkRange(r.offset, r.length, key, this.describe());
+    let fh: FileHandle;
+    try {
+      fh = await open(path, 'r');
+    } catch (err) {
+      throw this.fsError(err, 'read', key);
+    }
+    try {
+      return await readRanges(
+        ranges,
+        (offset, length) => {
+          this.counts.get++;
+          return this.readExactly(fh, key, offset, length);
+        },
+        FILE_PARALLEL,
+        options,
+      );
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async *list(prefix = ''): AsyncIterable<ListEntry> {
+    validatePrefix(prefix, this.describe());
+    // Start at the deepest folder the prefix names in full; filter the rest by string.
+    const folder = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+    yield* this.walk(folder, prefix);
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    const paths = keys.map((k) => this.pathOf(k));
+    await mapLimited(paths, FILE_PARALLEL, async (path, i) => {
+      this.counts.delete++;
+      try {
+        await unlink(path);
+      } catch (err) {
+        if (errorCode(err) !== 'ENOENT') throw this.fsError(err, 'delete', keys[i]);
+      }
+    });
+  }
+
+  // Folders are not removed when they empty: a concurrent put may be about to
+  // write into one, and there are at most 256 fan-out folders per key space.
+
+  private async *walk(folderKey: string, prefix: string): AsyncGenerator<ListEntry> {
+    let entries;
+    this.counts.list++;
+    try {
+      entries = await readdir(join(this.root, folderKey), { withFileTypes: true });
+    } catch (err) {
+      const code = errorCode(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return;
+      throw this.fsError(err, 'list', folderKey);
+    }
+    // Sort as S3 does (by key bytes): a folder sorts as its name plus '/'.
+    const items = entries
+      .filter((e) => !e.name.startsWith('.') && (e.isFile() || e.isDirectory()))
+      .map((e) => ({ name: e.name, folder: e.isDirectory(), sortKey: e.isDirectory() ? `${e.name}/` : e.name }))
+      .sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
+    for (const item of items) {
+      const key = folderKey + item.name;
+      if (item.folder) {
+        const sub = `${key}/`;
+        if (sub.startsWith(prefix) || prefix.startsWith(sub)) yield* this.walk(sub, prefix);
+      } else if (key.startsWith(prefix)) {
+        const info = await this.statFile(join(this.root, key), key);
+        if (info) yield { key, size: info.size }; // skip one deleted meanwhile
+      }
+    }
+  }
+
+  private pathOf(key: string): string {
+    validateKey(key, this.describe());
+    return join(this.root, ...key.split('/'));
+  }
+
+  private async statFile(path: string, key: string): Promise<{ size: number } | undefined> {
+    try {
+      const info = await stat(path);
+      return info.isFile() ? { size: info.size } : undefined;
+    } catch (err) {
+      const code = errorCode(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw this.fsError(err, 'stat', key);
+    }
+  }
+
+  private async readExactly(fh: FileHandle, key: string, offset: number, length: number): Promise<Buffer> {
+    const buf = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await fh.read(buf, done, length - done, offset + done));
+      } catch (err) {
+        throw this.fsError(err, 'read', key);
+      }
+      if (bytesRead === 0) {
+        throw new StoreError('bad_range', `range ${offset}+${length} is past the end of '${key}' in ${this.describe()} (object has ${offset + done} bytes or fewer)`, {
+          key,
+          store: this.describe(),
+        });
+      }
+      done += bytesRead;
+    }
+    return buf;
+  }
+
+  private fsError(err: unknown, action: string, key: string | undefined): StoreError {
+    const code = errorCode(err) ?? 'unknown error';
+    const what = key === undefined ? this.describe() : `'${key}' in ${this.describe()}`;
+    let kind: StoreErrorKind = 'io';
+    let hint = 'check the folder and the disk';
+    if ((code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') && action === 'read') {
+      kind = 'not_found';
+      return new StoreError(kind, `object ${what} not found`, { cause: err, key, store: this.describe() });
+    }
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+      kind = 'access_denied';
+      hint = 'check the folder permissions or choose another STRATA_STORE';
+    } else if (code === 'ENOSPC' || code === 'EDQUOT') {
+      hint = 'the disk is full: free space or choose another STRATA_STORE';
+    }
+    return new StoreError(kind, `cannot ${action} ${what}: ${code} (${hint})`, { cause: err, key, store: this.describe() });
+  }
+}
+
+/** fsync a folder so a rename in it is durable; not every platform allows it. */
+async function syncFolder(dir: string): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(dir, 'r');
+    await fh.sync();
+  } catch (err) {
+    const code = errorCode(err);
+    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') throw err;
+  } finally {
+    await fh?.close();
+  }
+}
