@@ -3,6 +3,10 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
+// The pinned AWS SDK runs on Node 20; its notice that later releases will not would
+// break the CLI's one-line errors.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 const entry = new URL("../dist/loader/cli/main.js", import.meta.url);
 if (!existsSync(fileURLToPath(entry))) {
   process.stderr.write("strata: not built yet: run npm run build in " + fileURLToPath(new URL("..", import.meta.url)) + "\n");

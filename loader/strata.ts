@@ -1,14 +1,50 @@
 // The typed Node API of Strata: what the CLI does, callable from programs.
 
+import { join } from "node:path";
 import type pg from "pg";
 import { fromDatabaseError } from "./errors.js";
 import { openPool, resolveDatabaseUrl } from "./db/connect.js";
+import { strataHome } from "./paths.js";
+import { push, versionInfo, type PushOptions, type PushResult } from "./push/push.js";
+import { openStore, type ObjectStore } from "./store/index.js";
 
 export interface OpenOptions {
   /** PostgreSQL URL; defaults to DATABASE_URL, then the private cluster. */
   databaseUrl?: string;
   /** Bring the schema up to date on open (default true). */
   migrate?: boolean;
+  /** Object store URL; defaults to STRATA_STORE, then file://<home>/objects. */
+  store?: string | ObjectStore;
+  /** Strata home (private cluster, local index, cache); defaults to STRATA_HOME, then ./.strata. */
+  home?: string;
+}
+
+export interface VersionInfo {
+  id: number;
+  dataset: string;
+  seq: number;
+  tag: string;
+  parentTag: string | null;
+  /** Hex SHA-256 of the root tree. */
+  contentHash: string;
+  fileCount: number;
+  size: number;
+  newBytes: number;
+  message: string | null;
+  metadata: Record<string, unknown>;
+  author: string;
+  createdAt: Date;
+}
+
+/** `name@tag` or `name` (the latest version). */
+export interface VersionRef {
+  dataset: string;
+  tag?: string;
+}
+
+export function parseRef(ref: string): VersionRef {
+  const at = ref.lastIndexOf("@");
+  return at < 0 ? { dataset: ref } : { dataset: ref.slice(0, at), tag: ref.slice(at + 1) || undefined };
 }
 
 export interface DatasetInfo {
@@ -28,11 +64,16 @@ export class Strata {
   private constructor(
     readonly pool: pg.Pool,
     readonly databaseUrl: string,
+    readonly store: ObjectStore,
+    readonly home: string,
   ) {}
 
   static async open(opts: OpenOptions = {}): Promise<Strata> {
+    const home = opts.home ?? strataHome();
     const url = opts.databaseUrl ?? (await resolveDatabaseUrl());
-    return new Strata(await openPool(url, { migrate: opts.migrate }), url);
+    const store =
+      typeof opts.store === "object" ? opts.store : openStore(opts.store ?? process.env.STRATA_STORE ?? `file://${join(home, "objects")}`);
+    return new Strata(await openPool(url, { migrate: opts.migrate }), url, store, home);
   }
 
   async close(): Promise<void> {
@@ -48,8 +89,13 @@ export class Strata {
     }
   }
 
-  async createDataset(name: string, description?: string): Promise<number> {
-    const [row] = await this.query<{ id: number }>("select strata.create_dataset($1, $2) as id", [name, description ?? null]);
+  /** Create a dataset; `chunking` (bytes) overrides the 256 KiB / 1 MiB / 4 MiB chunk sizes of its pushes. */
+  async createDataset(name: string, description?: string, chunking?: { min: number; avg: number; max: number }): Promise<number> {
+    const [row] = await this.query<{ id: number }>("select strata.create_dataset($1, $2, $3) as id", [
+      name,
+      description ?? null,
+      chunking ? JSON.stringify(chunking) : null,
+    ]);
     return row!.id;
   }
 
@@ -67,5 +113,22 @@ export class Strata {
       latestFileCount: r.latest_file_count as number | null,
       latestSize: r.latest_size as number | null,
     }));
+  }
+
+  /** Push a folder or file as a new version of `opts.dataset` (created when missing). */
+  async push(path: string, opts: PushOptions): Promise<PushResult> {
+    const packSize = process.env.STRATA_PACK_SIZE ? Number(process.env.STRATA_PACK_SIZE) : undefined;
+    return push(this, this.store, path, { indexHome: this.home, packSize, ...opts });
+  }
+
+  /** Versions of a dataset, newest first. */
+  async log(dataset: string): Promise<VersionInfo[]> {
+    return (await this.query<Record<string, unknown>>("select * from strata.versions($1)", [dataset])).map(versionInfo);
+  }
+
+  /** One version (the latest when no tag is given). */
+  async version(ref: VersionRef): Promise<VersionInfo> {
+    const rows = await this.query<Record<string, unknown>>("select * from strata.version($1, $2)", [ref.dataset, ref.tag ?? null]);
+    return versionInfo(rows[0]!);
   }
 }

@@ -20,5 +20,6 @@ execFileSync(join(root, "node_modules", ".bin", "tstl"), ["-p", join(root, "stor
 const bundle = readFileSync(join(out, "strata.lua"), "utf8");
 const bundleHash = createHash("sha256").update(bundle).digest("hex");
 writeFileSync(join(out, "wrappers.sql"), generateWrappers(entryPoints, bundleHash));
-writeFileSync(join(out, "manifest.json"), JSON.stringify({ bundleHash, bundleBytes: Buffer.byteLength(bundle) }, null, 2));
+const signatures = entryPoints.map((e) => `strata.${e.name}(${e.args.map((a) => a.type).join(", ")})`);
+writeFileSync(join(out, "manifest.json"), JSON.stringify({ bundleHash, bundleBytes: Buffer.byteLength(bundle), signatures }, null, 2));
 console.log(`stored logic: ${entryPoints.length} entry points, bundle ${Buffer.byteLength(bundle)} bytes (${bundleHash.slice(0, 12)})`);

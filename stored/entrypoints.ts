@@ -26,10 +26,13 @@ export const entryPoints = [
     args: [
       { name: "name", type: "text" },
       { name: "description", type: "text", default: "null" },
+      { name: "chunking", type: "jsonb", default: "null" },
     ],
     returns: "bigint",
     volatility: "volatile",
-    comment: "Create a dataset and return its id; names are 1-128 of [A-Za-z0-9._-], starting with a letter or digit.",
+    comment:
+      "Create a dataset and return its id; names are 1-128 of [A-Za-z0-9._-], starting with a letter or digit; " +
+      'chunking {"min", "avg", "max"} in bytes overrides 256 KiB / 1 MiB / 4 MiB.',
   },
   {
     name: "datasets",

@@ -56,6 +56,8 @@ export async function migrate(databaseUrl: string, opts: MigrateOptions = {}): P
 
 interface StoredLogic {
   bundleHash: string;
+  /** `strata.name(arg types)` of every declared entry point. */
+  signatures: string[];
   bundle: string;
   /** SQL scripts in the order they run: sql/ files below 50, the wrappers, the rest. */
   scripts: { name: string; sql: string }[];
@@ -67,7 +69,7 @@ export function loadStoredLogic(): StoredLogic {
   const dir = storedBuildDir();
   const manifestPath = join(dir, "manifest.json");
   if (!existsSync(manifestPath)) throw new Error(`the stored logic is not built (${manifestPath} is missing): run npm run build`);
-  const { bundleHash } = JSON.parse(readFileSync(manifestPath, "utf8")) as { bundleHash: string };
+  const { bundleHash, signatures } = JSON.parse(readFileSync(manifestPath, "utf8")) as { bundleHash: string; signatures: string[] };
   const bundle = readFileSync(join(dir, "strata.lua"), "utf8");
   const sqlDir = join(projectRoot(), "sql");
   const files = readdirSync(sqlDir).filter((f) => /^\d+_.*\.sql$/.test(f)).sort();
@@ -79,7 +81,7 @@ export function loadStoredLogic(): StoredLogic {
   ];
   const h = createHash("sha256").update(bundle);
   for (const s of scripts) h.update(`\0${s.name}\0${s.sql}`);
-  return { bundleHash, bundle, scripts, installHash: h.digest("hex") };
+  return { bundleHash, signatures, bundle, scripts, installHash: h.digest("hex") };
 }
 
 async function installStoredLogic(client: pg.Client): Promise<"installed" | "unchanged"> {
@@ -104,6 +106,7 @@ async function installStoredLogic(client: pg.Client): Promise<"installed" | "unc
         throw new Error(`installing ${s.name} failed: ${(e as Error).message}`, { cause: e });
       }
     }
+    await dropUndeclared(client, logic.signatures);
     await client.query("insert into strata._installs (install_hash, bundle_hash) values ($1, $2)", [
       logic.installHash,
       logic.bundleHash,
@@ -114,4 +117,19 @@ async function installStoredLogic(client: pg.Client): Promise<"installed" | "unc
     await client.query("rollback");
     throw e;
   }
+}
+
+/**
+ * Drop the PL/Lua functions of schema strata that this release no longer declares (a
+ * wrapper whose arguments changed would otherwise live on as a stale overload).
+ */
+async function dropUndeclared(client: pg.Client, signatures: string[]): Promise<void> {
+  const { rows } = await client.query<{ fn: string }>(
+    `select p.oid::regprocedure::text as fn
+     from pg_proc p join pg_namespace n on n.oid = p.pronamespace join pg_language l on l.oid = p.prolang
+     where n.nspname = 'strata' and l.lanname = 'pllua'
+       and p.oid <> all (array(select to_regprocedure(s)::oid from unnest($1::text[]) s where to_regprocedure(s) is not null))`,
+    [signatures],
+  );
+  for (const r of rows) await client.query(`drop function ${r.fn}`);
 }

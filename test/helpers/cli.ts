@@ -11,11 +11,18 @@ export interface CliResult {
   stderr: string;
 }
 
-export function strata(args: string[], env: Record<string, string | undefined> = {}, input?: string): Promise<CliResult> {
+export function strata(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  input?: string,
+  as?: { uid: number; gid: number },
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const merged = { ...process.env, ...env };
     for (const [k, v] of Object.entries(env)) if (v === undefined) delete merged[k];
-    const child = spawn(process.execPath, [BIN, ...args], { env: merged, stdio: ["pipe", "pipe", "pipe"] });
+    // The CLI runs compiled JavaScript as users would: without the loader hooks the test
+    // runner adds to child processes (env -u, since the runner re-adds them to the spawn).
+    const child = spawn("env", ["-u", "NODE_OPTIONS", process.execPath, BIN, ...args], { env: merged, stdio: ["pipe", "pipe", "pipe"], ...as });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

@@ -1,6 +1,14 @@
 import type { Command } from "commander";
+import { StrataError } from "../../errors.js";
 import { withStrata } from "../context.js";
 import { formatBytes, formatTime, printJson, printTable } from "../output.js";
+
+function parseBytes(v: string): number {
+  const m = /^(\d+)\s*(k|ki|kib|m|mi|mib)?$/i.exec(v.trim());
+  if (!m) throw new StrataError(`not a size in bytes: ${v} (e.g. 262144, 256KiB, 1MiB)`, "usage");
+  const unit = (m[2] ?? "").toLowerCase();
+  return Number(m[1]) * (unit.startsWith("k") ? 1024 : unit.startsWith("m") ? 1024 * 1024 : 1);
+}
 
 export function register(program: Command): void {
   const dataset = program.command("dataset").description("create and list datasets");
@@ -9,10 +17,18 @@ export function register(program: Command): void {
     .command("create")
     .argument("<name>", "1-128 of letters, digits, '.', '_', '-', starting with a letter or digit")
     .option("-d, --description <text>", "what the dataset holds")
+    .option("--chunk-min <bytes>", "smallest chunk of content-defined chunking (default 262144)", parseBytes)
+    .option("--chunk-avg <bytes>", "average chunk (default 1048576)", parseBytes)
+    .option("--chunk-max <bytes>", "largest chunk (default 4194304)", parseBytes)
     .option("--json", "print the result as JSON")
     .description("create a dataset")
-    .action(async (name: string, opts: { description?: string; json?: boolean }) => {
-      const id = await withStrata((s) => s.createDataset(name, opts.description));
+    .action(async (name: string, opts: { description?: string; json?: boolean; chunkMin?: number; chunkAvg?: number; chunkMax?: number }) => {
+      const custom = opts.chunkMin ?? opts.chunkAvg ?? opts.chunkMax;
+      const chunking =
+        custom === undefined
+          ? undefined
+          : { min: opts.chunkMin ?? 262144, avg: opts.chunkAvg ?? 1048576, max: opts.chunkMax ?? 4194304 };
+      const id = await withStrata((s) => s.createDataset(name, opts.description, chunking));
       if (opts.json) printJson({ id, name });
       else process.stdout.write(`created dataset ${name}\n`);
     });

@@ -1,0 +1,128 @@
+/**
+ * The shared machinery behind chunkFile/chunkStream: the hashing workers and
+ * the read-block pool, reused across files so a file costs no thread start.
+ *
+ * Threads: the main thread reads (through libuv) and finds boundaries; one
+ * worker keeps the whole-file SHA-256, which is sequential by nature; the
+ * chunk worker(s) copy each chunk out of the shared blocks into a buffer the
+ * caller owns and hash it. On two cores the OS balances these three.
+ */
+import { Worker } from 'node:worker_threads';
+import { BlockPool } from './blocks.js';
+import { HASH_WORKER_SOURCE, type WorkerReply, type WorkerRequest } from './hash-worker.js';
+
+export interface PipelineOptions {
+  /** Workers that copy and hash chunks (the whole-file hash has its own). Default 1. */
+  chunkWorkers?: number;
+  /** Size of one read, and of one shared block. Default 4 MiB. */
+  blockSize?: number;
+}
+
+/** What a running job exposes to the pipeline's message dispatch. */
+export interface JobSink {
+  onReply(msg: WorkerReply): void;
+  /** A worker died: the job must fail. */
+  onFatal(err: Error): void;
+}
+
+export const DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024;
+
+export class ChunkPipeline {
+  readonly pool: BlockPool;
+  private readonly fileWorker: Worker;
+  private readonly chunkWorkers: Worker[];
+  private readonly jobs = new Map<number, JobSink>();
+  private nextJob = 1;
+  private nextChunkWorker = 0;
+  private fatal: Error | null = null;
+  private closed = false;
+
+  constructor(opts: PipelineOptions = {}) {
+    const n = opts.chunkWorkers ?? 1;
+    const blockSize = opts.blockSize ?? DEFAULT_BLOCK_SIZE;
+    if (!Number.isSafeInteger(n) || n < 1 || n > 64) {
+      throw new RangeError(`chunkWorkers must be an integer from 1 to 64, got ${n}`);
+    }
+    if (!Number.isSafeInteger(blockSize) || blockSize < 4096 || blockSize > 256 * 1024 * 1024) {
+      throw new RangeError(`blockSize must be an integer from 4096 to 256 MiB, got ${blockSize}`);
+    }
+    this.pool = new BlockPool(blockSize, 16);
+    this.fileWorker = this.spawn();
+    this.chunkWorkers = Array.from({ length: n }, () => this.spawn());
+  }
+
+  private spawn(): Worker {
+    const w = new Worker(HASH_WORKER_SOURCE, { eval: true, name: 'strata-chunk-hash' });
+    w.unref();
+    w.on('message', (msg: WorkerReply) => {
+      // Replies for a job that already went away are dropped: nothing waits for them.
+      this.jobs.get(msg.job)?.onReply(msg);
+    });
+    w.on('error', (err: Error) => this.die(err));
+    w.on('exit', (code) => {
+      if (!this.closed) this.die(new Error(`chunk hashing worker exited with code ${code}`));
+    });
+    return w;
+  }
+
+  private die(err: Error): void {
+    if (this.fatal !== null) return;
+    this.fatal = err;
+    for (const job of this.jobs.values()) job.onFatal(err);
+    this.jobs.clear();
+    void this.close();
+  }
+
+  /** False once a worker died or close() was called: make a new pipeline. */
+  get usable(): boolean {
+    return this.fatal === null && !this.closed;
+  }
+
+  /** Registers a job; workers keep the process alive only while some job is registered. */
+  register(sink: JobSink): number {
+    if (this.fatal !== null) throw this.fatal;
+    if (this.closed) throw new Error('chunk pipeline is closed');
+    const id = this.nextJob++;
+    if (this.jobs.size === 0) for (const w of this.workers()) w.ref();
+    this.jobs.set(id, sink);
+    return id;
+  }
+
+  unregister(id: number): void {
+    if (!this.jobs.delete(id)) return;
+    if (this.jobs.size === 0) for (const w of this.workers()) w.unref();
+  }
+
+  /** Whole-file hash messages go to one worker, so they stay in order. */
+  toFileWorker(msg: WorkerRequest): void {
+    this.fileWorker.postMessage(msg);
+  }
+
+  /** Chunk messages go round-robin; replies carry the chunk's sequence number. */
+  toChunkWorker(msg: WorkerRequest): void {
+    const w = this.chunkWorkers[this.nextChunkWorker++ % this.chunkWorkers.length]!;
+    w.postMessage(msg);
+  }
+
+  private workers(): Worker[] {
+    return [this.fileWorker, ...this.chunkWorkers];
+  }
+
+  /** Stops the workers. Jobs still running fail. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const err = this.fatal ?? new Error('chunk pipeline closed');
+    for (const job of this.jobs.values()) job.onFatal(err);
+    this.jobs.clear();
+    await Promise.all(this.workers().map((w) => w.terminate()));
+  }
+}
+
+let shared: ChunkPipeline | null = null;
+
+/** The process-wide pipeline used when none is passed; created on first use, replaced if it died. */
+export function defaultPipeline(): ChunkPipeline {
+  if (shared === null || !shared.usable) shared = new ChunkPipeline();
+  return shared;
+}

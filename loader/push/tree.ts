@@ -1,0 +1,96 @@
+// Merkle trees of a version, built in the loader and checked again by commit_version.
+// A tree's hash is the SHA-256 of its entries sorted by name (bytewise), each encoded as
+// kind byte ('f' file, 'd' dir, 'l' symlink) + UTF-8 name + 0x00 + 32-byte hash +
+// 8-byte big-endian size. A symlink's hash is the SHA-256 of its target.
+
+import { createHash } from "node:crypto";
+
+export type EntryKind = "file" | "dir" | "symlink";
+
+export interface TreeEntry {
+  name: string;
+  kind: EntryKind;
+  hash: Buffer;
+  /** File bytes; subtree bytes for a dir; 0 for a symlink. */
+  size: number;
+  target?: string;
+}
+
+export interface Tree {
+  hash: Buffer;
+  entries: TreeEntry[];
+  /** Files and symlinks below, at any depth. */
+  fileCount: number;
+  /** Bytes of the files below. */
+  size: number;
+}
+
+/** One file or symlink of a version, by its '/'-separated path. */
+export interface FileRecord {
+  path: string;
+  kind: "file" | "symlink";
+  hash: Buffer;
+  size: number;
+  target?: string;
+}
+
+const KIND_BYTE: Record<EntryKind, number> = { file: 0x66, dir: 0x64, symlink: 0x6c };
+
+export function hashTree(entries: TreeEntry[]): Buffer {
+  const sorted = entries
+    .map((e) => ({ e, name: Buffer.from(e.name, "utf8") }))
+    .sort((a, b) => Buffer.compare(a.name, b.name));
+  const h = createHash("sha256");
+  const size = Buffer.alloc(8);
+  for (const { e, name } of sorted) {
+    h.update(Buffer.of(KIND_BYTE[e.kind]));
+    h.update(name);
+    h.update(Buffer.of(0));
+    h.update(e.hash);
+    size.writeBigUInt64BE(BigInt(e.size));
+    h.update(size);
+  }
+  return h.digest();
+}
+
+export function symlinkHash(target: string): Buffer {
+  return createHash("sha256").update(target, "utf8").digest();
+}
+
+interface Folder {
+  folders: Map<string, Folder>;
+  files: TreeEntry[];
+}
+
+/** Every tree of the version (children before parents) and the root, from its files. */
+export function buildTrees(files: Iterable<FileRecord>): { root: Tree; trees: Tree[] } {
+  const top: Folder = { folders: new Map(), files: [] };
+  for (const f of files) {
+    const parts = f.path.split("/");
+    const name = parts.pop()!;
+    let folder = top;
+    for (const p of parts) {
+      let next = folder.folders.get(p);
+      if (!next) folder.folders.set(p, (next = { folders: new Map(), files: [] }));
+      folder = next;
+    }
+    folder.files.push({ name, kind: f.kind, hash: f.hash, size: f.kind === "file" ? f.size : 0, target: f.target });
+  }
+  const trees: Tree[] = [];
+  const build = (folder: Folder): Tree => {
+    const entries = [...folder.files];
+    let fileCount = folder.files.length;
+    let size = folder.files.reduce((n, e) => n + e.size, 0);
+    for (const [name, sub] of folder.folders) {
+      const t = build(sub);
+      entries.push({ name, kind: "dir", hash: t.hash, size: t.size });
+      fileCount += t.fileCount;
+      size += t.size;
+    }
+    const tree = { hash: hashTree(entries), entries, fileCount, size };
+    trees.push(tree);
+    return tree;
+  };
+  const root = build(top);
+  return { root, trees };
+}

@@ -1,0 +1,82 @@
+// Walking the input of a push: files and symlinks (recorded as links, never followed),
+// with the metadata the local file index keys on.
+
+import { lstat, readdir, readlink, stat } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { StrataError } from "../errors.js";
+
+export interface InputFile {
+  /** '/'-separated, relative to the pushed folder. */
+  path: string;
+  /** Absolute path on disk. */
+  abs: string;
+  kind: "file" | "symlink";
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  target?: string;
+}
+
+/** Strata's own folder inside a checkout; never pushed. */
+export const STATE_DIR = ".strata";
+
+/** The files under `root` (a folder, or a single file pushed under its own name). */
+export async function walkInput(root: string): Promise<InputFile[]> {
+  let st;
+  try {
+    st = await stat(root);
+  } catch (e) {
+    throw inputError(root, e);
+  }
+  if (st.isFile()) {
+    return [{ path: basename(root), abs: root, kind: "file", size: st.size, mtimeMs: st.mtimeMs, ino: st.ino }];
+  }
+  if (!st.isDirectory()) throw new StrataError(`${root} is neither a file nor a folder`, "usage");
+  const out: InputFile[] = [];
+  await walkFolder(root, "", out);
+  return out;
+}
+
+async function walkFolder(abs: string, rel: string, out: InputFile[]): Promise<void> {
+  let names;
+  try {
+    names = await readdir(abs, { withFileTypes: true });
+  } catch (e) {
+    throw inputError(abs, e);
+  }
+  for (const d of names) {
+    if (rel === "" && d.name === STATE_DIR) continue;
+    const childAbs = join(abs, d.name);
+    const childRel = rel === "" ? d.name : `${rel}/${d.name}`;
+    if (d.isDirectory()) {
+      await walkFolder(childAbs, childRel, out);
+    } else if (d.isFile() || d.isSymbolicLink()) {
+      const st = await lstat(childAbs).catch((e) => {
+        throw inputError(childAbs, e);
+      });
+      const link = st.isSymbolicLink();
+      out.push({
+        path: childRel,
+        abs: childAbs,
+        kind: link ? "symlink" : "file",
+        size: link ? 0 : st.size,
+        mtimeMs: st.mtimeMs,
+        ino: st.ino,
+        target: link ? await readlink(childAbs) : undefined,
+      });
+    } else {
+      throw new StrataError(`${childAbs} is not a regular file, folder or symlink (sockets, pipes and devices cannot be pushed)`, "usage");
+    }
+  }
+}
+
+export function inputError(path: string, e: unknown): StrataError {
+  const code = (e as { code?: string }).code;
+  const why =
+    code === "ENOENT" ? "does not exist"
+    : code === "EACCES" || code === "EPERM" ? "cannot be read (permission denied)"
+    : code === "ELOOP" ? "is a symlink loop"
+    : code === "ENOTDIR" ? "is not a folder"
+    : (e as Error).message;
+  return new StrataError(`${path} ${why}`, code === "EACCES" || code === "EPERM" ? "failure" : "usage", { cause: e });
+}
