@@ -5,6 +5,7 @@ import type pg from "pg";
 import { fromDatabaseError } from "./errors.js";
 import { openPool, resolveDatabaseUrl } from "./db/connect.js";
 import { strataHome } from "./paths.js";
+import { cat, checkout, defaultCacheDir, isLocalStore, type CatResult, type CheckoutOptions, type CheckoutResult } from "./checkout/index.js";
 import { push, versionInfo, type PushOptions, type PushResult } from "./push/push.js";
 import { openStore, type ObjectStore } from "./store/index.js";
 
@@ -130,5 +131,23 @@ export class Strata {
   async version(ref: VersionRef): Promise<VersionInfo> {
     const rows = await this.query<Record<string, unknown>>("select * from strata.version($1, $2)", [ref.dataset, ref.tag ?? null]);
     return versionInfo(rows[0]!);
+  }
+
+  /**
+   * Write a version's files into `dir`, verified. An earlier checkout there is switched:
+   * only files that differ are written and files that left the version are deleted.
+   */
+  async checkout(ref: VersionRef, dir: string, opts: CheckoutOptions = {}): Promise<CheckoutResult> {
+    return checkout(this, this.store, ref, dir, { cacheDir: this.cacheDir(), ...opts });
+  }
+
+  /** Write one file of a version to `out`, verified. */
+  async cat(ref: VersionRef, path: string, out: NodeJS.WritableStream): Promise<CatResult> {
+    return cat(this, this.store, ref, path, out, { cacheDir: this.cacheDir() });
+  }
+
+  /** The local chunk cache, for remote stores only (a file store is already local). */
+  private cacheDir(): string | undefined {
+    return isLocalStore(this.store) ? undefined : defaultCacheDir(this.home);
   }
 }

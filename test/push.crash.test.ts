@@ -19,7 +19,7 @@ t.test("a push killed mid-way leaves no version, and its re-run resumes", async 
   for (let i = 0; i < 24; i++) spec[`part-${i}.bin`] = bytes(1_500_000, 100 + i);
   writeTree(dir, spec);
   const total = 24 * 1_500_000;
-  const env = { ...process.env, ...s.env, STRATA_PACK_SIZE: String(2 * 1024 * 1024) };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...s.env, STRATA_PACK_SIZE: String(2 * 1024 * 1024) };
   delete env.NODE_OPTIONS;
 
   const child = spawn(process.execPath, [BIN, "push", dir, "--dataset", "crash"], { env, stdio: "ignore" });

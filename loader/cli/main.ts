@@ -3,13 +3,14 @@
 
 import { Command, CommanderError } from "commander";
 import { describeError, ExitCode } from "../errors.js";
+import * as checkout from "./commands/checkout.js";
 import * as dataset from "./commands/dataset.js";
 import * as db from "./commands/db.js";
 import * as log from "./commands/log.js";
 import * as migrate from "./commands/migrate.js";
 import * as push from "./commands/push.js";
 
-const commands = [db, migrate, dataset, push, log];
+const commands = [db, migrate, dataset, push, checkout, log];
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command("strata")

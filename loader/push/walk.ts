@@ -3,6 +3,7 @@
 
 import { lstat, readdir, readlink, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { STATE_DIR } from "../checkout/listing.js";
 import { StrataError } from "../errors.js";
 
 export interface InputFile {
@@ -17,8 +18,6 @@ export interface InputFile {
   target?: string;
 }
 
-/** Strata's own folder inside a checkout; never pushed. */
-export const STATE_DIR = ".strata";
 
 /** The files under `root` (a folder, or a single file pushed under its own name). */
 export async function walkInput(root: string): Promise<InputFile[]> {

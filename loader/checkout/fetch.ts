@@ -1,0 +1,109 @@
+// Fetching chunks: from the local cache when it has them, else from their packs with
+// one getRanges call per pack (the store merges neighbouring ranges into few reads).
+// Every chunk is verified against its SHA-256 whatever its source; the error names
+// the file and chunk, because that is what the person running checkout knows.
+
+import { createHash } from "node:crypto";
+
+import { StrataError } from "../errors.js";
+import { isStoreError, packKey, type ObjectStore } from "../store/index.js";
+import type { ChunkCache } from "./cache.js";
+import { eachLimited } from "./parallel.js";
+
+export interface ChunkNeed {
+  hash: string;
+  size: number;
+  pack: string;
+  offset: number;
+  /** For messages: a file holding this chunk, and the chunk's 1-based place in it. */
+  path: string;
+  seq: number;
+}
+
+export interface FetchStats {
+  /** Chunks and chunk bytes read from the store. */
+  chunksFetched: number;
+  bytesFetched: number;
+  /** Chunks and bytes served by the local cache. */
+  chunksCached: number;
+  bytesCached: number;
+}
+
+export function chunkMismatch(need: { path: string; seq: number }, source: string): StrataError {
+  return new StrataError(`chunk ${need.seq} of ${need.path} does not match its hash (${source} returned corrupt data)`, "corrupt");
+}
+
+export class ChunkFetcher {
+  readonly stats: FetchStats = { chunksFetched: 0, bytesFetched: 0, chunksCached: 0, bytesCached: 0 };
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly cache: ChunkCache | undefined,
+    private readonly concurrency: number,
+  ) {}
+
+  /** The bytes of every needed chunk, by hash; chunks already in `have` are not fetched again. */
+  async fetch(needs: readonly ChunkNeed[], have?: ReadonlyMap<string, Buffer>): Promise<Map<string, Buffer>> {
+    const out = new Map<string, Buffer>();
+    const wanted = new Map<string, ChunkNeed>();
+    for (const n of needs) {
+      const known = have?.get(n.hash);
+      if (known !== undefined) out.set(n.hash, known);
+      else if (!wanted.has(n.hash)) wanted.set(n.hash, n);
+    }
+    let missing = [...wanted.values()];
+    if (this.cache !== undefined) missing = await this.fromCache(this.cache, missing, out);
+
+    const byPack = new Map<string, ChunkNeed[]>();
+    for (const n of missing) {
+      const list = byPack.get(n.pack);
+      if (list === undefined) byPack.set(n.pack, [n]);
+      else list.push(n);
+    }
+    await eachLimited([...byPack], this.concurrency, async ([pack, list]) => {
+      const data = await this.readPack(pack, list);
+      await eachLimited(list, 8, async (n, i) => {
+        const bytes = data[i]!;
+        if (bytes.length !== n.size || sha256(bytes) !== n.hash) throw chunkMismatch(n, "the store");
+        this.stats.chunksFetched++;
+        this.stats.bytesFetched += bytes.length;
+        out.set(n.hash, bytes);
+        await this.cache?.put(n.hash, bytes);
+      });
+    });
+    return out;
+  }
+
+  private async fromCache(cache: ChunkCache, needs: ChunkNeed[], out: Map<string, Buffer>): Promise<ChunkNeed[]> {
+    const rest: ChunkNeed[] = [];
+    await eachLimited(needs, 16, async (n) => {
+      const bytes = await cache.get(n.hash);
+      if (bytes === undefined) {
+        rest.push(n);
+        return;
+      }
+      this.stats.chunksCached++;
+      this.stats.bytesCached += bytes.length;
+      out.set(n.hash, bytes);
+    });
+    return rest;
+  }
+
+  private async readPack(pack: string, list: readonly ChunkNeed[]): Promise<Buffer[]> {
+    const key = packKey(pack);
+    try {
+      return await this.store.getRanges(key, list.map((n) => ({ offset: n.offset, length: n.size })));
+    } catch (e) {
+      const first = list[0]!;
+      if (isStoreError(e, "not_found"))
+        throw new StrataError(`pack ${key} holding chunk ${first.seq} of ${first.path} is missing from ${this.store.describe()}`, "corrupt", { cause: e });
+      if (isStoreError(e, "bad_range"))
+        throw new StrataError(`pack ${key} holding chunk ${first.seq} of ${first.path} is shorter than the database says (${this.store.describe()})`, "corrupt", { cause: e });
+      throw e;
+    }
+  }
+}
+
+export function sha256(data: Buffer): string {
+  return createHash("sha256").update(data).digest("hex");
+}

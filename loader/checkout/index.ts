@@ -1,0 +1,7 @@
+// Reading versions back: checkout of a whole version into a folder, cat of one file.
+
+export { checkout, type CheckoutOptions, type CheckoutProgress, type CheckoutResult } from "./checkout.js";
+export { cat, type CatOptions, type CatResult } from "./cat.js";
+export { ChunkCache, defaultCacheDir, isLocalStore } from "./cache.js";
+export { resolveVersion } from "./listing.js";
+export { readState, statePath, type CheckoutState, type PathRecord } from "./state.js";

@@ -1,0 +1,187 @@
+// Writing the files a checkout needs into a staging folder, to be renamed into
+// place only once every file is complete and verified (apply.ts): a failure
+// leaves the checkout as it was. Work goes by contents, not by path: identical
+// files are assembled once and copied. Chunks are fetched in batches of about
+// `batchBytes` (many small files share one batch, so their ranges merge into few
+// reads; a big file spans several), and the next batch is fetched while the
+// current one is written. A chunk needed again by a later batch is kept in memory.
+
+import { createHash, type Hash } from "node:crypto";
+import { copyFile, open, type FileHandle } from "node:fs/promises";
+import { join } from "node:path";
+
+import { StrataError } from "../errors.js";
+import type { Strata } from "../strata.js";
+import type { ChunkFetcher, ChunkNeed } from "./fetch.js";
+import { BLOB_BATCH, chunkLists, type ChunkRow, type Entry } from "./listing.js";
+import { eachLimited } from "./parallel.js";
+
+export interface StageOptions {
+  concurrency: number;
+  /** Chunk bytes fetched per batch. */
+  batchBytes: number;
+  /** Chunks kept in memory for later batches, at most this many bytes. */
+  retainBytes: number;
+  /** Called after each file is staged with its size (copies included). */
+  onFile?: (bytes: number) => void;
+}
+
+interface Blob {
+  hash: string;
+  size: number;
+  paths: string[];
+}
+
+interface Piece {
+  blob: Blob;
+  chunk: ChunkRow;
+  last: boolean;
+}
+
+interface Writer {
+  fh: FileHandle;
+  hash: Hash;
+}
+
+const EMPTY_HASH = createHash("sha256").digest("hex");
+
+/** Writes `files` (regular files only) under `staging`; returns each path's staged file. */
+export async function stageFiles(strata: Strata, fetcher: ChunkFetcher, files: readonly Entry[], staging: string, opts: StageOptions): Promise<Map<string, string>> {
+  const blobs = new Map<string, Blob>();
+  for (const f of files) {
+    const b = blobs.get(f.hash);
+    if (b === undefined) blobs.set(f.hash, { hash: f.hash, size: f.size, paths: [f.path] });
+    else b.paths.push(f.path);
+  }
+  const staged = new Map<string, string>();
+  let counter = 0;
+  const tmpOf = (path: string): string => {
+    const tmp = join(staging, String(++counter));
+    staged.set(path, tmp);
+    return tmp;
+  };
+  const writers = new Map<string, Writer>();
+
+  const finish = async (blob: Blob, w: Writer): Promise<void> => {
+    await w.fh.close();
+    writers.delete(blob.hash);
+    const got = w.hash.digest("hex");
+    if (got !== blob.hash)
+      throw new StrataError(`${blob.paths[0]} does not match its hash (its verified chunks assemble to ${got}, the version says ${blob.hash}; the database is damaged)`, "corrupt");
+    const first = staged.get(blob.paths[0]!)!;
+    for (const p of blob.paths.slice(1)) await copyFile(first, tmpOf(p));
+    for (let i = 0; i < blob.paths.length; i++) opts.onFile?.(blob.size);
+  };
+
+  const writePieces = async (pieces: readonly Piece[], data: ReadonlyMap<string, Buffer>): Promise<void> => {
+    // Pieces of one blob are contiguous and in order; blobs are written in parallel.
+    const runs: Piece[][] = [];
+    for (const p of pieces) {
+      const run = runs[runs.length - 1];
+      if (run !== undefined && run[0]!.blob === p.blob) run.push(p);
+      else runs.push([p]);
+    }
+    await eachLimited(runs, opts.concurrency, async (run) => {
+      const blob = run[0]!.blob;
+      let w = writers.get(blob.hash);
+      if (w === undefined) {
+        w = { fh: await open(tmpOf(blob.paths[0]!), "wx"), hash: createHash("sha256") };
+        writers.set(blob.hash, w);
+      }
+      const buffers = run.map((p) => data.get(p.chunk.hash)!);
+      for (const b of buffers) w.hash.update(b);
+      await writeAll(w.fh, buffers);
+      if (run[run.length - 1]!.last) await finish(blob, w);
+    });
+  };
+
+  try {
+    const all = [...blobs.values()];
+    for (const b of all.filter((b) => b.size === 0)) {
+      if (b.hash !== EMPTY_HASH) throw new StrataError(`${b.paths[0]} is empty but its recorded hash is ${b.hash}; the database is damaged`, "corrupt");
+      const w: Writer = { fh: await open(tmpOf(b.paths[0]!), "wx"), hash: createHash("sha256") };
+      writers.set(b.hash, w);
+      await finish(b, w);
+    }
+    const sized = all.filter((b) => b.size > 0);
+    for (let g = 0; g < sized.length; g += BLOB_BATCH) {
+      const group = sized.slice(g, g + BLOB_BATCH);
+      const lists = await chunkLists(strata, group.map((b) => ({ hash: b.hash, size: b.size, path: b.paths[0]! })));
+      const batches = cutBatches(group, lists, opts.batchBytes);
+      await runBatches(fetcher, batches, opts.retainBytes, writePieces);
+    }
+  } finally {
+    for (const w of writers.values()) await w.fh.close().catch(() => {});
+  }
+  return staged;
+}
+
+function cutBatches(blobs: readonly Blob[], lists: ReadonlyMap<string, ChunkRow[]>, batchBytes: number): Piece[][] {
+  const batches: Piece[][] = [];
+  let current: Piece[] = [];
+  let bytes = 0;
+  for (const blob of blobs) {
+    const chunks = lists.get(blob.hash)!;
+    chunks.forEach((chunk, i) => {
+      current.push({ blob, chunk, last: i === chunks.length - 1 });
+      bytes += chunk.size;
+      if (bytes >= batchBytes) {
+        batches.push(current);
+        current = [];
+        bytes = 0;
+      }
+    });
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+/** Fetches batch i + 1 while batch i is written; keeps chunks that later batches need again. */
+async function runBatches(
+  fetcher: ChunkFetcher,
+  batches: readonly Piece[][],
+  retainBytes: number,
+  write: (pieces: readonly Piece[], data: ReadonlyMap<string, Buffer>) => Promise<void>,
+): Promise<void> {
+  const lastUse = new Map<string, number>();
+  batches.forEach((batch, i) => batch.forEach((p) => lastUse.set(p.chunk.hash, i)));
+  const retained = new Map<string, Buffer>();
+  let retainedSize = 0;
+  const needs = (batch: readonly Piece[]): ChunkNeed[] =>
+    batch.map((p) => ({ hash: p.chunk.hash, size: p.chunk.size, pack: p.chunk.pack, offset: p.chunk.offset, path: p.blob.paths[0]!, seq: p.chunk.seq }));
+
+  let next: Promise<Map<string, Buffer>> | undefined = batches.length > 0 ? fetcher.fetch(needs(batches[0]!)) : undefined;
+  for (let i = 0; i < batches.length; i++) {
+    const data: Map<string, Buffer> = await next!;
+    for (const [hash, bytes] of data) {
+      if (lastUse.get(hash)! > i && !retained.has(hash) && retainedSize + bytes.length <= retainBytes) {
+        retained.set(hash, Buffer.from(bytes)); // a copy: slices would pin whole merged reads
+        retainedSize += bytes.length;
+      }
+    }
+    next = i + 1 < batches.length ? fetcher.fetch(needs(batches[i + 1]!), retained) : undefined;
+    next?.catch(() => {}); // awaited next round; a write failure must not leave it unhandled
+    try {
+      await write(batches[i]!, data);
+    } catch (e) {
+      await next?.catch(() => {});
+      throw e;
+    }
+    for (const [hash, bytes] of retained) {
+      if (lastUse.get(hash)! <= i) {
+        retained.delete(hash);
+        retainedSize -= bytes.length;
+      }
+    }
+  }
+}
+
+async function writeAll(fh: FileHandle, buffers: Buffer[]): Promise<void> {
+  let rest = buffers.filter((b) => b.length > 0);
+  while (rest.length > 0) {
+    let { bytesWritten } = await fh.writev(rest);
+    // A short write: drop what went out and retry the remainder.
+    while (rest.length > 0 && bytesWritten >= rest[0]!.length) bytesWritten -= rest.shift()!.length;
+    if (bytesWritten > 0) rest[0] = rest[0]!.subarray(bytesWritten);
+  }
+}

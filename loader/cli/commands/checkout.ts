@@ -1,0 +1,39 @@
+import type { Command } from "commander";
+import { parseRef } from "../../strata.js";
+import { withStrata } from "../context.js";
+import { formatBytes, printJson } from "../output.js";
+import { progressBar } from "../progress.js";
+
+export function register(program: Command): void {
+  program
+    .command("checkout")
+    .argument("<ref>", "NAME@TAG, or NAME for the latest version")
+    .argument("<dir>", "folder to write the files into (an earlier checkout there is switched)")
+    .option("--json", "print JSON for scripts")
+    .description("write a version's files into a folder, verifying every chunk and file")
+    .action(async (ref: string, dir: string, opts: { json?: boolean }) => {
+      const bar = progressBar("checkout", !opts.json);
+      const r = await withStrata((s) =>
+        s
+          .checkout(parseRef(ref), dir, {
+            onProgress: (p) => bar.update(p.bytesDone, p.bytesTotal, { files: `${p.filesDone}/${p.filesTotal} files`, extra: p.phase }),
+          })
+          .finally(() => bar.stop()),
+      );
+      if (opts.json) return printJson(r);
+      process.stdout.write(
+        `${r.dataset}@${r.tag} in ${dir}: ${r.filesWritten} files written (${formatBytes(r.bytesWritten)}), ` +
+          `${r.filesUnchanged} unchanged, ${r.filesDeleted} deleted\n`,
+      );
+      for (const p of r.leftModified) process.stderr.write(`strata: kept ${p}: it left the version but was changed here\n`);
+    });
+
+  program
+    .command("cat")
+    .argument("<ref>", "NAME@TAG, or NAME for the latest version")
+    .argument("<file>", "path of the file in the version")
+    .description("write one file of a version to standard output, verified")
+    .action(async (ref: string, file: string) => {
+      await withStrata((s) => s.cat(parseRef(ref), file, process.stdout));
+    });
+}
