@@ -13,4 +13,7 @@ if (!existsSync(fileURLToPath(entry))) {
   process.exit(1);
 }
 const { main } = await import(entry.href);
-process.exitCode = await main(process.argv);
+const code = await main(process.argv);
+// The command is done: do not wait on idle handles (stdout to a pipe or file is written
+// synchronously on Linux, so nothing is lost).
+process.exit(code);
