@@ -4,24 +4,20 @@
  * time, since their cost is mostly system calls; larger files go through the
  * pipeline one after another.
  */
-import type { FileHandle } from 'node:fs/promises';
-import { open } from 'node:fs/promises';
+import { openForChunking, type Opened } from './fsio.js';
 import { resolveParams, type ChunkParams, type ResolvedParams } from './params.js';
-import { FileSource } from './sources.js';
-import { checkOptions, readSmall, runJob, singleChunkEvents } from './stream.js';
+import { checkOptions, runJob } from './stream.js';
 import type { ChunkEvent, ChunkOptions } from './types.js';
 
 /** A chunkFile record, tagged with the file it belongs to. */
 export type FileChunkEvent = ChunkEvent & { path: string };
 
 export interface ChunkFilesOptions extends ChunkOptions {
-  /** Files opened ahead of the one being yielded (small ones are also read and hashed). Default 8. */
+  /** Files opened ahead of the one being yielded (small ones are also read and hashed). Default 16. */
   concurrency?: number;
 }
 
-type Prepared =
-  | { path: string; events: ChunkEvent[] }
-  | { path: string; fh: FileHandle; isFile: boolean };
+type Prepared = Opened & { path: string };
 
 /**
  * Chunks each file of `paths` in turn: for every file its chunk records, then
@@ -34,27 +30,13 @@ export function chunkFiles(
   opts: ChunkFilesOptions = {},
 ): AsyncGenerator<FileChunkEvent, void, undefined> {
   const p = resolveParams(params);
-  const k = opts.concurrency ?? 8;
+  const k = opts.concurrency ?? 16;
   if (!Number.isSafeInteger(k) || k < 1) throw new RangeError(`concurrency must be a positive integer, got ${k}`);
   return chunkFilesGen(paths, p, checkOptions(opts), k);
 }
 
 async function prepare(path: string, p: ResolvedParams): Promise<Prepared> {
-  const fh = await open(path, 'r');
-  try {
-    const st = await fh.stat();
-    if (st.isFile() && st.size <= p.minSize) {
-      const whole = await readSmall(fh, st.size);
-      if (whole !== null) {
-        await fh.close();
-        return { path, events: singleChunkEvents(whole) };
-      }
-    }
-    return { path, fh, isFile: st.isFile() };
-  } catch (err) {
-    await fh.close().catch(() => {});
-    throw err;
-  }
+  return { ...(await openForChunking(path, p)), path };
 }
 
 function asyncIterator(paths: Iterable<string> | AsyncIterable<string>): AsyncIterator<string> {
@@ -91,15 +73,16 @@ async function* chunkFilesGen(
       const next = window.shift();
       if (next === undefined) return;
       const prep = await next;
-      if ('events' in prep) {
+      if (prep.kind === 'small') {
         for (const ev of prep.events) yield { ...ev, path: prep.path };
       } else {
-        for await (const ev of runJob(new FileSource(prep.fh, prep.isFile), p, opts)) yield { ...ev, path: prep.path };
+        for await (const ev of runJob(prep.source, p, opts)) yield { ...ev, path: prep.path };
       }
     }
   } finally {
     // Files opened ahead but never reached.
-    for (const pr of window) pr.then((x) => ('fh' in x ? x.fh.close() : undefined)).catch(() => {});
+    for (const pr of window) pr.then((x) => (x.kind === 'large' ? x.source.close() : undefined)).catch(() => {});
     window.length = 0;
+    if (!exhausted) await it.return?.();
   }
 }

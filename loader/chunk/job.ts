@@ -119,8 +119,12 @@ export class ChunkJob implements JobSink {
     } catch (err) {
       this.fail(err instanceof Error ? err : new Error(String(err)));
     } finally {
-      // A read still in flight after a failure: release its block whenever it lands.
-      next?.then((s) => { if (s !== null) this.pool.unref(s.block); }, () => {});
+      // After a failure a read may still be in flight: let it land before the
+      // close, or it could hit a reused file descriptor.
+      if (next !== null) {
+        const s = await next.catch(() => null);
+        if (s !== null) this.pool.unref(s.block);
+      }
       await this.source.close().catch(() => {});
       this.readingDone = true;
       this.maybeUnregister();

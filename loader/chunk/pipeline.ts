@@ -34,6 +34,8 @@ export class ChunkPipeline {
   private readonly jobs = new Map<number, JobSink>();
   private nextJob = 1;
   private nextChunkWorker = 0;
+  /** Requests sent and not yet answered; workers keep the process alive only while this is > 0. */
+  private busy = 0;
   private fatal: Error | null = null;
   private closed = false;
 
@@ -55,6 +57,7 @@ export class ChunkPipeline {
     const w = new Worker(HASH_WORKER_SOURCE, { eval: true, name: 'strata-chunk-hash' });
     w.unref();
     w.on('message', (msg: WorkerReply) => {
+      if (msg.t !== 'first' && --this.busy === 0) for (const x of this.workers()) x.unref();
       // Replies for a job that already went away are dropped: nothing waits for them.
       this.jobs.get(msg.job)?.onReply(msg);
     });
@@ -78,29 +81,31 @@ export class ChunkPipeline {
     return this.fatal === null && !this.closed;
   }
 
-  /** Registers a job; workers keep the process alive only while some job is registered. */
   register(sink: JobSink): number {
     if (this.fatal !== null) throw this.fatal;
     if (this.closed) throw new Error('chunk pipeline is closed');
     const id = this.nextJob++;
-    if (this.jobs.size === 0) for (const w of this.workers()) w.ref();
     this.jobs.set(id, sink);
     return id;
   }
 
   unregister(id: number): void {
-    if (!this.jobs.delete(id)) return;
-    if (this.jobs.size === 0) for (const w of this.workers()) w.unref();
+    this.jobs.delete(id);
   }
 
   /** Whole-file hash messages go to one worker, so they stay in order. */
   toFileWorker(msg: WorkerRequest): void {
-    this.fileWorker.postMessage(msg);
+    this.post(this.fileWorker, msg);
   }
 
   /** Chunk messages go round-robin; replies carry the chunk's sequence number. */
   toChunkWorker(msg: WorkerRequest): void {
-    const w = this.chunkWorkers[this.nextChunkWorker++ % this.chunkWorkers.length]!;
+    this.post(this.chunkWorkers[this.nextChunkWorker++ % this.chunkWorkers.length]!, msg);
+  }
+
+  private post(w: Worker, msg: WorkerRequest): void {
+    // Ref only while answers are awaited: an iterator abandoned mid-file must not keep the process alive.
+    if (msg.t !== 'drop' && this.busy++ === 0) for (const x of this.workers()) x.ref();
     w.postMessage(msg);
   }
 

@@ -1,31 +1,5 @@
-/** Byte sources for the chunk pipeline: an open file, or any async iterable of bytes. */
-import type { FileHandle } from 'node:fs/promises';
+/** A byte source for the chunk pipeline over any async iterable of bytes (files: see fsio.ts). */
 import type { ByteSource } from './types.js';
-
-/** Reads a file straight into the caller's (shared) buffer: no intermediate copy. */
-export class FileSource implements ByteSource {
-  private pos = 0;
-
-  /** positional: use pread from offset 0 (regular files); otherwise read the current position (pipes). */
-  constructor(private readonly fh: FileHandle, private readonly positional: boolean) {}
-
-  async read(dst: Uint8Array): Promise<number> {
-    let filled = 0;
-    // Pipes return small pieces: fill the block so the workers get few, large messages.
-    while (filled < dst.length) {
-      const { bytesRead } = await this.fh.read(dst, filled, dst.length - filled, this.positional ? this.pos : null);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-      this.pos += bytesRead;
-      if (this.positional) break; // a regular file reads short only at its end
-    }
-    return filled;
-  }
-
-  async close(): Promise<void> {
-    await this.fh.close();
-  }
-}
 
 /** Copies pieces of an async iterable (a Readable, a generator of Buffers, ...) into the caller's buffer. */
 export class IterableSource implements ByteSource {

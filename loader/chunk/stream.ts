@@ -4,12 +4,11 @@
  * size. Reading, boundary finding and hashing overlap across threads (see
  * pipeline.ts); the consumer pulls, and nothing is read far ahead of it.
  */
-import { createHash } from 'node:crypto';
-import { open, type FileHandle } from 'node:fs/promises';
+import { openForChunking } from './fsio.js';
 import { ChunkJob, DEFAULT_READ_AHEAD } from './job.js';
 import { resolveParams, type ChunkParams, type ResolvedParams } from './params.js';
 import { defaultPipeline } from './pipeline.js';
-import { FileSource, IterableSource } from './sources.js';
+import { IterableSource } from './sources.js';
 import type { ByteSource, ChunkEvent, ChunkOptions } from './types.js';
 
 /**
@@ -50,48 +49,9 @@ export function checkOptions<T extends ChunkOptions>(opts: T): T {
 
 async function* chunkFileGen(path: string, p: ResolvedParams, opts: ChunkOptions): AsyncGenerator<ChunkEvent, void, undefined> {
   opts.signal?.throwIfAborted();
-  const fh = await open(path, 'r');
-  let handedOver = false;
-  try {
-    const st = await fh.stat();
-    if (st.isFile() && st.size <= p.minSize) {
-      const whole = await readSmall(fh, st.size);
-      if (whole !== null) {
-        yield* singleChunkEvents(whole);
-        return;
-      }
-    }
-    handedOver = true;
-    yield* runJob(new FileSource(fh, st.isFile()), p, opts);
-  } finally {
-    if (!handedOver) await fh.close();
-  }
-}
-
-/**
- * Reads a file believed to hold `size` <= minSize bytes; null if it turns out
- * longer (it grew), in which case the caller takes the general path.
- */
-export async function readSmall(fh: FileHandle, size: number): Promise<Buffer | null> {
-  const buf = Buffer.allocUnsafe(size + 1); // one spare byte detects growth
-  let filled = 0;
-  while (filled < buf.length) {
-    const { bytesRead } = await fh.read(buf, filled, buf.length - filled, filled);
-    if (bytesRead === 0) break;
-    filled += bytesRead;
-  }
-  return filled > size ? null : buf.subarray(0, filled);
-}
-
-/**
- * Records for content shorter than minSize: one chunk (none if empty) whose
- * digest is the file digest, so it is hashed once, on this thread.
- */
-export function singleChunkEvents(data: Buffer): ChunkEvent[] {
-  const sha256 = createHash('sha256').update(data).digest();
-  const end: ChunkEvent = { kind: 'end', sha256, size: data.length, chunkCount: data.length > 0 ? 1 : 0 };
-  if (data.length === 0) return [end];
-  return [{ kind: 'chunk', index: 0, offset: 0, length: data.length, sha256, data }, end];
+  const opened = await openForChunking(path, p);
+  if (opened.kind === 'small') yield* opened.events;
+  else yield* runJob(opened.source, p, opts);
 }
 
 /** Runs a source through the pipeline; the source is closed whatever happens. */
