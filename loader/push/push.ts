@@ -6,7 +6,7 @@
 
 import { resolve } from "node:path";
 import type pg from "pg";
-import { chunkFile } from "../chunk/stream.js";
+import { chunkFiles } from "../chunk/files.js";
 import type { ChunkParams } from "../chunk/params.js";
 import { fromDatabaseError, StrataError } from "../errors.js";
 import type { ObjectStore } from "../store/index.js";
@@ -58,7 +58,6 @@ interface Blob {
   chunks: Buffer;
 }
 
-const SMALL_LANE = 16;
 const BATCH = 5000;
 
 export async function push(strata: Strata, store: ObjectStore, input: string, opts: PushOptions): Promise<PushResult> {
@@ -82,50 +81,49 @@ export async function push(strata: Strata, store: ObjectStore, input: string, op
   };
   let unchangedFiles = 0;
 
-  const readFileInto = async (f: InputFile): Promise<void> => {
+  // Unchanged files (same size, mtime and inode as last time) and symlinks need no
+  // reading; the rest stream through the chunker in one ordered pass, which opens and
+  // hashes small files several at a time and keeps both cores busy on large ones.
+  const toRead: InputFile[] = [];
+  for (const f of files) {
+    const known = f.kind === "file" ? index?.lookup(f) : undefined;
     if (f.kind === "symlink") {
       records.push({ path: f.path, kind: "symlink", hash: symlinkHash(f.target!), size: 0, target: f.target });
+    } else if (known) {
+      records.push({ path: f.path, kind: "file", hash: known, size: f.size });
+      index!.record(f, known);
+      unchangedFiles++;
     } else {
-      const known = index?.lookup(f);
-      let hash: Buffer;
-      let size = f.size;
-      if (known) {
-        hash = known;
-        unchangedFiles++;
-      } else {
-        const chunkHashes: Buffer[] = [];
-        let end: { sha256: Buffer; size: number } | undefined;
-        try {
-          for await (const ev of chunkFile(f.abs, params)) {
-            if (ev.kind === "chunk") {
-              chunkHashes.push(ev.sha256);
-              await dedup.add(ev.sha256, ev.data);
-              progress.bytes += ev.length;
-              progress.newBytes = dedup.stats.newBytes;
-              opts.onProgress?.(progress);
-            } else end = ev;
-          }
-        } catch (e) {
-          if ((e as { code?: string }).code) throw inputError(f.abs, e);
-          throw e;
-        }
-        hash = end!.sha256;
-        size = end!.size;
-        const key = hash.toString("hex");
-        if (!blobs.has(key)) blobs.set(key, { hash, size, chunks: Buffer.concat(chunkHashes) });
-      }
-      index?.record(f, hash);
-      records.push({ path: f.path, kind: "file", hash, size });
+      toRead.push(f);
+      continue;
     }
     progress.files++;
-    opts.onProgress?.(progress);
-  };
-
-  // Small files in a wide lane (their cost is mostly I/O latency), large ones one at
-  // a time (the chunker already keeps both cores busy and bounds memory per file).
-  const small = files.filter((f) => f.size <= params.minSize);
-  const large = files.filter((f) => f.size > params.minSize);
-  await Promise.all([runLane(small, SMALL_LANE, readFileInto), runLane(large, 1, readFileInto)]);
+  }
+  let current = 0;
+  let chunkHashes: Buffer[] = [];
+  try {
+    for await (const ev of chunkFiles(toRead.map((f) => f.abs), params)) {
+      if (ev.kind === "chunk") {
+        chunkHashes.push(ev.sha256);
+        await dedup.add(ev.sha256, ev.data);
+        progress.bytes += ev.length;
+        progress.newBytes = dedup.stats.newBytes;
+      } else {
+        const f = toRead[current++]!;
+        const key = ev.sha256.toString("hex");
+        if (!blobs.has(key)) blobs.set(key, { hash: ev.sha256, size: ev.size, chunks: Buffer.concat(chunkHashes) });
+        chunkHashes = [];
+        index?.record(f, ev.sha256);
+        records.push({ path: f.path, kind: "file", hash: ev.sha256, size: ev.size });
+        progress.files++;
+      }
+      opts.onProgress?.(progress);
+    }
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code) throw inputError((e as { path?: string }).path ?? toRead[current]?.abs ?? root, e);
+    throw e;
+  }
   await dedup.drain();
   await packer.flush();
 
@@ -163,14 +161,6 @@ async function precheck(strata: Strata, opts: PushOptions): Promise<void> {
     if (taken.length) throw new StrataError(`dataset "${opts.dataset}" already has a version "${opts.tag}"`, "conflict");
   }
   if (opts.parent !== undefined) await strata.query("select 1 from strata.version($1, $2)", [opts.dataset, opts.parent]);
-}
-
-async function runLane<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
 }
 
 async function chunkParams(strata: Strata, dataset: string): Promise<ChunkParams> {
