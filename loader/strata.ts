@@ -2,11 +2,12 @@
 
 import { join } from "node:path";
 import type pg from "pg";
-import { fromDatabaseError } from "./errors.js";
+import { fromDatabaseError, StrataError } from "./errors.js";
 import { openPool, resolveDatabaseUrl } from "./db/connect.js";
 import { strataHome } from "./paths.js";
 import { cat, checkout, defaultCacheDir, isLocalStore, type CatResult, type CheckoutOptions, type CheckoutResult } from "./checkout/index.js";
 import { push, versionInfo, type PushOptions, type PushResult } from "./push/push.js";
+import { storeId } from "./store/identity.js";
 import { openStore, type ObjectStore } from "./store/index.js";
 
 export interface OpenOptions {
@@ -116,8 +117,31 @@ export class Strata {
     }));
   }
 
+  private storeChecked = false;
+
+  /**
+   * Refuse a store other than the one this database's chunks live in (the first store
+   * used with a database becomes its store).
+   */
+  async checkStore(): Promise<void> {
+    if (this.storeChecked) return;
+    const id = await storeId(this.store);
+    const [row] = await this.query<{ value: string }>(
+      `with ins as (insert into strata.settings (key, value) values ('store_id', $1) on conflict (key) do nothing returning value)
+       select value from ins union all select value from strata.settings where key = 'store_id' limit 1`,
+      [id],
+    );
+    if (row!.value !== id)
+      throw new StrataError(
+        `${this.store.describe()} is not this database's object store (store id ${id}; the database's chunks are in store ${row!.value}): check STRATA_STORE`,
+        "store",
+      );
+    this.storeChecked = true;
+  }
+
   /** Push a folder or file as a new version of `opts.dataset` (created when missing). */
   async push(path: string, opts: PushOptions): Promise<PushResult> {
+    await this.checkStore();
     const packSize = process.env.STRATA_PACK_SIZE ? Number(process.env.STRATA_PACK_SIZE) : undefined;
     return push(this, this.store, path, { indexHome: this.home, packSize, ...opts });
   }
@@ -138,11 +162,13 @@ export class Strata {
    * only files that differ are written and files that left the version are deleted.
    */
   async checkout(ref: VersionRef, dir: string, opts: CheckoutOptions = {}): Promise<CheckoutResult> {
+    await this.checkStore();
     return checkout(this, this.store, ref, dir, { cacheDir: this.cacheDir(), ...opts });
   }
 
   /** Write one file of a version to `out`, verified. */
   async cat(ref: VersionRef, path: string, out: NodeJS.WritableStream): Promise<CatResult> {
+    await this.checkStore();
     return cat(this, this.store, ref, path, out, { cacheDir: this.cacheDir() });
   }
 

@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
 import { strata } from "./helpers/cli.js";
+import { freshDatabase } from "./helpers/harness.js";
 import { bytes, openTestStrata, tempDir, testStore, writeTree } from "./helpers/strata.js";
 
 t.test("push, log and JSON output through the CLI", async (t) => {
@@ -74,12 +75,16 @@ t.test("bad input: one line, its exit code, nothing committed", async (t) => {
     chmodSync(home, 0o777);
     const store = tempDir(t);
     chmodSync(store, 0o777);
-    const r = await strata(["push", locked, "--dataset", "ds"], { ...s.env, STRATA_HOME: home, STRATA_STORE: `file://${store}` }, undefined, asUser);
+    // a database and store of its own: the shared ones belong to root
+    const env = { ...s.env, DATABASE_URL: await freshDatabase(t), STRATA_HOME: home, STRATA_STORE: `file://${store}` };
+    const r = await strata(["push", locked, "--dataset", "ds"], env, undefined, asUser);
     t.equal(r.code, 1);
     t.match(r.stderr, /^strata: .*secret\.txt cannot be read \(permission denied\)\n$/);
   } else {
     await check(["push", locked, "--dataset", "ds"], s.env, 1, /secret\.txt cannot be read \(permission denied\)\n$/);
   }
+  await check(["push", dir, "--dataset", "ds"], { ...s.env, STRATA_STORE: `file://${tempDir(t)}` }, 6, /is not this database's object store/);
+
   const log = await s.log("ds");
   t.same(log.map((v) => v.tag), ["gold"], "nothing was committed by the failed pushes");
 });
