@@ -176,4 +176,71 @@ export class Strata {
   private cacheDir(): string | undefined {
     return isLocalStore(this.store) ? undefined : defaultCacheDir(this.home);
   }
+
+  /** Files and symlinks of a version under `prefix`, in path order. */
+  async ls(ref: VersionRef, prefix = ""): Promise<FileEntry[]> {
+    const rows = await this.query<{ path: string; kind: "file" | "symlink"; size: number; content_hash: Buffer; target: string | null }>(
+      "select * from strata.ls($1, $2, $3)",
+      [ref.dataset, await this.tagOf(ref), prefix],
+    );
+    return rows.map((r) => ({ path: r.path, kind: r.kind, size: r.size, contentHash: r.content_hash.toString("hex"), target: r.target }));
+  }
+
+  /** One row per changed path between two versions (of one dataset or two). */
+  async diff(a: VersionRef, b: VersionRef, prefix = ""): Promise<DiffEntry[]> {
+    const rows = await this.query<{ path: string; change: DiffEntry["change"]; kind_a: string | null; kind_b: string | null; size_a: number | null; size_b: number | null; shared_bytes: number | null }>(
+      "select path, change, kind_a, kind_b, size_a, size_b, shared_bytes from strata.diff($1, $2, $3, $4, $5)",
+      [a.dataset, await this.tagOf(a), await this.tagOf(b), prefix, b.dataset],
+    );
+    return rows.map((r) => ({ path: r.path, change: r.change, kindA: r.kind_a, kindB: r.kind_b, sizeA: r.size_a, sizeB: r.size_b, sharedBytes: r.shared_bytes }));
+  }
+
+  /** Counts of a diff, and the chunks the two versions share. */
+  async diffSummary(a: VersionRef, b: VersionRef, prefix = ""): Promise<Record<string, number>> {
+    const [row] = await this.query<Record<string, number>>("select * from strata.diff_summary($1, $2, $3, $4, $5)", [
+      a.dataset, await this.tagOf(a), await this.tagOf(b), prefix, b.dataset,
+    ]);
+    return row!;
+  }
+
+  /** Rows added and removed in the tabular file `path` (CSV with a header, JSON Lines); duplicates count as a multiset. */
+  async diffRows(a: VersionRef, b: VersionRef, path: string): Promise<{ change: "added" | "removed"; rowNumber: number }[]> {
+    const rows = await this.query<{ change: "added" | "removed"; row_number: number }>(
+      "select change, row_number from strata.diff_rows($1, $2, $3, $4, $5)",
+      [a.dataset, await this.tagOf(a), await this.tagOf(b), path, b.dataset],
+    );
+    return rows.map((r) => ({ change: r.change, rowNumber: Number(r.row_number) }));
+  }
+
+  async diffRowsSummary(a: VersionRef, b: VersionRef, path: string): Promise<Record<string, number | boolean>> {
+    const [row] = await this.query<Record<string, number | boolean>>("select * from strata.diff_rows_summary($1, $2, $3, $4, $5)", [
+      a.dataset, await this.tagOf(a), await this.tagOf(b), path, b.dataset,
+    ]);
+    return row!;
+  }
+
+  /** The tag a reference names: its own, or the dataset's latest. */
+  private async tagOf(ref: VersionRef): Promise<string> {
+    return ref.tag ?? (await this.version(ref)).tag;
+  }
+}
+
+export interface FileEntry {
+  path: string;
+  kind: "file" | "symlink";
+  size: number;
+  /** Hex SHA-256 of the file (of the target for a symlink). */
+  contentHash: string;
+  target: string | null;
+}
+
+export interface DiffEntry {
+  path: string;
+  change: "added" | "removed" | "modified" | "type_changed";
+  kindA: string | null;
+  kindB: string | null;
+  sizeA: number | null;
+  sizeB: number | null;
+  /** Bytes of b's file found in chunks of a's file at the same path. */
+  sharedBytes: number | null;
 }

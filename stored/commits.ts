@@ -8,6 +8,7 @@ import { checkHash, hexOf } from "./hashes";
 import { checkName } from "./names";
 import { query, queryOne, raise, yieldComposite } from "./host/pg";
 import { findDataset, findVersion } from "./versions";
+import { NEW_TREES_CTE } from "./treestats";
 
 const STAGE_TRUNCATE =
   "truncate pg_temp.strata_stage_blobs, pg_temp.strata_stage_trees, pg_temp.strata_stage_entries, pg_temp.strata_stage_new_chunks";
@@ -133,10 +134,8 @@ function storeStaged(): void {
                select hash, size, chunks from pg_temp.strata_stage_blobs on conflict (hash) do nothing`);
   // A tree's entries go in with its row, and only when the row is new: an existing
   // tree (same hash) already has exactly these entries.
-  spi.execute(`with new_trees as (
-                 insert into strata.trees (hash, entry_count, file_count, size)
-                 select hash, entry_count, file_count, size from pg_temp.strata_stage_trees
-                 on conflict (hash) do nothing returning hash)
+  // new_trees also fills trees.chunk_refs (stored/treestats.ts).
+  spi.execute(`${NEW_TREES_CTE}
                insert into strata.tree_entries (tree, name, kind, hash, size, target)
                select e.tree, e.name, e.kind, e.hash, e.size, e.target
                from pg_temp.strata_stage_entries e join new_trees n on n.hash = e.tree`);
@@ -166,6 +165,10 @@ export function commitVersion(
       ? findVersion(dataset, parentTag)
       : queryOne<{ id: number }>("select id from strata.versions where dataset_id = $1 order by seq desc limit 1", ["bigint"], d.id);
 
+  // The staged tables were just filled: give the planner their real sizes, so checks
+  // over a million entries use hash joins rather than a million index lookups.
+  for (const t of ["strata_stage_blobs", "strata_stage_trees", "strata_stage_entries", "strata_stage_new_chunks"])
+    spi.execute(`analyze pg_temp.${t}`);
   const problem = stagedProblem();
   if (problem !== undefined) raise("invalidArgument", `cannot commit to "${d.name}": ${problem}`);
   storeStaged();

@@ -138,6 +138,75 @@ export const entryPoints = [
     volatility: "volatile",
     comment: "Trigger: committed versions are immutable.",
   },
+  {
+    name: "_diff_sides",
+    args: [
+      { name: "dataset", type: "text" },
+      { name: "tag_a", type: "text" },
+      { name: "tag_b", type: "text" },
+      { name: "prefix", type: "text" },
+      { name: "dataset_b", type: "text" },
+    ],
+    returns: "table(tree_a bytea, tree_b bytea, base text, rest text)",
+    volatility: "stable",
+    comment:
+      "For strata.diff (sql/20_diffs.sql): the trees under prefix in both versions (null where the prefix names no folder), the folder path and the name start; raises on unknown datasets and tags.",
+  },
+  {
+    name: "diff_summary",
+    args: [
+      { name: "dataset", type: "text" },
+      { name: "tag_a", type: "text" },
+      { name: "tag_b", type: "text" },
+      { name: "prefix", type: "text", default: "''" },
+      { name: "dataset_b", type: "text", default: "null" },
+    ],
+    returns:
+      "table(files_added bigint, files_removed bigint, files_modified bigint, files_type_changed bigint, bytes_added bigint, bytes_removed bigint, chunks_common bigint, chunks_only_a bigint, chunks_only_b bigint, bytes_common bigint, bytes_only_a bigint, bytes_only_b bigint, similarity double precision)",
+    volatility: "stable",
+    comment:
+      "Counts of strata.diff, and chunk uses (a chunk used k times counts k times) common to both versions or only in one, with their bytes; similarity = common bytes / union bytes (1 when both are empty).",
+  },
+  {
+    name: "record_tabular_rows",
+    args: [
+      { name: "blob", type: "bytea" },
+      { name: "format", type: "text" },
+      { name: "header", type: "text" },
+      { name: "row_hashes", type: "bigint[]" },
+    ],
+    returns: "bigint",
+    volatility: "volatile",
+    comment:
+      "Record the row hashes (first 8 bytes of each row's SHA-256, signed) of tabular file contents (format csv with its header line, or jsonl with a null header); idempotent; returns the row count.",
+  },
+  {
+    name: "_diff_rows_sides",
+    args: [
+      { name: "dataset", type: "text" },
+      { name: "tag_a", type: "text" },
+      { name: "tag_b", type: "text" },
+      { name: "path", type: "text" },
+      { name: "dataset_b", type: "text" },
+    ],
+    returns: "table(blob_a bytea, blob_b bytea)",
+    volatility: "stable",
+    comment:
+      "For strata.diff_rows (sql/20_diffs.sql): the contents of the tabular file at path in both versions (null where missing); raises ST010 when it is not tabular.",
+  },
+  {
+    name: "diff_rows_summary",
+    args: [
+      { name: "dataset", type: "text" },
+      { name: "tag_a", type: "text" },
+      { name: "tag_b", type: "text" },
+      { name: "path", type: "text" },
+      { name: "dataset_b", type: "text", default: "null" },
+    ],
+    returns: "table(rows_a bigint, rows_b bigint, added bigint, removed bigint, unchanged bigint, header_changed boolean)",
+    volatility: "stable",
+    comment: "Row counts of the tabular file at path in both versions and how many rows were added, removed and kept.",
+  },
 ] as const satisfies readonly EntryPoint[];
 
 export type EntryName = (typeof entryPoints)[number]["name"];

@@ -2,6 +2,7 @@
 // prefix names) and where each file's chunks live.
 
 import { query, queryOne } from "./host/pg";
+import { jitOff, restoreJit } from "./nojit";
 import { findVersion } from "./versions";
 
 interface FileRow {
@@ -43,6 +44,7 @@ export function ls(dataset: string | undefined, tag: string | undefined, prefix:
   const tree = treeAt(v.content_hash, folders);
   if (tree === undefined) return;
   const base = folders.length > 0 ? folders.join("/") + "/" : "";
+  const jit = jitOff();
   const rows = query<FileRow>(
     `with recursive walk (path, kind, hash, size, target) as (
        select $2 || e.name, e.kind, e.hash, e.size, e.target
@@ -52,6 +54,7 @@ export function ls(dataset: string | undefined, tag: string | undefined, prefix:
        from walk w join strata.tree_entries e on e.tree = w.hash where w.kind = 'dir')
      select path, kind, size, hash as content_hash, target from walk where kind <> 'dir' order by path collate "C"`,
     ["bytea", "text", "text"], tree, base, rest);
+  restoreJit(jit);
   for (const r of rows) coroutine.yield(r.path, r.kind, r.size, r.content_hash, r.target);
 }
 

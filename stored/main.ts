@@ -8,6 +8,8 @@ import { commitVersion, stageCommit } from "./commits";
 import { createDataset, datasets } from "./datasets";
 import { blobChunks, ls } from "./files";
 import { version, versions, versionsBeforeUpdate } from "./versions";
+import { diffSides, diffSummary } from "./diffs";
+import { diffRowsSides, diffRowsSummary, recordTabularRows } from "./rows";
 
 type Impl = (this: void, ...args: any[]) => unknown;
 
@@ -25,4 +27,9 @@ export const api: Record<EntryName, Impl> = {
   ls,
   blob_chunks: blobChunks,
   _versions_before_update: versionsBeforeUpdate,
+  _diff_sides: diffSides,
+  diff_summary: diffSummary,
+  record_tabular_rows: recordTabularRows,
+  _diff_rows_sides: diffRowsSides,
+  diff_rows_summary: diffRowsSummary,
 };

@@ -6,11 +6,13 @@ import { describeError, ExitCode } from "../errors.js";
 import * as checkout from "./commands/checkout.js";
 import * as dataset from "./commands/dataset.js";
 import * as db from "./commands/db.js";
+import * as diff from "./commands/diff.js";
 import * as log from "./commands/log.js";
+import * as ls from "./commands/ls.js";
 import * as migrate from "./commands/migrate.js";
 import * as push from "./commands/push.js";
 
-const commands = [db, migrate, dataset, push, checkout, log];
+const commands = [db, migrate, dataset, push, checkout, log, ls, diff];
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command("strata")

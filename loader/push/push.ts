@@ -14,6 +14,7 @@ import { Sqlstate } from "../../stored/errors.js";
 import type { Strata, VersionInfo } from "../strata.js";
 import { ChunkDedup } from "./dedup.js";
 import { FileIndex } from "./file-index.js";
+import { isTabular, recordTabularRows, tabularRowsOf, type ReadFile, type TabularRows } from "./tabular.js";
 import { Packer } from "./packer.js";
 import { buildTrees, symlinkHash, type FileRecord, type Tree } from "./tree.js";
 import { inputError, walkInput, type InputFile } from "./walk.js";
@@ -101,6 +102,7 @@ export async function push(strata: Strata, store: ObjectStore, input: string, op
   }
   let current = 0;
   let chunkHashes: Buffer[] = [];
+  const tabular: ReadFile[] = [];
   try {
     for await (const ev of chunkFiles(toRead.map((f) => f.abs), params)) {
       if (ev.kind === "chunk") {
@@ -115,6 +117,7 @@ export async function push(strata: Strata, store: ObjectStore, input: string, op
         chunkHashes = [];
         index?.record(f, ev.sha256);
         records.push({ path: f.path, kind: "file", hash: ev.sha256, size: ev.size });
+        if (isTabular(f.path)) tabular.push({ abs: f.abs, path: f.path, hash: ev.sha256 });
         progress.files++;
       }
       opts.onProgress?.(progress);
@@ -130,7 +133,8 @@ export async function push(strata: Strata, store: ObjectStore, input: string, op
   const { root: rootTree, trees } = buildTrees(records);
   let version: VersionInfo;
   try {
-    version = await commit(strata, opts, rootTree, trees, [...blobs.values()], [...dedup.packed]);
+    const rows = await tabularRowsOf(strata, tabular);
+    version = await commit(strata, opts, rootTree, trees, [...blobs.values()], [...dedup.packed], rows);
   } catch (e) {
     // Contents taken from a stale index (another database, collected data) are missing:
     // read every file again once.
@@ -192,6 +196,7 @@ async function commit(
   trees: Tree[],
   blobs: Blob[],
   newChunkKeys: string[],
+  tabularRows: TabularRows[],
 ): Promise<VersionInfo> {
   const missingTrees = new Set((await missingHashes(strata, "missing_trees", trees.map((t) => t.hash))).map((h) => h.toString("hex")));
   const missingBlobs = new Set((await missingHashes(strata, "missing_blobs", blobs.map((b) => b.hash))).map((h) => h.toString("hex")));
@@ -225,6 +230,7 @@ async function commit(
       opts.dataset, rootTree.hash, opts.parent ?? null, opts.tag ?? null, opts.message ?? null,
       opts.metadata ? JSON.stringify(opts.metadata) : null,
     ]);
+    await recordTabularRows(client, tabularRows);
     await client.query("commit");
     return versionInfo(rows[0]!);
   } catch (e) {

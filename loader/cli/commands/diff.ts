@@ -1,0 +1,64 @@
+import { PassThrough } from "node:stream";
+import type { Command } from "commander";
+import { rowTexts } from "../../tabular/rows.js";
+import { parseRef, type Strata, type VersionRef } from "../../strata.js";
+import { withStrata } from "../context.js";
+import { formatBytes, printJson } from "../output.js";
+
+const SIGN = { added: "+", removed: "-", modified: "~", type_changed: "!" } as const;
+
+export function register(program: Command): void {
+  program
+    .command("diff")
+    .argument("<a>", "NAME@TAG (or NAME for the latest)")
+    .argument("<b>", "NAME@TAG of the same or another dataset")
+    .option("--prefix <prefix>", "only paths that start with this", "")
+    .option("--rows <path>", "row-level diff of a tabular file (CSV with a header, JSON Lines)")
+    .option("--limit <n>", "changed rows to print with --rows", (v) => Number(v), 50)
+    .option("--json", "print JSON for scripts")
+    .description("what changed between two versions: a summary and the changed paths (or rows)")
+    .action(async (a: string, b: string, opts: { prefix: string; rows?: string; limit: number; json?: boolean }) => {
+      const ra = parseRef(a);
+      const rb = parseRef(b);
+      await withStrata(async (s) => {
+        if (opts.rows !== undefined) return diffRows(s, ra, rb, opts.rows, opts.limit, opts.json === true);
+        const [summary, changes] = await Promise.all([s.diffSummary(ra, rb, opts.prefix), s.diff(ra, rb, opts.prefix)]);
+        if (opts.json) return printJson({ summary, changes });
+        const n = (k: string) => Number(summary[k] ?? 0);
+        process.stdout.write(
+          `${n("files_added")} added, ${n("files_removed")} removed, ${n("files_modified")} modified, ${n("files_type_changed")} changed type; ` +
+            `+${formatBytes(n("bytes_added"))} -${formatBytes(n("bytes_removed"))}; ` +
+            `chunks: ${n("chunks_common")} common, ${n("chunks_only_a")} only in a, ${n("chunks_only_b")} only in b; ` +
+            `similarity ${(n("similarity") * 100).toFixed(1)}%\n`,
+        );
+        for (const c of changes) {
+          const sizes = c.change === "modified" ? ` (${formatBytes(c.sizeA)} -> ${formatBytes(c.sizeB)})` : "";
+          process.stdout.write(`${SIGN[c.change]} ${c.path}${sizes}\n`);
+        }
+      });
+    });
+}
+
+async function diffRows(s: Strata, a: VersionRef, b: VersionRef, path: string, limit: number, json: boolean): Promise<void> {
+  const [summary, rows] = await Promise.all([s.diffRowsSummary(a, b, path), s.diffRows(a, b, path)]);
+  if (json) return printJson({ summary, rows });
+  process.stdout.write(
+    `${path}: ${summary.rows_a} rows -> ${summary.rows_b}; ${summary.added} added, ${summary.removed} removed, ${summary.unchanged} unchanged` +
+      (summary.header_changed ? "; the header changed" : "") +
+      "\n",
+  );
+  const shown = rows.slice(0, limit);
+  const texts = async (ref: VersionRef, change: string) => {
+    const wanted = shown.filter((r) => r.change === change).map((r) => r.rowNumber);
+    if (wanted.length === 0) return new Map<number, Buffer>();
+    const pipe = new PassThrough();
+    const [, t] = await Promise.all([s.cat(ref, path, pipe).finally(() => pipe.end()), rowTexts(pipe, path, wanted)]);
+    return t;
+  };
+  const [removed, added] = await Promise.all([texts(a, "removed"), texts(b, "added")]);
+  for (const r of shown) {
+    const text = (r.change === "added" ? added : removed).get(r.rowNumber)?.toString("utf8") ?? "";
+    process.stdout.write(`${r.change === "added" ? "+" : "-"} ${r.rowNumber}: ${text}\n`);
+  }
+  if (rows.length > shown.length) process.stdout.write(`... ${rows.length - shown.length} more (--limit)\n`);
+}
