@@ -190,7 +190,15 @@ export async function createThrowawayCluster(opts: { sharedBuffers?: string } = 
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-pg-'));
   // mkdtemp makes the folder 0700; as root, the server user must be able to enter it.
   fs.chmodSync(home, 0o711);
-  if (!exitHookInstalled) process.once('exit', killThrowawaysOnExit);
+  if (!exitHookInstalled) {
+    process.once('exit', killThrowawaysOnExit);
+    // a test runner's timeout ends a process with a signal, which skips 'exit' handlers
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
+      process.once(sig, () => {
+        killThrowawaysOnExit();
+        process.kill(process.pid, sig);
+      });
+  }
   exitHookInstalled = true;
   throwawayHomes.add(home);
   const stop = async (): Promise<void> => {
