@@ -18,8 +18,9 @@ create table strata.datasets (
   created_at  timestamptz not null default now()
 );
 
--- A pack is one stored object holding many chunks back to back (key packs/<2 hex>/<64 hex>).
--- Its row, and its chunks' rows, are written only after the object is stored.
+-- A pack is one stored object holding many chunks back to back (key packs/<2 hex>/<64 hex>),
+-- named by the SHA-256 of its chunks' hashes in order. Its row, and its chunks' rows, are
+-- written only after the object is stored.
 create table strata.packs (
   id          bigint generated always as identity primary key,
   hash        bytea not null unique check (octet_length(hash) = 32),

@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import t from "tap";
+import { packName } from "../loader/push/packer.js";
 import { strata } from "./helpers/cli.js";
 import { bytes, openTestStrata, tempDir, writeTree } from "./helpers/strata.js";
 
@@ -38,14 +39,20 @@ t.test("a push killed mid-way leaves no version, and its re-run resumes", async 
   t.equal(state!.versions, 0, "no partial version is visible");
   t.ok(state!.packs >= 3, `the killed push had registered ${state!.packs} packs`);
 
-  // every registered pack is stored whole, under its own hash
+  // every registered pack is stored whole: named by its chunk list, each chunk intact
   const objects = join(s.env.STRATA_STORE!.slice("file://".length), "packs");
-  const packs = await s.query<{ hash: Buffer; size: number }>("select hash, size from strata.packs");
+  const packs = await s.query<{ id: number; hash: Buffer; size: number }>("select id, hash, size from strata.packs");
   for (const p of packs) {
     const hex = p.hash.toString("hex");
     const body = readFileSync(join(objects, hex.slice(0, 2), hex));
     t.equal(body.length, Number(p.size));
-    t.equal(createHash("sha256").update(body).digest("hex"), hex, `pack ${hex.slice(0, 8)} is intact`);
+    const chunks = await s.query<{ hash: Buffer; pack_offset: number; size: number }>(
+      "select hash, pack_offset, size from strata.chunks where pack_id = $1 order by pack_offset",
+      [p.id],
+    );
+    t.equal(packName(chunks.map((c) => c.hash)).toString("hex"), hex, `pack ${hex.slice(0, 8)} is named by its chunks`);
+    const bad = chunks.filter((c) => !createHash("sha256").update(body.subarray(Number(c.pack_offset), Number(c.pack_offset) + c.size)).digest().equals(c.hash));
+    t.equal(bad.length, 0, `pack ${hex.slice(0, 8)} holds intact chunks`);
   }
   const leftovers = readdirSync(objects, { recursive: true }).map(String).filter((f) => statSync(join(objects, f)).isFile() && !/^[0-9a-f]{2}\/[0-9a-f]{64}$/.test(f));
   t.same(leftovers.filter((f) => !f.includes(".")), [], "no stray objects under final-looking names");

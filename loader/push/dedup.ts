@@ -27,7 +27,7 @@ export class ChunkDedup {
     private readonly db: DedupDb,
     private readonly packer: Packer,
     private readonly maxCount = 2048,
-    private readonly maxBytes = 64 * 1024 * 1024,
+    private readonly maxBytes = 16 * 1024 * 1024,
   ) {}
 
   async add(hash: Buffer, data: Buffer): Promise<void> {

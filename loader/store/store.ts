@@ -42,14 +42,14 @@ export interface ObjectStore {
   check(): Promise<void>;
 
   /**
-   * Stores `body` under `key`. Idempotent: if an object of the same size already
+   * Stores `body` (one buffer, or parts written back to back) under `key`. Idempotent: if an object of the same size already
    * exists it is left alone (keys are content addresses) and false is returned;
    * otherwise the object is written whole and true is returned. A reader never
    * sees a partial object under `key` (S3 PUT is atomic; the file store writes a
    * temp file in the same folder, fsyncs it, renames it, fsyncs the folder).
    * Transient failures are retried inside (S3); a rejection means it gave up.
    */
-  put(key: string, body: Buffer): Promise<boolean>;
+  put(key: string, body: Buffer | readonly Buffer[]): Promise<boolean>;
 
   /** Whether `key` exists. Read-only, retried like every read. */
   has(key: string): Promise<boolean>;
