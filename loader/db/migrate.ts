@@ -8,7 +8,6 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
-import { runner } from "node-pg-migrate";
 import { projectRoot, storedBuildDir } from "../paths.js";
 
 /** Arbitrary, fixed: the advisory lock key every Strata migrator takes. */
@@ -33,6 +32,8 @@ export async function migrate(databaseUrl: string, opts: MigrateOptions = {}): P
   try {
     await client.query("set client_min_messages = warning");
     await client.query("select pg_advisory_lock($1)", [MIGRATE_LOCK]);
+    // loaded here, not at start-up: commands on an up-to-date database never need it
+    const { runner } = await import("node-pg-migrate");
     const ran = await runner({
       dbClient: client,
       dir: join(projectRoot(), "migrations"),

@@ -14,15 +14,7 @@
 
 import { createHash } from 'node:crypto';
 
-import {
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 
 import { isStoreError, StoreError } from './errors.js';
 import { validateKey, validatePrefix } from './keys.js';
@@ -44,12 +36,22 @@ const COMMAND_STAT: Record<string, keyof StoreStats> = {
   DeleteObjectsCommand: 'delete',
 };
 
+type Sdk = typeof import('@aws-sdk/client-s3');
+let sdkModule: Promise<Sdk> | undefined;
+
+/** The AWS SDK, loaded on first use: it takes a tenth of a second to load, which every
+ * command on a file store would otherwise pay. */
+function sdk(): Promise<Sdk> {
+  return (sdkModule ??= import('@aws-sdk/client-s3'));
+}
+
 /** Marks a failure while streaming a response body, which the SDK does not retry. */
 class BodyReadError extends Error {}
 
 export class S3Store implements ObjectStore {
   readonly settings: S3Settings;
-  private readonly client: S3Client;
+  private readonly config: S3ClientConfig;
+  private clientPromise: Promise<S3Client> | undefined;
   private readonly limiter: Limiter;
   private readonly counts = emptyStats();
   private readonly where: string;
@@ -75,16 +77,26 @@ export class S3Store implements ObjectStore {
     };
     if (s.endpoint !== undefined) config.endpoint = s.endpoint;
     if (s.credentials !== undefined) config.credentials = s.credentials;
-    this.client = new S3Client(config);
-    // In the deserialize step, i.e. inside the retry loop: counts every attempt.
-    this.client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const stat = COMMAND_STAT[context.commandName ?? ''];
-        if (stat) this.counts[stat]++;
-        return next(args);
-      },
-      { step: 'deserialize', name: 'strataRequestCounter' },
-    );
+    this.config = config;
+  }
+
+  /** The SDK module and this store's client, both made on first use. */
+  private async sdkClient(): Promise<[S3Client, Sdk]> {
+    const m = await sdk();
+    this.clientPromise ??= Promise.resolve().then(() => {
+      const client = new m.S3Client(this.config);
+      // In the deserialize step, i.e. inside the retry loop: counts every attempt.
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          const stat = COMMAND_STAT[context.commandName ?? ''];
+          if (stat) this.counts[stat]++;
+          return next(args);
+        },
+        { step: 'deserialize', name: 'strataRequestCounter' },
+      );
+      return client;
+    });
+    return [await this.clientPromise, m];
   }
 
   describe(): string {
@@ -96,14 +108,14 @@ export class S3Store implements ObjectStore {
   }
 
   async close(): Promise<void> {
-    this.client.destroy();
+    (await this.clientPromise)?.destroy();
   }
 
   async check(): Promise<void> {
     // ListObjectsV2 rather than HeadBucket: a HEAD answer has no body, so it
     // could not tell an unknown key id from a denied one.
     await this.send('list', undefined, () =>
-      this.client.send(new ListObjectsV2Command({ Bucket: this.settings.bucket, Prefix: this.settings.prefix, MaxKeys: 1 })),
+      this.sdkClient().then(([c, m]) => c.send(new m.ListObjectsV2Command({ Bucket: this.settings.bucket, Prefix: this.settings.prefix, MaxKeys: 1 }))),
     );
   }
 
@@ -120,7 +132,7 @@ export class S3Store implements ObjectStore {
     if (existing === body.length) return false;
     const ContentMD5 = createHash('md5').update(body).digest('base64');
     await this.send('write', key, () =>
-      this.client.send(new PutObjectCommand({ Bucket: this.settings.bucket, Key, Body: body, ContentLength: body.length, ContentMD5 })),
+      this.sdkClient().then(([c, m]) => c.send(new m.PutObjectCommand({ Bucket: this.settings.bucket, Key, Body: body, ContentLength: body.length, ContentMD5 }))),
     );
     return true;
   }
@@ -133,7 +145,7 @@ export class S3Store implements ObjectStore {
   async size(key: string): Promise<number | undefined> {
     const Key = this.fullKey(key);
     try {
-      const res = await this.send('stat', key, () => this.client.send(new HeadObjectCommand({ Bucket: this.settings.bucket, Key })));
+      const res = await this.send('stat', key, () => this.sdkClient().then(([c, m]) => c.send(new m.HeadObjectCommand({ Bucket: this.settings.bucket, Key }))));
       return res.ContentLength ?? 0;
     } catch (err) {
       if (err instanceof StoreError && err.kind === 'not_found') return undefined;
@@ -163,14 +175,14 @@ export class S3Store implements ObjectStore {
     let token: string | undefined;
     do {
       const res = await this.send('list', undefined, () =>
-        this.client.send(
-          new ListObjectsV2Command({
+        this.sdkClient().then(([c, m]) => c.send(
+          new m.ListObjectsV2Command({
             Bucket: this.settings.bucket,
             Prefix: base + prefix,
             MaxKeys: this.settings.listPageSize,
             ContinuationToken: token,
           }),
-        ),
+        )),
       );
       for (const item of res.Contents ?? []) {
         if (item.Key !== undefined) yield { key: item.Key.slice(base.length), size: item.Size ?? 0 };
@@ -185,9 +197,9 @@ export class S3Store implements ObjectStore {
     for (let i = 0; i < full.length; i += DELETE_BATCH) batches.push(full.slice(i, i + DELETE_BATCH));
     await mapLimited(batches, this.settings.concurrency, async (batch) => {
       const res = await this.send('delete', undefined, () =>
-        this.client.send(
-          new DeleteObjectsCommand({ Bucket: this.settings.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
-        ),
+        this.sdkClient().then(([c, m]) => c.send(
+          new m.DeleteObjectsCommand({ Bucket: this.settings.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
+        )),
       );
       const failed = (res.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
       const first = failed[0];
@@ -206,7 +218,7 @@ export class S3Store implements ObjectStore {
       try {
         // The body is read inside the slot: the connection is busy until then.
         const { body, contentRange } = await this.send('read', key, async () => {
-          const res = await this.client.send(new GetObjectCommand({ Bucket: this.settings.bucket, Key, Range }));
+          const res = await this.sdkClient().then(([c, m]) => c.send(new m.GetObjectCommand({ Bucket: this.settings.bucket, Key, Range })));
           const bytes = await readBody(res.Body);
           if (res.ContentLength !== undefined && bytes.length !== res.ContentLength) {
             throw new BodyReadError(`body ended after ${bytes.length} of ${res.ContentLength} bytes`);
@@ -293,7 +305,7 @@ let sdkRegion: Promise<string> | undefined;
 /** The region from the SDK's chain (AWS_REGION, the profile's config file), else us-east-1. */
 function sdkRegionOrDefault(): Promise<string> {
   sdkRegion ??= (async () => {
-    const probe = new S3Client({});
+    const probe = new (await sdk()).S3Client({});
     try {
       return await probe.config.region();
     } catch {
