@@ -4,6 +4,8 @@
 // new are staged and committed in one transaction. Nothing is visible until that
 // commit; a re-run after a crash uploads only what is still missing.
 
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type pg from "pg";
 import { chunkFiles } from "../chunk/files.js";
@@ -64,7 +66,7 @@ const BATCH = 5000;
 export async function push(strata: Strata, store: ObjectStore, input: string, opts: PushOptions): Promise<PushResult> {
   const root = resolve(input);
   await precheck(strata, opts);
-  const files = await walkInput(root);
+  const files = walkInput(root);
   const params = await chunkParams(strata, opts.dataset);
   const index = opts.indexHome ? await FileIndex.load(opts.indexHome, opts.dataset, root) : undefined;
   await store.check();
@@ -82,9 +84,7 @@ export async function push(strata: Strata, store: ObjectStore, input: string, op
   };
   let unchangedFiles = 0;
 
-  // Unchanged files (same size, mtime and inode as last time) and symlinks need no
-  // reading; the rest stream through the chunker in one ordered pass, which opens and
-  // hashes small files several at a time and keeps both cores busy on large ones.
+  // Unchanged files (same size, mtime and inode as last time) and symlinks need no reading.
   const toRead: InputFile[] = [];
   for (const f of files) {
     const known = f.kind === "file" ? index?.lookup(f) : undefined;
@@ -100,31 +100,61 @@ export async function push(strata: Strata, store: ObjectStore, input: string, op
     }
     progress.files++;
   }
+  const tabular: ReadFile[] = [];
+  const fileDone = (f: InputFile, hash: Buffer, size: number, chunkHashes: Buffer[]): void => {
+    const key = hash.toString("hex");
+    if (!blobs.has(key)) blobs.set(key, { hash, size, chunks: Buffer.concat(chunkHashes) });
+    index?.record(f, hash);
+    records.push({ path: f.path, kind: "file", hash, size });
+    if (isTabular(f.path)) tabular.push({ abs: f.abs, path: f.path, hash });
+    progress.files++;
+    opts.onProgress?.(progress);
+  };
+
+  // Files no larger than the smallest chunk are one chunk whose hash is the file's:
+  // read each with one synchronous call (far cheaper per file than the async path)
+  // and hash it once. The rest stream through the chunker in one ordered pass.
+  const large: InputFile[] = [];
+  for (const f of toRead) {
+    if (f.size > params.minSize) {
+      large.push(f);
+      continue;
+    }
+    let data: Buffer;
+    try {
+      data = readFileSync(f.abs);
+    } catch (e) {
+      throw inputError(f.abs, e);
+    }
+    if (data.length > params.minSize) {
+      large.push(f); // it grew since the walk
+      continue;
+    }
+    const hash = createHash("sha256").update(data).digest();
+    if (data.length > 0) await dedup.add(hash, data);
+    progress.bytes += data.length;
+    progress.newBytes = dedup.stats.newBytes;
+    fileDone(f, hash, data.length, data.length > 0 ? [hash] : []);
+  }
+
   let current = 0;
   let chunkHashes: Buffer[] = [];
-  const tabular: ReadFile[] = [];
   try {
-    for await (const ev of chunkFiles(toRead.map((f) => f.abs), params)) {
+    for await (const ev of chunkFiles(large.map((f) => f.abs), params)) {
       if (ev.kind === "chunk") {
         chunkHashes.push(ev.sha256);
         await dedup.add(ev.sha256, ev.data);
         progress.bytes += ev.length;
         progress.newBytes = dedup.stats.newBytes;
+        opts.onProgress?.(progress);
       } else {
-        const f = toRead[current++]!;
-        const key = ev.sha256.toString("hex");
-        if (!blobs.has(key)) blobs.set(key, { hash: ev.sha256, size: ev.size, chunks: Buffer.concat(chunkHashes) });
+        fileDone(large[current++]!, ev.sha256, ev.size, chunkHashes);
         chunkHashes = [];
-        index?.record(f, ev.sha256);
-        records.push({ path: f.path, kind: "file", hash: ev.sha256, size: ev.size });
-        if (isTabular(f.path)) tabular.push({ abs: f.abs, path: f.path, hash: ev.sha256 });
-        progress.files++;
       }
-      opts.onProgress?.(progress);
     }
   } catch (e) {
     const code = (e as { code?: string }).code;
-    if (code) throw inputError((e as { path?: string }).path ?? toRead[current]?.abs ?? root, e);
+    if (code) throw inputError((e as { path?: string }).path ?? large[current]?.abs ?? root, e);
     throw e;
   }
   await dedup.drain();

@@ -1,7 +1,7 @@
 // Walking the input of a push: files and symlinks (recorded as links, never followed),
 // with the metadata the local file index keys on.
 
-import { lstat, readdir, readlink, stat } from "node:fs/promises";
+import { lstatSync, readdirSync, readlinkSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { STATE_DIR } from "../checkout/listing.js";
 import { StrataError } from "../errors.js";
@@ -19,11 +19,15 @@ export interface InputFile {
 }
 
 
-/** The files under `root` (a folder, or a single file pushed under its own name). */
-export async function walkInput(root: string): Promise<InputFile[]> {
+/**
+ * The files under `root` (a folder, or a single file pushed under its own name).
+ * Synchronous calls: a walk is one metadata call per file, and the thread-pool round
+ * trip of the async ones costs more than the call itself.
+ */
+export function walkInput(root: string): InputFile[] {
   let st;
   try {
-    st = await stat(root);
+    st = statSync(root);
   } catch (e) {
     throw inputError(root, e);
   }
@@ -32,14 +36,14 @@ export async function walkInput(root: string): Promise<InputFile[]> {
   }
   if (!st.isDirectory()) throw new StrataError(`${root} is neither a file nor a folder`, "usage");
   const out: InputFile[] = [];
-  await walkFolder(root, "", out);
+  walkFolder(root, "", out);
   return out;
 }
 
-async function walkFolder(abs: string, rel: string, out: InputFile[]): Promise<void> {
+function walkFolder(abs: string, rel: string, out: InputFile[]): void {
   let names;
   try {
-    names = await readdir(abs, { withFileTypes: true });
+    names = readdirSync(abs, { withFileTypes: true });
   } catch (e) {
     throw inputError(abs, e);
   }
@@ -48,11 +52,14 @@ async function walkFolder(abs: string, rel: string, out: InputFile[]): Promise<v
     const childAbs = join(abs, d.name);
     const childRel = rel === "" ? d.name : `${rel}/${d.name}`;
     if (d.isDirectory()) {
-      await walkFolder(childAbs, childRel, out);
+      walkFolder(childAbs, childRel, out);
     } else if (d.isFile() || d.isSymbolicLink()) {
-      const st = await lstat(childAbs).catch((e) => {
+      let st;
+      try {
+        st = lstatSync(childAbs);
+      } catch (e) {
         throw inputError(childAbs, e);
-      });
+      }
       const link = st.isSymbolicLink();
       out.push({
         path: childRel,
@@ -61,7 +68,7 @@ async function walkFolder(abs: string, rel: string, out: InputFile[]): Promise<v
         size: link ? 0 : st.size,
         mtimeMs: st.mtimeMs,
         ino: st.ino,
-        target: link ? await readlink(childAbs) : undefined,
+        target: link ? readlinkSync(childAbs) : undefined,
       });
     } else {
       throw new StrataError(`${childAbs} is not a regular file, folder or symlink (sockets, pipes and devices cannot be pushed)`, "usage");
