@@ -1,7 +1,8 @@
 // Reading a version's files: listing under a prefix (walking only the subtree the
 // prefix names) and where each file's chunks live.
 
-import { query, queryOne } from "./host/pg";
+import { query } from "./host/pg";
+import { folderTree, splitPrefix } from "./treepaths";
 import { jitOff, restoreJit } from "./nojit";
 import { findVersion } from "./versions";
 
@@ -13,37 +14,12 @@ interface FileRow {
   target: string | undefined;
 }
 
-/**
- * The tree under the folders that `prefix` names up to its last '/', or undefined when
- * one of them does not exist or is not a folder.
- */
-function treeAt(root: string, folders: string[]): string | undefined {
-  let tree = root;
-  for (const name of folders) {
-    const e = queryOne<{ kind: string; hash: string }>(
-      "select kind, hash from strata.tree_entries where tree = $1 and name = $2", ["bytea", "text"], tree, name);
-    if (e === undefined || e.kind !== "dir") return undefined;
-    tree = e.hash;
-  }
-  return tree;
-}
-
 /** Files and symlinks of a version whose path starts with `prefix`, in path order. */
 export function ls(dataset: string | undefined, tag: string | undefined, prefix: string | undefined): void {
   const v = findVersion(dataset, tag);
-  const p = prefix ?? "";
-  const folders: string[] = [];
-  let rest = p;
-  for (;;) {
-    const [slash] = string.find(rest, "/", 1, true);
-    if (slash === undefined) break;
-    const name = string.sub(rest, 1, slash - 1);
-    if (name !== "") folders.push(name);
-    rest = string.sub(rest, slash + 1);
-  }
-  const tree = treeAt(v.content_hash, folders);
+  const { folders, rest, base } = splitPrefix(prefix);
+  const tree = folderTree(v.content_hash, folders);
   if (tree === undefined) return;
-  const base = folders.length > 0 ? folders.join("/") + "/" : "";
   const jit = jitOff();
   const rows = query<FileRow>(
     `with recursive walk (path, kind, hash, size, target) as (
