@@ -103,7 +103,7 @@ export async function push(strata: Strata, store: ObjectStore, input: string, op
   const tabular: ReadFile[] = [];
   const fileDone = (f: InputFile, hash: Buffer, size: number, chunkHashes: Buffer[]): void => {
     const key = hash.toString("hex");
-    if (!blobs.has(key)) blobs.set(key, { hash, size, chunks: Buffer.concat(chunkHashes) });
+    if (!blobs.has(key)) blobs.set(key, { hash, size, chunks: chunkHashes.length === 1 ? chunkHashes[0]! : Buffer.concat(chunkHashes) });
     index?.record(f, hash);
     records.push({ path: f.path, kind: "file", hash, size });
     if (isTabular(f.path)) tabular.push({ abs: f.abs, path: f.path, hash });
