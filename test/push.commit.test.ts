@@ -4,6 +4,7 @@ import pg from "pg";
 import t from "tap";
 import { Sqlstate } from "../stored/errors.js";
 import { StrataError } from "../loader/errors.js";
+import { Strata } from "../loader/strata.js";
 import { buildTrees, hashTree } from "../loader/push/tree.js";
 import { bytes, openTestStrata, tempDir, writeTree } from "./helpers/strata.js";
 
@@ -196,4 +197,21 @@ t.test("a dataset's own chunk sizes govern its pushes", async (t) => {
   t.ok(coarse.chunks <= 4, `2 MiB in ${coarse.chunks} chunks with the 1 MiB default`);
   const bad = await s.createDataset("bad", undefined, { min: 10, avg: 5, max: 1 }).catch((e: StrataError) => e.kind);
   t.equal(bad, "usage", "impossible chunk sizes are refused");
+});
+
+t.test("a local index from another database is noticed and every file read again", async (t) => {
+  const first = await openTestStrata(t);
+  const dir = tempDir(t);
+  writeTree(dir, { "a.bin": bytes(300_000, 21), "b.txt": "b" });
+  await first.push(dir, { dataset: "ds" });
+  // a second database and store, sharing the first one's home (and so its local index)
+  const second = await openTestStrata(t);
+  const other = await Strata.open({ databaseUrl: second.databaseUrl, store: second.store, home: first.home });
+  t.teardown(() => other.close());
+  const r = await other.push(dir, { dataset: "ds" });
+  t.equal(r.version.fileCount, 2);
+  t.equal(r.newBytes, 300_001, "the contents were read and uploaded to the new store");
+  t.equal(r.unchangedFiles, 0);
+  const again = await other.push(dir, { dataset: "ds" });
+  t.equal(again.unchangedFiles, 2, "the rewritten index serves the next push");
 });

@@ -49,8 +49,4 @@ export class FileIndex {
     await writeFile(tmp, JSON.stringify({ version: 1, files: Object.fromEntries(this.next) }));
     await rename(tmp, this.file);
   }
-
-  get size(): number {
-    return this.rows.size;
-  }
 }

@@ -30,6 +30,8 @@ export interface PushOptions {
   metadata?: Record<string, unknown>;
   /** Skip unchanged files using the local index under this home (default: no index). */
   indexHome?: string;
+  /** Read every file even when the index says it is unchanged (the index is still rewritten). */
+  rereadAll?: boolean;
   packSize?: number;
   onProgress?: (p: PushProgress) => void;
 }
@@ -87,7 +89,7 @@ export async function push(strata: Strata, store: ObjectStore, input: string, op
   // Unchanged files (same size, mtime and inode as last time) and symlinks need no reading.
   const toRead: InputFile[] = [];
   for (const f of files) {
-    const known = f.kind === "file" ? index?.lookup(f) : undefined;
+    const known = f.kind === "file" && !opts.rereadAll ? index?.lookup(f) : undefined;
     if (f.kind === "symlink") {
       records.push({ path: f.path, kind: "symlink", hash: symlinkHash(f.target!), size: 0, target: f.target });
     } else if (known) {
@@ -168,8 +170,8 @@ export async function push(strata: Strata, store: ObjectStore, input: string, op
   } catch (e) {
     // Contents taken from a stale index (another database, collected data) are missing:
     // read every file again once.
-    if (index && index.size > 0 && (e as { cause?: { code?: string } }).cause?.code === Sqlstate.missingObject)
-      return push(strata, store, input, { ...opts, indexHome: undefined });
+    if (unchangedFiles > 0 && (e as { cause?: { code?: string } }).cause?.code === Sqlstate.missingObject)
+      return push(strata, store, input, { ...opts, rereadAll: true });
     throw e;
   }
   await index?.save();
