@@ -7,7 +7,7 @@ import { openPool, resolveDatabaseUrl } from "./db/connect.js";
 import { strataHome } from "./paths.js";
 import { cat, checkout, defaultCacheDir, isLocalStore, type CatResult, type CheckoutOptions, type CheckoutResult } from "./checkout/index.js";
 import { push, versionInfo, type PushOptions, type PushResult } from "./push/push.js";
-import { storeId } from "./store/identity.js";
+import { checkStoreIdentity } from "./store/identity.js";
 import { openStore, type ObjectStore } from "./store/index.js";
 
 export interface OpenOptions {
@@ -125,17 +125,24 @@ export class Strata {
    */
   async checkStore(): Promise<void> {
     if (this.storeChecked) return;
-    const id = await storeId(this.store);
-    const [row] = await this.query<{ value: string }>(
-      `with ins as (insert into strata.settings (key, value) values ('store_id', $1) on conflict (key) do nothing returning value)
-       select value from ins union all select value from strata.settings where key = 'store_id' limit 1`,
-      [id],
+    const verdict = await checkStoreIdentity(
+      {
+        storeIdOf: async (proposed) => {
+          const [ins] = await this.query<{ value: string }>(
+            "insert into strata.settings (key, value) values ('store_id', $1) on conflict (key) do nothing returning value",
+            [proposed],
+          );
+          if (ins) return { id: ins.value, inserted: true };
+          // a separate statement, so it sees a row another session committed meanwhile
+          const [row] = await this.query<{ value: string }>("select value from strata.settings where key = 'store_id'");
+          return { id: row!.value, inserted: false };
+        },
+        hasChunks: async () => (await this.query("select 1 from strata.chunks limit 1")).length > 0,
+      },
+      this.store,
     );
-    if (row!.value !== id)
-      throw new StrataError(
-        `${this.store.describe()} is not this database's object store (store id ${id}; the database's chunks are in store ${row!.value}): check STRATA_STORE`,
-        "store",
-      );
+    if (!verdict.ok)
+      throw new StrataError(`${this.store.describe()} is not this database's object store (${verdict.why}): check STRATA_STORE`, "store");
     this.storeChecked = true;
   }
 

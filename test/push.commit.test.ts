@@ -6,7 +6,7 @@ import { Sqlstate } from "../stored/errors.js";
 import { StrataError } from "../loader/errors.js";
 import { Strata } from "../loader/strata.js";
 import { buildTrees, hashTree } from "../loader/push/tree.js";
-import { bytes, openTestStrata, tempDir, writeTree } from "./helpers/strata.js";
+import { bytes, openTestStrata, tempDir, testStore, writeTree } from "./helpers/strata.js";
 
 const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 
@@ -214,4 +214,27 @@ t.test("a local index from another database is noticed and every file read again
   t.equal(r.unchangedFiles, 0);
   const again = await other.push(dir, { dataset: "ds" });
   t.equal(again.unchangedFiles, 2, "the rewritten index serves the next push");
+});
+
+t.test("a store is bound to its database: concurrent first pushes agree, a new empty store is refused", async (t) => {
+  for (let i = 0; i < 3; i++) {
+    const s = await openTestStrata(t);
+    const [a, b] = [tempDir(t), tempDir(t)];
+    writeTree(a, { "a.txt": "a" });
+    writeTree(b, { "b.txt": "b" });
+    const other = await Strata.open({ databaseUrl: s.databaseUrl, store: s.store, home: s.home });
+    t.teardown(() => other.close());
+    const results = await Promise.all([s.push(a, { dataset: "one" }), other.push(b, { dataset: "two" })]);
+    t.same(results.map((r) => r.version.tag), ["v1", "v1"], "two first pushes to one new store both pass the check");
+  }
+  const s = await openTestStrata(t);
+  const dir = tempDir(t);
+  writeTree(dir, { "x.txt": "x" });
+  await s.push(dir, { dataset: "ds" });
+  const { store: emptyStore } = await testStore(t, "file");
+  const moved = await Strata.open({ databaseUrl: s.databaseUrl, store: emptyStore, home: s.home });
+  t.teardown(() => moved.close());
+  const err = await moved.push(dir, { dataset: "ds" }).catch((e: StrataError) => e);
+  t.equal((err as StrataError).kind, "store");
+  t.match((err as StrataError).message, /holds no Strata data; the database's chunks are in store/);
 });

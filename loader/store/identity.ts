@@ -1,7 +1,9 @@
 // A database and its object store belong together: the database's chunk rows describe
-// packs in that one store. Both record one store id (the store in its object
-// strata.json, the database in strata.settings) and every command checks they agree
-// before it reads or writes chunks.
+// packs in that one store. Both keep one store id (the store in its object strata.json,
+// the database in strata.settings) and every command checks they agree before it reads
+// or writes chunks. The database hands out the id, so concurrent first pushes from one
+// database agree on it; a store that has no id yet takes the database's only while the
+// database describes no chunks.
 
 import { randomUUID } from "node:crypto";
 import { StoreError } from "./errors.js";
@@ -9,15 +11,30 @@ import type { ObjectStore } from "./store.js";
 
 export const MARKER_KEY = "strata.json";
 
-/** The store's id, creating its marker when the store is new. */
-export async function storeId(store: ObjectStore): Promise<string> {
-  const read = async () => (JSON.parse((await store.get(MARKER_KEY)).toString("utf8")) as { storeId: string }).storeId;
+export interface StoreIdDb {
+  /** The id the database has (inserting `proposed` when it has none). */
+  storeIdOf(proposed: string): Promise<{ id: string; inserted: boolean }>;
+  hasChunks(): Promise<boolean>;
+}
+
+async function readMarker(store: ObjectStore): Promise<string | undefined> {
   try {
-    return await read();
+    return (JSON.parse((await store.get(MARKER_KEY)).toString("utf8")) as { storeId: string }).storeId;
   } catch (e) {
-    if (!(e instanceof StoreError && e.kind === "not_found")) throw e;
+    if (e instanceof StoreError && e.kind === "not_found") return undefined;
+    throw e;
   }
-  await store.put(MARKER_KEY, Buffer.from(JSON.stringify({ format: 1, storeId: randomUUID() }) + "\n"));
-  // two loaders may create it at once: the one stored is the one that counts
-  return read();
+}
+
+/** Resolves when `store` is the database's store; otherwise says why not. */
+export async function checkStoreIdentity(db: StoreIdDb, store: ObjectStore): Promise<{ ok: true } | { ok: false; why: string }> {
+  const marker = await readMarker(store);
+  const { id, inserted } = await db.storeIdOf(marker ?? randomUUID());
+  if (marker !== undefined)
+    return marker === id ? { ok: true } : { ok: false, why: `its store id is ${marker}; the database's chunks are in store ${id}` };
+  if (!inserted && (await db.hasChunks()))
+    return { ok: false, why: `it holds no Strata data; the database's chunks are in store ${id}` };
+  await store.put(MARKER_KEY, Buffer.from(JSON.stringify({ format: 1, storeId: id }) + "\n"));
+  const stored = await readMarker(store);
+  return stored === id ? { ok: true } : { ok: false, why: `another database claimed it first (store id ${stored})` };
 }
