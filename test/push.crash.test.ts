@@ -17,18 +17,19 @@ t.test("a push killed mid-way leaves no version, and its re-run resumes", async 
   const s = await openTestStrata(t);
   const dir = tempDir(t);
   const spec: Record<string, Buffer> = {};
-  for (let i = 0; i < 24; i++) spec[`part-${i}.bin`] = bytes(1_500_000, 100 + i);
+  for (let i = 0; i < 48; i++) spec[`part-${i}.bin`] = bytes(1_500_000, 100 + i);
   writeTree(dir, spec);
-  const total = 24 * 1_500_000;
+  const total = 48 * 1_500_000;
   const env: NodeJS.ProcessEnv = { ...process.env, ...s.env, STRATA_PACK_SIZE: String(2 * 1024 * 1024) };
   delete env.NODE_OPTIONS;
 
   const child = spawn(process.execPath, [BIN, "push", dir, "--dataset", "crash"], { env, stdio: "ignore" });
-  // wait until some packs are registered, then kill without warning
-  for (let i = 0; i < 600; i++) {
+  // wait until some packs are registered (a few of the about 34 the push makes), then
+  // kill without warning
+  for (let i = 0; i < 3000; i++) {
     const [row] = await s.query<{ n: number }>("select count(*)::int as n from strata.packs");
     if (row!.n >= 3) break;
-    await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, 5));
   }
   child.kill("SIGKILL");
   await new Promise((r) => child.on("exit", r));
