@@ -27,8 +27,8 @@ t.test('openStore parses the store URL forms', async (t) => {
   t.ok(abs instanceof FileStore);
   t.equal((abs as FileStore).root, '/var/tmp/strata objects');
   t.equal(abs.describe(), 'file:///var/tmp/strata%20objects');
-  t.equal((openStore('file://.strata/objects', { cwd: '/work/x' }) as FileStore).root, '/work/x/.strata/objects');
-  t.equal((openStore('.strata/objects', { cwd: '/work/x' }) as FileStore).root, '/work/x/.strata/objects');
+  t.equal((openStore('file://.strata/objects', { cwd: '/srv/x' }) as FileStore).root, '/srv/x/.strata/objects');
+  t.equal((openStore('.strata/objects', { cwd: '/srv/x' }) as FileStore).root, '/srv/x/.strata/objects');
   t.equal((openStore('/srv/objects') as FileStore).root, '/srv/objects');
   t.equal((openStore('objects') as FileStore).root, resolve('objects'));
 

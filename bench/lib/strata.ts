@@ -10,6 +10,7 @@ import pg from 'pg';
 import { createThrowawayCluster, type ThrowawayCluster } from '../../loader/db/cluster.js';
 import { migrate } from '../../loader/db/migrate.js';
 import { timed, type Measured } from './measure.js';
+import type { PushResult } from "../../loader/push/push.js";
 
 export const STRATA_BIN = fileURLToPath(new URL('../../bin/strata.js', import.meta.url));
 
@@ -112,16 +113,8 @@ function strataEnv(t: StrataTarget): Record<string, string | undefined> {
   };
 }
 
-export interface PushJson {
-  files: number;
-  bytes: number;
-  unchangedFiles: number;
-  chunks: number;
-  newChunks: number;
-  newBytes: number;
-  packs: number;
-  version: { tag: string; size: number; fileCount: number };
-}
+/** What `strata push --json` prints. */
+export type PushJson = PushResult;
 
 export async function strataPush(
   t: StrataTarget,

@@ -10,7 +10,7 @@ import type { ObjectStore } from "../store/index.js";
 import type { Strata, VersionRef } from "../strata.js";
 import { ChunkCache } from "./cache.js";
 import { ChunkFetcher, type ChunkNeed } from "./fetch.js";
-import { chunkLists, describeVersion, listEntries, resolveVersion } from "./listing.js";
+import { chunkLists, describeVersion, listEntries } from "./listing.js";
 
 export interface CatOptions {
   cacheDir?: string | undefined;
@@ -27,7 +27,7 @@ export interface CatResult {
 
 export async function cat(strata: Strata, store: ObjectStore, ref: VersionRef, path: string, out: NodeJS.WritableStream, opts: CatOptions = {}): Promise<CatResult> {
   const want = path.replace(/^(\.\/|\/)+/, "").replace(/\/+$/, "");
-  const version = await resolveVersion(strata, ref);
+  const version = await strata.version(ref);
   const where = describeVersion(version);
   const found = await listEntries(strata, version, want);
   const entry = found.find((e) => e.path === want);

@@ -14,7 +14,7 @@ import type { Strata, VersionRef } from "../strata.js";
 import { applyPlan } from "./apply.js";
 import { ChunkCache } from "./cache.js";
 import { ChunkFetcher } from "./fetch.js";
-import { listEntries, resolveVersion, STATE_DIR } from "./listing.js";
+import { listEntries, STATE_DIR } from "./listing.js";
 import { planCheckout } from "./plan.js";
 import { stageFiles } from "./stage.js";
 import { readState, writeState, type PathRecord } from "./state.js";
@@ -66,7 +66,7 @@ export async function checkout(strata: Strata, store: ObjectStore, ref: VersionR
   const batchBytes = opts.batchBytes ?? 32 * MiB;
   const root = resolve(dir);
 
-  const version = await resolveVersion(strata, ref);
+  const version = await strata.version(ref);
   const entries = await listEntries(strata, version);
   await makeRoot(root);
   await removeStaleStaging(root);

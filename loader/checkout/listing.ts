@@ -4,7 +4,7 @@
 // the checkout, and chunk lists must be complete.
 
 import { StrataError } from "../errors.js";
-import type { Strata, VersionInfo, VersionRef } from "../strata.js";
+import type { Strata, VersionInfo } from "../strata.js";
 
 
 export interface Entry {
@@ -41,11 +41,6 @@ export function parentOf(rel: string): string {
 
 export function describeVersion(v: { dataset: string; tag: string }): string {
   return `${v.dataset}@${v.tag}`;
-}
-
-/** Resolves the tag (latest when absent); unknown dataset or tag: StrataError notFound. */
-export function resolveVersion(strata: Strata, ref: VersionRef): Promise<VersionInfo> {
-  return strata.version(ref);
 }
 
 /** Files and symlinks of `v` under `prefix`, in path order, with checked paths. */

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type pg from "pg";
 import { chunkFiles } from "../chunk/files.js";
-import type { ChunkParams } from "../chunk/params.js";
+import { DEFAULT_CHUNK_PARAMS, type ChunkParams } from "../chunk/params.js";
 import { fromDatabaseError, StrataError } from "../errors.js";
 import type { ObjectStore } from "../store/index.js";
 import { Sqlstate } from "../../stored/errors.js";
@@ -204,8 +204,8 @@ async function chunkParams(strata: Strata, dataset: string): Promise<ChunkParams
     "select chunking from strata.datasets where name = $1",
     [dataset],
   );
-  const c = rows[0]?.chunking ?? { min: 256 * 1024, avg: 1024 * 1024, max: 4 * 1024 * 1024 };
-  return { minSize: c.min, avgSize: c.avg, maxSize: c.max };
+  const c = rows[0]?.chunking;
+  return c ? { minSize: c.min, avgSize: c.avg, maxSize: c.max } : { ...DEFAULT_CHUNK_PARAMS };
 }
 
 async function missingHashes(strata: Strata, fn: "missing_chunks" | "missing_blobs" | "missing_trees", hashes: Buffer[]): Promise<Buffer[]> {

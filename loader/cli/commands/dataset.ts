@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { DEFAULT_CHUNK_PARAMS } from "../../chunk/params.js";
 import { StrataError } from "../../errors.js";
 import { withStrata } from "../context.js";
 import { formatBytes, formatTime, printJson, printTable } from "../output.js";
@@ -27,7 +28,11 @@ export function register(program: Command): void {
       const chunking =
         custom === undefined
           ? undefined
-          : { min: opts.chunkMin ?? 262144, avg: opts.chunkAvg ?? 1048576, max: opts.chunkMax ?? 4194304 };
+          : {
+              min: opts.chunkMin ?? DEFAULT_CHUNK_PARAMS.minSize,
+              avg: opts.chunkAvg ?? DEFAULT_CHUNK_PARAMS.avgSize,
+              max: opts.chunkMax ?? DEFAULT_CHUNK_PARAMS.maxSize,
+            };
       const id = await withStrata((s) => s.createDataset(name, opts.description, chunking));
       if (opts.json) printJson({ id, name });
       else process.stdout.write(`created dataset ${name}\n`);
