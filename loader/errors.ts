@@ -3,6 +3,8 @@
 // (stored/errors.ts); they map to kinds here, in one place.
 
 import { Sqlstate } from "../stored/errors.js";
+import { ClusterError } from "./db/clusterSystem.js";
+import { StoreError } from "./store/errors.js";
 
 export const ExitCode = {
   failure: 1,
@@ -66,8 +68,8 @@ export function describeError(e: unknown): { message: string; exitCode: number }
   const err = e as { code?: string; message?: string; name?: string };
   if (err && typeof err.code === "string" && /^(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|ECONNRESET)$/.test(err.code))
     return { message: `cannot reach the database: ${err.message}`, exitCode: ExitCode.databaseUnreachable };
-  if (err && err.name === "StoreError") return { message: err.message ?? String(e), exitCode: ExitCode.store };
-  if (err && err.name === "ClusterError") return { message: err.message ?? String(e), exitCode: ExitCode.databaseUnreachable };
+  if (e instanceof StoreError) return { message: e.message, exitCode: ExitCode.store };
+  if (e instanceof ClusterError) return { message: e.message, exitCode: ExitCode.databaseUnreachable };
   const message = (err && err.message) || String(e);
   return { message: message.split("\n")[0]!, exitCode: ExitCode.failure };
 }

@@ -1,4 +1,5 @@
 import t from "tap";
+import { StoreError } from "../loader/store/index.js";
 import { openTestStrata, tempDir, writeTree, bytes } from "./helpers/strata.js";
 
 t.test("many small files travel in a few pack objects on S3, each chunk located in its pack", async (t) => {
@@ -32,7 +33,7 @@ t.test("a pack is registered only after it is stored", async (t) => {
   writeTree(dir, { "a.bin": bytes(50_000, 3) });
   const realPut = s.store.put.bind(s.store);
   s.store.put = async () => {
-    throw Object.assign(new Error("disk full"), { name: "StoreError" });
+    throw new StoreError("io", "disk full");
   };
   await t.rejects(s.push(dir, { dataset: "failing" }), /disk full/);
   const rows = await s.query<{ n: number }>("select (select count(*) from strata.packs) + (select count(*) from strata.chunks) as n");
