@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { chunkLengths } from '../loader/chunk/fastcdc.js';
 import type { ChunkParams } from '../loader/chunk/params.js';
-import { pseudoRandomBytes } from '../loader/chunk/prng.js';
+import { pseudoRandomBytes } from '../test/helpers/prng.js';
 import { chunkFile } from '../loader/chunk/stream.js';
 
 export interface BenchOptions {

@@ -30,7 +30,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
-import { createThrowawayCluster } from '../loader/db/cluster.js';
+import { createThrowawayCluster } from '../test/helpers/throwaway-cluster.js';
 import { migrate } from '../loader/db/migrate.js';
 
 export interface DiffBenchOptions {

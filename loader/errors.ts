@@ -3,7 +3,7 @@
 // (stored/errors.ts); they map to kinds here, in one place.
 
 import { Sqlstate } from "../stored/errors.js";
-import { ClusterError } from "./db/clusterSystem.js";
+import { ClusterError } from "./cluster/system.js";
 import { StoreError } from "./store/errors.js";
 
 export const ExitCode = {

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { entryPoints } from "../stored/entrypoints.js";
-import { generateWrappers } from "../loader/db/wrappers.js";
+import { generateWrappers } from "./wrappers.js";
 import { projectRoot } from "../loader/paths.js";
 
 const root = projectRoot();

@@ -42,7 +42,7 @@ for (const kind of ["file", "s3"] as const) {
     const { tag } = await seedVersion(f.strata, f.store, "ds", files);
     t.equal(tag, "v1");
     const dir = join(f.tmp, "out");
-    const result = await checkout(f.strata, f.store, { dataset: "ds" }, dir);
+    const result = await checkout(f.strata.session.withStore(f.store), { dataset: "ds" }, dir, { cacheDir: undefined });
 
     t.match(result, { dataset: "ds", tag: "v1", filesWritten: 8, filesUnchanged: 0, filesDeleted: 0 });
     const contents = Object.values(files).filter((v): v is Buffer | string => typeof v === "string" || Buffer.isBuffer(v));
@@ -69,7 +69,7 @@ for (const kind of ["file", "s3"] as const) {
     t.same(state?.files.get("link"), { kind: "symlink", target: "train/a.csv" });
 
     const store = f.reopenStore();
-    const again = await checkout(f.strata, store, { dataset: "ds", tag: "v1" }, dir);
+    const again = await checkout(f.strata.session.withStore(store), { dataset: "ds", tag: "v1" }, dir);
     t.match(again, { filesWritten: 0, filesUnchanged: 8, filesDeleted: 0, bytesFetched: 0 }, "a second checkout of the same version writes nothing");
     t.equal(store.stats().get, 0, "and reads nothing from the store");
   });
@@ -78,15 +78,15 @@ for (const kind of ["file", "s3"] as const) {
     const f = await fixture(t, kind);
     const files = sample();
     await seedVersion(f.strata, f.store, "ds", files);
-    const big = await catToBuffer((out) => cat(f.strata, f.store, { dataset: "ds" }, "big.bin", out, { windowBytes: MiB }));
+    const big = await catToBuffer((out) => cat(f.strata.session.withStore(f.store), { dataset: "ds" }, "big.bin", out, { windowBytes: MiB }));
     t.ok(big.equals(files["big.bin"] as Buffer), "5 MiB file, fetched in windows");
-    t.equal((await catToBuffer((out) => cat(f.strata, f.store, { dataset: "ds", tag: "v1" }, "train/empty.txt", out))).length, 0, "empty file");
-    t.equal((await catToBuffer((out) => cat(f.strata, f.store, { dataset: "ds" }, "/unicode/ünï.txt", out))).toString(), "hello", "leading slash ignored");
+    t.equal((await catToBuffer((out) => cat(f.strata.session.withStore(f.store), { dataset: "ds", tag: "v1" }, "train/empty.txt", out))).length, 0, "empty file");
+    t.equal((await catToBuffer((out) => cat(f.strata.session.withStore(f.store), { dataset: "ds" }, "/unicode/ünï.txt", out))).toString(), "hello", "leading slash ignored");
 
-    await t.rejects(cat(f.strata, f.store, { dataset: "ds" }, "link", new PassThrough()), { name: "StrataError", kind: "usage", message: /link is a symlink to train\/a\.csv in ds@v1/ });
-    await t.rejects(cat(f.strata, f.store, { dataset: "ds" }, "train/nope.csv", new PassThrough()), { kind: "notFound", message: "no file train/nope.csv in ds@v1" });
-    await t.rejects(cat(f.strata, f.store, { dataset: "ds" }, "train/a.cs", new PassThrough()), { name: "StrataError", kind: "notFound" }, "a prefix of a name is not the file");
-    await t.rejects(cat(f.strata, f.store, { dataset: "ds" }, "train", new PassThrough()), { kind: "usage", message: /train is a folder in ds@v1/ });
+    await t.rejects(cat(f.strata.session.withStore(f.store), { dataset: "ds" }, "link", new PassThrough()), { name: "StrataError", kind: "usage", message: /link is a symlink to train\/a\.csv in ds@v1/ });
+    await t.rejects(cat(f.strata.session.withStore(f.store), { dataset: "ds" }, "train/nope.csv", new PassThrough()), { kind: "notFound", message: "no file train/nope.csv in ds@v1" });
+    await t.rejects(cat(f.strata.session.withStore(f.store), { dataset: "ds" }, "train/a.cs", new PassThrough()), { name: "StrataError", kind: "notFound" }, "a prefix of a name is not the file");
+    await t.rejects(cat(f.strata.session.withStore(f.store), { dataset: "ds" }, "train", new PassThrough()), { kind: "usage", message: /train is a folder in ds@v1/ });
   });
 }
 
@@ -95,22 +95,22 @@ t.test("unknown dataset or tag: StrataError notFound, nothing written", async (t
   await seedVersion(f.strata, f.store, "ds", { "a.txt": "a" });
   const dir = join(f.tmp, "out");
   for (const ref of [{ dataset: "nope" }, { dataset: "ds", tag: "v9" }, { dataset: "ds", tag: "nope" }]) {
-    const err = await checkout(f.strata, f.store, ref, dir).catch((e: unknown) => e);
+    const err = await checkout(f.strata.session.withStore(f.store), ref, dir).catch((e: unknown) => e);
     t.ok(err instanceof StrataError, `${JSON.stringify(ref)}: a StrataError`);
     t.equal((err as StrataError).kind, "notFound", `${JSON.stringify(ref)}: notFound`);
     t.match((err as StrataError).message, ref.dataset === "nope" ? /dataset "nope" does not exist/ : /has no version/);
-    await t.rejects(cat(f.strata, f.store, ref, "a.txt", new PassThrough()), { name: "StrataError", kind: "notFound" }, "cat too");
+    await t.rejects(cat(f.strata.session.withStore(f.store), ref, "a.txt", new PassThrough()), { name: "StrataError", kind: "notFound" }, "cat too");
   }
   await t.rejects(lstat(dir), { code: "ENOENT" }, "no folder was created");
   await f.strata.createDataset("empty");
-  await t.rejects(checkout(f.strata, f.store, { dataset: "empty" }, dir), { kind: "notFound", message: /no versions yet/ });
+  await t.rejects(checkout(f.strata.session.withStore(f.store), { dataset: "empty" }, dir), { kind: "notFound", message: /no versions yet/ });
 });
 
 t.test("a version of symlinks and empty files needs no pack", async (t) => {
   const f = await fixture(t, "file");
   await seedVersion(f.strata, f.store, "ds", { "e/1": "", "e/2": "", "l": { symlink: "../outside" } });
   const dir = join(f.tmp, "out");
-  const r = await checkout(f.strata, f.store, { dataset: "ds" }, dir);
+  const r = await checkout(f.strata.session.withStore(f.store), { dataset: "ds" }, dir);
   t.match(r, { filesWritten: 3, bytesFetched: 0 });
   t.equal(await readlink(join(dir, "l")), "../outside", "a symlink's target is written as is, not followed");
   t.equal((await readFile(join(dir, "e/2"))).length, 0);

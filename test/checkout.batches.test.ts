@@ -20,7 +20,7 @@ t.test("2,500 small files: every one written, ranges merged into few reads", asy
   const store = f.reopenStore();
   const seen: CheckoutProgress[] = [];
   const dir = join(f.tmp, "out");
-  const r = await checkout(f.strata, store, { dataset: "many" }, dir, { onProgress: (p) => seen.push(p) });
+  const r = await checkout(f.strata.session.withStore(store), { dataset: "many" }, dir, { onProgress: (p) => seen.push(p) });
   t.equal(r.filesWritten, 2500);
   // One read per group of 2,000 file contents (the chunk-list batch), not one per file.
   t.equal(store.stats().get, 2, "the pack is read with two requests");
@@ -40,7 +40,7 @@ t.test("small batches: big files span batches, shared chunks are fetched once", 
     const big = randomBytes(1024 * KiB + 5);
     await seedVersion(f.strata, f.store, "ds", { "a.bin": a, "b.bin": b, "big.bin": big, "z/a-copy.bin": a });
     const dir = join(f.tmp, "out");
-    const r = await checkout(f.strata, f.reopenStore(), { dataset: "ds" }, dir, { batchBytes: 64 * KiB, concurrency: 2 });
+    const r = await checkout(f.strata.session.withStore(f.reopenStore()), { dataset: "ds" }, dir, { batchBytes: 64 * KiB, concurrency: 2 });
     t.equal(r.bytesFetched, a.length + b.length - x.length + big.length, `${kind}: each distinct chunk fetched once`);
     for (const [path, data] of [["a.bin", a], ["b.bin", b], ["big.bin", big], ["z/a-copy.bin", a]] as const)
       t.ok((await readFile(join(dir, path))).equals(data), `${kind}: ${path} intact`);

@@ -37,7 +37,7 @@ t.test("v1 -> v2 -> v1 rewrites the changed files only", async (t) => {
   await seedVersion(f.strata, f.store, "ds", v2);
 
   const dir = join(f.tmp, "out");
-  await checkout(f.strata, f.store, { dataset: "ds", tag: "v1" }, dir);
+  await checkout(f.strata.session.withStore(f.store), { dataset: "ds", tag: "v1" }, dir);
   const before = { keep: await stat(join(dir, "keep.txt")), bin: await stat(join(dir, "big/keep.bin")) };
   await writeFile(join(dir, "user.txt"), "mine");
   await writeFile(join(dir, "big/notes.md"), "my notes");
@@ -45,7 +45,7 @@ t.test("v1 -> v2 -> v1 rewrites the changed files only", async (t) => {
   await sleep(20); // a rewrite now would show in mtime
 
   const store = f.reopenStore();
-  const r = await checkout(f.strata, store, { dataset: "ds", tag: "v2" }, dir);
+  const r = await checkout(f.strata.session.withStore(store), { dataset: "ds", tag: "v2" }, dir);
   t.match(r, { tag: "v2", filesWritten: 5, filesUnchanged: 2, filesDeleted: 4, leftModified: ["edited_then_gone.txt"] });
   const changedBytes = ["new!", "hi", "inside", "now a file"].reduce((n, s) => n + s.length, 0);
   t.equal(r.bytesFetched, changedBytes, "only the changed bytes were fetched");
@@ -73,7 +73,7 @@ t.test("v1 -> v2 -> v1 rewrites the changed files only", async (t) => {
   t.equal(state?.tag, "v2");
   t.same([...(state?.files.keys() ?? [])].sort(), Object.keys(v2).sort(), "the state lists exactly v2's paths");
 
-  const back = await checkout(f.strata, f.reopenStore(), { dataset: "ds", tag: "v1" }, dir);
+  const back = await checkout(f.strata.session.withStore(f.reopenStore()), { dataset: "ds", tag: "v1" }, dir);
   t.match(back, { tag: "v1", filesWritten: 7, filesUnchanged: 2, filesDeleted: 3, leftModified: [] });
   t.equal(await readFile(join(dir, "becomes_dir"), "utf8"), "a file in v1", "a folder holding only Strata's files became a file again");
   t.equal(await readFile(join(dir, "becomes_file/z.txt"), "utf8"), "z");
@@ -93,7 +93,7 @@ t.test("a folder without state: same files kept, others overwritten, user files 
   await writeFile(join(dir, "user.txt"), "mine");
   const aBefore = await stat(join(dir, "a.txt"));
 
-  const r = await checkout(f.strata, f.store, { dataset: "ds" }, dir);
+  const r = await checkout(f.strata.session.withStore(f.store), { dataset: "ds" }, dir);
   t.match(r, { filesWritten: 2, filesUnchanged: 1, filesDeleted: 0 });
   t.equal((await stat(join(dir, "a.txt"))).ino, aBefore.ino, "a file with the right contents is kept");
   t.equal(await readFile(join(dir, "b.txt"), "utf8"), "bbb");
@@ -107,7 +107,7 @@ t.test("a user's folder where the version has a file is a conflict, and nothing 
   await mkdir(join(dir, "c"), { recursive: true });
   await writeFile(join(dir, "c/mine.txt"), "mine");
   await writeFile(join(dir, "a.txt"), "old");
-  await t.rejects(checkout(f.strata, f.store, { dataset: "ds" }, dir), { kind: "conflict", message: /cannot check out c: .* holds c\/mine\.txt/ });
+  await t.rejects(checkout(f.strata.session.withStore(f.store), { dataset: "ds" }, dir), { kind: "conflict", message: /cannot check out c: .* holds c\/mine\.txt/ });
   t.equal(await readFile(join(dir, "a.txt"), "utf8"), "old", "other files untouched");
   t.same(await walk(dir), ["a.txt", "c", "c/mine.txt"], "no state, no temp files");
 });
@@ -121,10 +121,10 @@ t.test("symlinked folders are never written or read through", async (t) => {
   await seedVersion(f.strata, f.store, "ds", { "d": { symlink: outside } });
   await seedVersion(f.strata, f.store, "ds", { "d/file": "same bytes", "u/x": "mine" });
   const dir = join(f.tmp, "out");
-  await checkout(f.strata, f.store, { dataset: "ds", tag: "v1" }, dir);
+  await checkout(f.strata.session.withStore(f.store), { dataset: "ds", tag: "v1" }, dir);
   await symlink(outside, join(dir, "u")); // the user's own link
 
-  const r = await checkout(f.strata, f.store, { dataset: "ds", tag: "v2" }, dir);
+  const r = await checkout(f.strata.session.withStore(f.store), { dataset: "ds", tag: "v2" }, dir);
   t.match(r, { filesWritten: 2, filesUnchanged: 0, filesDeleted: 1 });
   t.ok((await lstat(join(dir, "d"))).isDirectory(), "the link leaving the version became a real folder");
   t.ok((await lstat(join(dir, "u"))).isDirectory(), "a link where the version needs a folder is replaced");
@@ -139,13 +139,13 @@ t.test("a cut-off or hand-edited state file is not trusted", async (t) => {
   await seedVersion(f.strata, f.store, "ds", { "a.txt": "aaa", "b.txt": "bbb" });
   await seedVersion(f.strata, f.store, "ds", { "a.txt": "aaa" });
   const dir = join(f.tmp, "out");
-  await checkout(f.strata, f.store, { dataset: "ds", tag: "v1" }, dir);
+  await checkout(f.strata.session.withStore(f.store), { dataset: "ds", tag: "v1" }, dir);
   const path = statePath(dir);
   const lines = (await readFile(path, "utf8")).trimEnd().split("\n");
   await writeFile(path, lines.slice(0, -1).join("\n") + "\n"); // one path line lost
   t.equal(await readState(dir), undefined, "a state with fewer lines than its header says is ignored");
 
-  let r = await checkout(f.strata, f.store, { dataset: "ds", tag: "v2" }, dir);
+  let r = await checkout(f.strata.session.withStore(f.store), { dataset: "ds", tag: "v2" }, dir);
   t.match(r, { filesWritten: 0, filesUnchanged: 1, filesDeleted: 0 }, "without state nothing is deleted, a.txt is recognised by its hash");
   t.equal(await readFile(join(dir, "b.txt"), "utf8"), "bbb");
 
@@ -155,6 +155,6 @@ t.test("a cut-off or hand-edited state file is not trusted", async (t) => {
   const header = JSON.parse((await readFile(path, "utf8")).split("\n")[0]!) as { count: number };
   const forged = { path: "../victim.txt", kind: "file", hash: "0".repeat(64), size: st.size, mtimeNs: String(st.mtimeMs * 1e6), ino: String(st.ino) };
   await writeFile(path, [JSON.stringify({ ...header, count: header.count + 1 }), ...(await readFile(path, "utf8")).trimEnd().split("\n").slice(1), JSON.stringify(forged)].join("\n") + "\n");
-  r = await checkout(f.strata, f.store, { dataset: "ds", tag: "v1" }, dir);
+  r = await checkout(f.strata.session.withStore(f.store), { dataset: "ds", tag: "v1" }, dir);
   t.equal(await readFile(victim, "utf8"), "keep me", "a path leaving the folder is never deleted");
 });

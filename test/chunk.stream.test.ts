@@ -10,7 +10,7 @@ import { chunkLengths } from '../loader/chunk/fastcdc.js';
 import { chunkFiles } from '../loader/chunk/files.js';
 import type { ChunkParams } from '../loader/chunk/params.js';
 import { ChunkPipeline } from '../loader/chunk/pipeline.js';
-import { Prng, pseudoRandomBytes } from '../loader/chunk/prng.js';
+import { Prng, pseudoRandomBytes } from './helpers/prng.js';
 import { chunkFile, chunkStream } from '../loader/chunk/stream.js';
 import type { Chunk, ChunkEvent, FileEnd } from '../loader/chunk/types.js';
 

@@ -8,7 +8,7 @@ t.test("many small files travel in a few pack objects on S3, each chunk located 
   const spec: Record<string, Buffer> = {};
   for (let i = 0; i < 2000; i++) spec[`shard-${i % 10}/f${i}.bin`] = bytes(1000 + (i % 7) * 100, i + 1);
   writeTree(dir, spec);
-  await s.checkStore(); // writes the store's id marker once
+  await s.session.checkStore(); // writes the store's id marker once
   const before = s.store.stats();
   const r = await s.push(dir, { dataset: "small" });
   const after = s.store.stats();

@@ -3,7 +3,7 @@
 // with their addresses in the environment, and stops both at the end, whatever happened.
 
 import { spawn } from "node:child_process";
-import { createThrowawayCluster } from "../loader/db/cluster.js";
+import { createThrowawayCluster } from "./helpers/throwaway-cluster.js";
 import { migrate } from "../loader/db/migrate.js";
 import { startS3Server } from "./helpers/s3server.js";
 import { TEMPLATE_DB, withDatabase } from "./helpers/env.js";

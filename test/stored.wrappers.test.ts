@@ -1,6 +1,6 @@
 import t from "tap";
 import { entryPoints } from "../stored/entrypoints.js";
-import { generateWrappers } from "../loader/db/wrappers.js";
+import { generateWrappers } from "../scripts/wrappers.js";
 import { freshDatabase } from "./helpers/harness.js";
 import { connect } from "./helpers/db.js";
 

@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { createThrowawayCluster, type ThrowawayCluster } from '../../loader/db/cluster.js';
+import { createThrowawayCluster, type ThrowawayCluster } from '../../test/helpers/throwaway-cluster.js';
 import { migrate } from '../../loader/db/migrate.js';
 import { timed, type Measured } from './measure.js';
 import type { PushResult } from "../../loader/push/push.js";

@@ -8,6 +8,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
+import type { Session } from "../session.js";
 import { FileStore, type ObjectStore } from "../store/index.js";
 
 /**
@@ -21,6 +22,11 @@ export function isLocalStore(store: ObjectStore): boolean {
 /** The conventional cache folder under a Strata home. */
 export function defaultCacheDir(strataHome: string): string {
   return join(strataHome, "cache", "chunks");
+}
+
+/** The cache a session's reads use: none for a local store, else the home's. */
+export function chunkCacheDir(session: Session): string | undefined {
+  return isLocalStore(session.store) ? undefined : defaultCacheDir(session.home);
 }
 
 export interface CacheStats {

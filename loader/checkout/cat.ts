@@ -6,9 +6,9 @@
 import { createHash } from "node:crypto";
 
 import { StrataError } from "../errors.js";
-import type { ObjectStore } from "../store/index.js";
-import type { Strata, VersionRef } from "../strata.js";
-import { ChunkCache } from "./cache.js";
+import type { Session } from "../session.js";
+import { version as findVersion, type VersionRef } from "../versions.js";
+import { ChunkCache, chunkCacheDir } from "./cache.js";
 import { ChunkFetcher, type ChunkNeed } from "./fetch.js";
 import { chunkLists, describeVersion, listEntries } from "./listing.js";
 
@@ -25,11 +25,12 @@ export interface CatResult {
   bytes: number;
 }
 
-export async function cat(strata: Strata, store: ObjectStore, ref: VersionRef, path: string, out: NodeJS.WritableStream, opts: CatOptions = {}): Promise<CatResult> {
+export async function cat(session: Session, ref: VersionRef, path: string, out: NodeJS.WritableStream, opts: CatOptions = {}): Promise<CatResult> {
+  await session.checkStore();
   const want = path.replace(/^(\.\/|\/)+/, "").replace(/\/+$/, "");
-  const version = await strata.version(ref);
+  const version = await findVersion(session, ref);
   const where = describeVersion(version);
-  const found = await listEntries(strata, version, want);
+  const found = await listEntries(session, version, want);
   const entry = found.find((e) => e.path === want);
   if (entry === undefined) {
     if (want === "" || found.some((e) => e.path.startsWith(`${want}/`)))
@@ -38,8 +39,9 @@ export async function cat(strata: Strata, store: ObjectStore, ref: VersionRef, p
   }
   if (entry.kind === "symlink") throw new StrataError(`${want} is a symlink to ${entry.target} in ${where}, not a file`, "usage");
 
-  const chunks = (await chunkLists(strata, [{ hash: entry.hash, size: entry.size, path: want }])).get(entry.hash)!;
-  const fetcher = new ChunkFetcher(store, opts.cacheDir === undefined ? undefined : new ChunkCache(opts.cacheDir), opts.concurrency ?? 8);
+  const chunks = (await chunkLists(session, [{ hash: entry.hash, size: entry.size, path: want }])).get(entry.hash)!;
+  const cacheDir = "cacheDir" in opts ? opts.cacheDir : chunkCacheDir(session);
+  const fetcher = new ChunkFetcher(session.store, cacheDir === undefined ? undefined : new ChunkCache(cacheDir), opts.concurrency ?? 8);
   const windows: ChunkNeed[][] = [];
   const windowBytes = opts.windowBytes ?? 16 * 1024 * 1024;
   let bytes = windowBytes;

@@ -9,10 +9,10 @@ import { mkdir, readdir, rm, rmdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 
 import { StrataError } from "../errors.js";
-import type { ObjectStore } from "../store/index.js";
-import type { Strata, VersionRef } from "../strata.js";
+import type { Session } from "../session.js";
+import { version as findVersion, type VersionRef } from "../versions.js";
 import { applyPlan } from "./apply.js";
-import { ChunkCache } from "./cache.js";
+import { ChunkCache, chunkCacheDir } from "./cache.js";
 import { ChunkFetcher } from "./fetch.js";
 import { listEntries, STATE_DIR } from "./listing.js";
 import { planCheckout } from "./plan.js";
@@ -20,7 +20,7 @@ import { stageFiles } from "./stage.js";
 import { readState, writeState, type PathRecord } from "./state.js";
 
 export interface CheckoutOptions {
-  /** Local chunk cache folder; none when absent (see isLocalStore). */
+  /** Local chunk cache folder; default: under the home for a remote store, none for a local one (undefined: none). */
   cacheDir?: string | undefined;
   onProgress?: ((p: CheckoutProgress) => void) | undefined;
   /** Packs read and files written at once (default 8). */
@@ -60,14 +60,15 @@ export interface CheckoutResult {
 
 const MiB = 1024 * 1024;
 
-export async function checkout(strata: Strata, store: ObjectStore, ref: VersionRef, dir: string, opts: CheckoutOptions = {}): Promise<CheckoutResult> {
+export async function checkout(session: Session, ref: VersionRef, dir: string, opts: CheckoutOptions = {}): Promise<CheckoutResult> {
+  await session.checkStore();
   const concurrency = opts.concurrency ?? 8;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new StrataError(`concurrency must be a positive integer, got ${concurrency}`, "usage");
   const batchBytes = opts.batchBytes ?? 32 * MiB;
   const root = resolve(dir);
 
-  const version = await strata.version(ref);
-  const entries = await listEntries(strata, version);
+  const version = await findVersion(session, ref);
+  const entries = await listEntries(session, version);
   await makeRoot(root);
   await removeStaleStaging(root);
   const previous = await readState(root);
@@ -86,13 +87,14 @@ export async function checkout(strata: Strata, store: ObjectStore, ref: VersionR
   };
   report("plan");
 
-  const fetcher = new ChunkFetcher(store, opts.cacheDir === undefined ? undefined : new ChunkCache(opts.cacheDir), concurrency);
+  const cacheDir = "cacheDir" in opts ? opts.cacheDir : chunkCacheDir(session);
+  const fetcher = new ChunkFetcher(session.store, cacheDir === undefined ? undefined : new ChunkCache(cacheDir), concurrency);
   const staging = join(root, STATE_DIR, `tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
   await mkdir(staging, { recursive: true });
   let applied;
   try {
     const files = plan.write.filter((e) => e.kind === "file");
-    const staged = await stageFiles(strata, fetcher, files, staging, {
+    const staged = await stageFiles(session, fetcher, files, staging, {
       concurrency,
       batchBytes,
       retainBytes: 4 * batchBytes,

@@ -4,7 +4,8 @@
 // the checkout, and chunk lists must be complete.
 
 import { StrataError } from "../errors.js";
-import type { Strata, VersionInfo } from "../strata.js";
+import type { Session } from "../session.js";
+import type { VersionInfo } from "../versions.js";
 
 
 export interface Entry {
@@ -44,8 +45,8 @@ export function describeVersion(v: { dataset: string; tag: string }): string {
 }
 
 /** Files and symlinks of `v` under `prefix`, in path order, with checked paths. */
-export async function listEntries(strata: Strata, v: VersionInfo, prefix = ""): Promise<Entry[]> {
-  const rows = await strata.query<{ path: string; kind: string; size: number; content_hash: Buffer; target: string | null }>(
+export async function listEntries(session: Session, v: VersionInfo, prefix = ""): Promise<Entry[]> {
+  const rows = await session.query<{ path: string; kind: string; size: number; content_hash: Buffer; target: string | null }>(
     "select path, kind, size, content_hash, target from strata.ls($1, $2, $3)",
     [v.dataset, v.tag, prefix],
   );
@@ -82,10 +83,10 @@ export interface BlobWanted {
  * The ordered chunk list of each blob (at most BLOB_BATCH per call), checked to be
  * complete: seq 1..n without gaps, sizes adding up to the file size, raw codec.
  */
-export async function chunkLists(strata: Strata, blobs: readonly BlobWanted[]): Promise<Map<string, ChunkRow[]>> {
+export async function chunkLists(session: Session, blobs: readonly BlobWanted[]): Promise<Map<string, ChunkRow[]>> {
   const out = new Map<string, ChunkRow[]>();
   if (blobs.length === 0) return out;
-  const rows = await strata.query<{ blob: Buffer; seq: number; chunk: Buffer; size: number; pack: Buffer; pack_offset: number; stored_size: number }>(
+  const rows = await session.query<{ blob: Buffer; seq: number; chunk: Buffer; size: number; pack: Buffer; pack_offset: number; stored_size: number }>(
     "select blob, seq, chunk, size, pack, pack_offset, stored_size from strata.blob_chunks($1::bytea[])",
     [blobs.map((b) => Buffer.from(b.hash, "hex"))],
   );

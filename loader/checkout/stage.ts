@@ -11,7 +11,7 @@ import { copyFile, open, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 
 import { StrataError } from "../errors.js";
-import type { Strata } from "../strata.js";
+import type { Session } from "../session.js";
 import type { ChunkFetcher, ChunkNeed } from "./fetch.js";
 import { BLOB_BATCH, chunkLists, type ChunkRow, type Entry } from "./listing.js";
 import { eachLimited } from "./parallel.js";
@@ -46,7 +46,7 @@ interface Writer {
 const EMPTY_HASH = createHash("sha256").digest("hex");
 
 /** Writes `files` (regular files only) under `staging`; returns each path's staged file. */
-export async function stageFiles(strata: Strata, fetcher: ChunkFetcher, files: readonly Entry[], staging: string, opts: StageOptions): Promise<Map<string, string>> {
+export async function stageFiles(session: Session, fetcher: ChunkFetcher, files: readonly Entry[], staging: string, opts: StageOptions): Promise<Map<string, string>> {
   const blobs = new Map<string, Blob>();
   for (const f of files) {
     const b = blobs.get(f.hash);
@@ -106,7 +106,7 @@ export async function stageFiles(strata: Strata, fetcher: ChunkFetcher, files: r
     const sized = all.filter((b) => b.size > 0);
     for (let g = 0; g < sized.length; g += BLOB_BATCH) {
       const group = sized.slice(g, g + BLOB_BATCH);
-      const lists = await chunkLists(strata, group.map((b) => ({ hash: b.hash, size: b.size, path: b.paths[0]! })));
+      const lists = await chunkLists(session, group.map((b) => ({ hash: b.hash, size: b.size, path: b.paths[0]! })));
       const batches = cutBatches(group, lists, opts.batchBytes);
       await runBatches(fetcher, batches, opts.retainBytes, writePieces);
     }

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { StrataError } from "../errors.js";
 import { projectRoot, strataHome } from "../paths.js";
-import { ensureCluster } from "./cluster.js";
+import { ensureCluster } from "../cluster/cluster.js";
 import { loadStoredLogic, migrate } from "./migrate.js";
 
 // bigint columns (ids, sizes, counts) as JS numbers: they stay far below 2^53 here.

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { hashRows, recordRows, tabularFormatOf, type RowHashes } from "../tabular/rows.js";
-import type { Strata } from "../strata.js";
+import type { Session } from "../session.js";
 
 export interface ReadFile {
   abs: string;
@@ -23,10 +23,10 @@ export function isTabular(path: string): boolean {
 }
 
 /** Row hashes of the given tabular files whose contents have none recorded yet. */
-export async function tabularRowsOf(strata: Strata, files: ReadFile[]): Promise<TabularRows[]> {
+export async function tabularRowsOf(session: Session, files: ReadFile[]): Promise<TabularRows[]> {
   const byHash = new Map(files.map((f) => [f.hash.toString("hex"), f]));
   if (byHash.size === 0) return [];
-  const known = await strata.query<{ blob: Buffer }>("select blob from strata.tabular_rows where blob = any($1::bytea[])", [
+  const known = await session.query<{ blob: Buffer }>("select blob from strata.tabular_rows where blob = any($1::bytea[])", [
     [...byHash.values()].map((f) => f.hash),
   ]);
   for (const k of known) byHash.delete(k.blob.toString("hex"));

@@ -32,8 +32,13 @@ export async function checkStoreIdentity(db: StoreIdDb, store: ObjectStore): Pro
   const { id, inserted } = await db.storeIdOf(marker ?? randomUUID());
   if (marker !== undefined)
     return marker === id ? { ok: true } : { ok: false, why: `its store id is ${marker}; the database's chunks are in store ${id}` };
-  if (!inserted && (await db.hasChunks()))
+  if (!inserted && (await db.hasChunks())) {
+    // A loader of this database writes the marker before its first chunk, so chunks that
+    // appeared since our first read came with a marker: read it again before refusing.
+    const now = await readMarker(store);
+    if (now === id) return { ok: true };
     return { ok: false, why: `it holds no Strata data; the database's chunks are in store ${id}` };
+  }
   await store.put(MARKER_KEY, Buffer.from(JSON.stringify({ format: 1, storeId: id }) + "\n"));
   const stored = await readMarker(store);
   return stored === id ? { ok: true } : { ok: false, why: `another database claimed it first (store id ${stored})` };

@@ -4,7 +4,7 @@
 
 import pg from "pg";
 import tap from "tap";
-import { createThrowawayCluster } from "../../loader/db/cluster.js";
+import { createThrowawayCluster } from "./throwaway-cluster.js";
 import { migrate } from "../../loader/db/migrate.js";
 import type { S3ServerInfo } from "./s3server.js";
 import { TEMPLATE_DB, withDatabase } from "./env.js";

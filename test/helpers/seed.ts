@@ -169,8 +169,6 @@ export interface Fixture {
 export async function fixture(t: TestLike, kind: "file" | "s3"): Promise<Fixture> {
   const tmp = await mkdtemp(join(tmpdir(), "strata-checkout-"));
   t.teardown(() => rm(tmp, { recursive: true, force: true }));
-  const strata = await Strata.open({ databaseUrl: await freshDatabase(t) });
-  t.teardown(() => strata.close());
   let open: () => ObjectStore;
   let storeRoot: string | undefined;
   if (kind === "file") {
@@ -191,7 +189,11 @@ export async function fixture(t: TestLike, kind: "file" | "s3"): Promise<Fixture
     return s;
   };
   t.teardown(() => Promise.all(stores.map((s) => s.close())));
-  const f: Fixture = { strata, store: reopenStore(), tmp, reopenStore };
+  const store = reopenStore();
+  const strata = await Strata.open({ databaseUrl: await freshDatabase(t), store, home: join(tmp, "home") });
+  t.teardown(() => strata.close());
+  await strata.session.checkStore(); // the store's id marker, written once
+  const f: Fixture = { strata, store, tmp, reopenStore };
   if (storeRoot !== undefined) f.storeRoot = storeRoot;
   return f;
 }

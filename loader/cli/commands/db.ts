@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { clusterStatus, ensureCluster, stopCluster } from "../../db/cluster.js";
+import { clusterStatus, ensureCluster, stopCluster } from "../../cluster/cluster.js";
 import { strataHome } from "../../paths.js";
 import { printJson } from "../output.js";
 

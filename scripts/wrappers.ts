@@ -3,7 +3,7 @@
 // bundle's hash, and forwards its arguments to `api.<name>`. A new bundle has a new hash,
 // so re-created wrappers load it even in sessions that cached the old one.
 
-import type { EntryPoint } from "../../stored/entrypoints.js";
+import type { EntryPoint } from "../stored/entrypoints.js";
 
 const LUA_KEYWORDS = new Set(
   "and break do else elseif end false for function goto if in local nil not or repeat return then true until while".split(" "),

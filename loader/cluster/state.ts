@@ -3,8 +3,8 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { processAlive } from './clusterLock.js';
-import { ClusterError } from './clusterSystem.js';
+import { processAlive } from './lock.js';
+import { ClusterError } from './system.js';
 
 export interface ClusterPaths {
   home: string;

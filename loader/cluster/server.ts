@@ -3,11 +3,11 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { processAlive } from './clusterLock.js';
-import type { ClusterPaths } from './clusterState.js';
-import { choosePort, freePort, livePostmaster, socketDirFits } from './clusterState.js';
-import type { OsUser } from './clusterSystem.js';
-import { ClusterError, giveTo, run } from './clusterSystem.js';
+import { processAlive } from './lock.js';
+import type { ClusterPaths } from './state.js';
+import { choosePort, freePort, livePostmaster, socketDirFits } from './state.js';
+import type { OsUser } from './system.js';
+import { ClusterError, giveTo, run } from './system.js';
 
 export interface ServerSettings {
   /** false: no fsync in initdb or the server; a crash of the machine may lose the data. */

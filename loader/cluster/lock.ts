@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import { ClusterError } from './clusterSystem.js';
+import { ClusterError } from './system.js';
 
 const POLL_MS = 100;
 // A lock file still empty after this long was left by a process that died while writing it.

@@ -1,18 +1,17 @@
 // The embedded default database: a private PostgreSQL cluster in <home>/pg, created on
 // first use from the machine's PostgreSQL binaries and started on demand. It listens on
 // 127.0.0.1 (password) and on a Unix socket in <home>/pg (trust; the folder is private).
-// As root, the server runs as the unprivileged OS user `postgres` (see clusterSystem.ts).
+// As root, the server runs as the unprivileged OS user `postgres` (see system.ts).
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { withClusterLock } from './clusterLock.js';
-import { createStrataDatabase, initCluster, readPassword, startServer, stopServer } from './clusterServer.js';
-import type { ClusterPaths, Postmaster } from './clusterState.js';
-import { clusterPaths, livePostmaster } from './clusterState.js';
-import type { OsUser } from './clusterSystem.js';
-import { assertReachable, ClusterError, findPgBinDir, giveTo, serverUser } from './clusterSystem.js';
+import { withClusterLock } from './lock.js';
+import { createStrataDatabase, initCluster, readPassword, startServer, stopServer } from './server.js';
+import type { ClusterPaths, Postmaster } from './state.js';
+import { clusterPaths, livePostmaster } from './state.js';
+import type { OsUser } from './system.js';
+import { assertReachable, ClusterError, findPgBinDir, giveTo, serverUser } from './system.js';
 
-export { ClusterError, findPgBinDir } from './clusterSystem.js';
+export { ClusterError, findPgBinDir } from './system.js';
 
 export interface ClusterInfo {
   /** The absolute home folder; the cluster lives in <home>/pg. */
@@ -156,64 +155,4 @@ export async function stopCluster(home: string, opts: { mode?: 'fast' | 'immedia
 /** The connection URL of the cluster of `home`, creating and starting it as needed. */
 export async function clusterUrl(home: string, opts: EnsureOptions = {}): Promise<string> {
   return (await ensureCluster(home, opts)).url;
-}
-
-export interface ThrowawayCluster extends ClusterInfo {
-  /** Stops the server and deletes its folder. */
-  stop(): Promise<void>;
-}
-
-const throwawayHomes = new Set<string>();
-let exitHookInstalled = false;
-
-// If a test process exits without stop(), its servers must not outlive it: SIGQUIT is
-// PostgreSQL's immediate shutdown, and 'exit' handlers can only do synchronous work.
-function killThrowawaysOnExit(): void {
-  for (const home of throwawayHomes) {
-    const pm = livePostmaster(clusterPaths(home).dataDir);
-    if (pm) {
-      try {
-        process.kill(pm.pid, 'SIGQUIT');
-      } catch {
-        // already gone
-      }
-    }
-    fs.rmSync(home, { recursive: true, force: true, maxRetries: 3 });
-  }
-}
-
-/**
- * A new cluster in a fresh temporary folder, fsync off, for tests. stop() stops it and
- * removes the folder; a process that exits without calling it still kills the server.
- */
-export async function createThrowawayCluster(opts: { sharedBuffers?: string } = {}): Promise<ThrowawayCluster> {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-pg-'));
-  // mkdtemp makes the folder 0700; as root, the server user must be able to enter it.
-  fs.chmodSync(home, 0o711);
-  if (!exitHookInstalled) {
-    process.once('exit', killThrowawaysOnExit);
-    // a test runner's timeout ends a process with a signal, which skips 'exit' handlers
-    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
-      process.once(sig, () => {
-        killThrowawaysOnExit();
-        process.kill(process.pid, sig);
-      });
-  }
-  exitHookInstalled = true;
-  throwawayHomes.add(home);
-  const stop = async (): Promise<void> => {
-    try {
-      await stopCluster(home, { mode: 'immediate' });
-    } finally {
-      throwawayHomes.delete(home);
-      fs.rmSync(home, { recursive: true, force: true, maxRetries: 3 });
-    }
-  };
-  try {
-    const info = await ensureCluster(home, { fsync: false, sharedBuffers: opts.sharedBuffers ?? '128MB' });
-    return { ...info, stop };
-  } catch (e) {
-    await stop().catch(() => undefined);
-    throw e;
-  }
 }
