@@ -6,17 +6,17 @@
  *
  *   npx tsx bench/chunk.ts [--size 1G] [--runs 3] [--dir /tmp]
  */
-import { execFile } from 'node:child_process';
-import { randomFillSync } from 'node:crypto';
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
-import { chunkLengths } from '../loader/chunk/fastcdc.js';
-import type { ChunkParams } from '../loader/chunk/params.js';
-import { pseudoRandomBytes } from '../test/helpers/prng.js';
-import { chunkFile } from '../loader/chunk/stream.js';
+import { execFile } from "node:child_process";
+import { randomFillSync } from "node:crypto";
+import { mkdtemp, open, readFile, rm } from "node:fs/promises";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+import { chunkLengths } from "../loader/chunk/fastcdc.js";
+import type { ChunkParams } from "../loader/chunk/params.js";
+import { pseudoRandomBytes } from "../test/helpers/prng.js";
+import { chunkFile } from "../loader/chunk/stream.js";
 
 export interface BenchOptions {
   /** Size of the generated file, bytes. Default 1 GiB. */
@@ -39,7 +39,7 @@ export interface Row {
 const MB = 1e6;
 
 async function makeFile(path: string, size: number): Promise<void> {
-  const fh = await open(path, 'w');
+  const fh = await open(path, "w");
   try {
     const buf = Buffer.allocUnsafe(16 << 20);
     for (let left = size; left > 0; left -= buf.length) {
@@ -54,7 +54,7 @@ async function makeFile(path: string, size: number): Promise<void> {
 /** CPU seconds all processes have used since boot (Linux), or null elsewhere. */
 async function machineBusy(): Promise<number | null> {
   try {
-    const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '';
+    const line = (await readFile("/proc/stat", "utf8")).split("\n")[0] ?? "";
     const f = line.trim().split(/\s+/).slice(1).map(Number);
     const ticks = (f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0);
     return ticks / 100; // USER_HZ is 100 on Linux
@@ -77,12 +77,12 @@ export async function benchChunking(opts: BenchOptions = {}): Promise<Row[]> {
   const size = opts.size ?? 1 << 30;
   const runs = opts.runs ?? 3;
   const params = opts.params ?? {};
-  const dir = await mkdtemp(join(opts.dir ?? tmpdir(), 'strata-bench-chunk-'));
-  const file = join(dir, 'data.bin');
+  const dir = await mkdtemp(join(opts.dir ?? tmpdir(), "strata-bench-chunk-"));
+  const file = join(dir, "data.bin");
   try {
     await makeFile(file, size);
     const opensslS = await best(runs + 1, async () => {
-      await promisify(execFile)('openssl', ['dgst', '-sha256', file]);
+      await promisify(execFile)("openssl", ["dgst", "-sha256", file]);
     });
     const openssl = size / MB / opensslS;
 
@@ -95,7 +95,7 @@ export async function benchChunking(opts: BenchOptions = {}): Promise<Row[]> {
       const b0 = await machineBusy();
       const t0 = performance.now();
       let n = 0;
-      for await (const ev of chunkFile(file, params)) if (ev.kind === 'end') n = ev.size;
+      for await (const ev of chunkFile(file, params)) if (ev.kind === "end") n = ev.size;
       if (n !== size) throw new Error(`chunkFile saw ${n} bytes of ${size}`);
       const wall = (performance.now() - t0) / 1000;
       const c = process.cpuUsage(c0);
@@ -119,13 +119,13 @@ export async function benchChunking(opts: BenchOptions = {}): Promise<Row[]> {
     const pipe = mbps(size, pipeS);
     const cdc = mbps(memSize, cdcS);
     return [
-      { name: 'openssl dgst -sha256 (file)', value: openssl, unit: 'MB/s', ratioToOpenssl: 1 },
-      { name: 'FastCDC boundaries only (in memory)', value: cdc, unit: 'MB/s', ratioToOpenssl: cdc / openssl },
-      { name: 'chunkFile pipeline (boundaries + chunk and file SHA-256)', value: pipe, unit: 'MB/s', ratioToOpenssl: pipe / openssl },
-      { name: 'chunkFile CPU time, all threads', value: cpu / (size / 2 ** 30), unit: 's/GiB', ratioToOpenssl: null },
-      { name: 'peak RSS during chunkFile', value: pipeRss, unit: 'MiB', ratioToOpenssl: null },
+      { name: "openssl dgst -sha256 (file)", value: openssl, unit: "MB/s", ratioToOpenssl: 1 },
+      { name: "FastCDC boundaries only (in memory)", value: cdc, unit: "MB/s", ratioToOpenssl: cdc / openssl },
+      { name: "chunkFile pipeline (boundaries + chunk and file SHA-256)", value: pipe, unit: "MB/s", ratioToOpenssl: pipe / openssl },
+      { name: "chunkFile CPU time, all threads", value: cpu / (size / 2 ** 30), unit: "s/GiB", ratioToOpenssl: null },
+      { name: "peak RSS during chunkFile", value: pipeRss, unit: "MiB", ratioToOpenssl: null },
       ...(Number.isFinite(others)
-        ? [{ name: 'CPU used by other processes during chunkFile', value: others * 100, unit: '%', ratioToOpenssl: null }]
+        ? [{ name: "CPU used by other processes during chunkFile", value: others * 100, unit: "%", ratioToOpenssl: null }]
         : []),
     ];
   } finally {
@@ -137,26 +137,26 @@ export function formatRows(rows: Row[]): string {
   const w = Math.max(...rows.map((r) => r.name.length));
   return rows
     .map((r) => {
-      const ratio = r.ratioToOpenssl === null ? '' : `  ${r.ratioToOpenssl.toFixed(2)}x openssl`;
-      return `${r.name.padEnd(w)}  ${r.value.toFixed(r.unit === 's/GiB' ? 2 : 0).padStart(7)} ${r.unit}${ratio}`;
+      const ratio = r.ratioToOpenssl === null ? "" : `  ${r.ratioToOpenssl.toFixed(2)}x openssl`;
+      return `${r.name.padEnd(w)}  ${r.value.toFixed(r.unit === "s/GiB" ? 2 : 0).padStart(7)} ${r.unit}${ratio}`;
     })
-    .join('\n');
+    .join("\n");
 }
 
 function parseSize(s: string): number {
   const m = /^(\d+(?:\.\d+)?)([kmgt]?)i?b?$/i.exec(s.trim());
   if (m === null) throw new Error(`bad size: ${s}`);
-  const exp = ' kmgt'.indexOf((m[2] ?? '').toLowerCase() || ' ');
+  const exp = " kmgt".indexOf((m[2] ?? "").toLowerCase() || " ");
   return Math.round(Number(m[1]) * 1024 ** exp);
 }
 
 async function main(argv: string[]): Promise<void> {
   const opts: BenchOptions = {};
   for (let i = 0; i < argv.length; i += 2) {
-    const v = argv[i + 1] ?? '';
-    if (argv[i] === '--size') opts.size = parseSize(v);
-    else if (argv[i] === '--runs') opts.runs = Number(v);
-    else if (argv[i] === '--dir') opts.dir = v;
+    const v = argv[i + 1] ?? "";
+    if (argv[i] === "--size") opts.size = parseSize(v);
+    else if (argv[i] === "--runs") opts.runs = Number(v);
+    else if (argv[i] === "--dir") opts.dir = v;
     else throw new Error(`usage: bench/chunk.ts [--size 1G] [--runs 3] [--dir DIR]`);
   }
   const size = opts.size ?? 1 << 30;

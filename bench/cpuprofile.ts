@@ -6,10 +6,10 @@
  *
  *   npx tsx bench/cpuprofile.ts DIR_OR_FILE... [--top 25]
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { SourceMap } from 'node:module';
-import { join, relative } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { SourceMap } from "node:module";
+import { join, relative } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 interface CallFrame {
   functionName: string;
@@ -50,7 +50,7 @@ export interface ThreadSummary {
   fns: FnTime[];
 }
 
-const projectRoot = fileURLToPath(new URL('..', import.meta.url));
+const projectRoot = fileURLToPath(new URL("..", import.meta.url));
 const maps = new Map<string, SourceMap | null>();
 
 function sourceMapFor(url: string): SourceMap | null {
@@ -59,7 +59,7 @@ function sourceMapFor(url: string): SourceMap | null {
   try {
     const path = fileURLToPath(url);
     const mapPath = `${path}.map`;
-    if (existsSync(mapPath)) map = new SourceMap(JSON.parse(readFileSync(mapPath, 'utf8')) as ConstructorParameters<typeof SourceMap>[0]);
+    if (existsSync(mapPath)) map = new SourceMap(JSON.parse(readFileSync(mapPath, "utf8")) as ConstructorParameters<typeof SourceMap>[0]);
   } catch {
     map = null;
   }
@@ -69,32 +69,34 @@ function sourceMapFor(url: string): SourceMap | null {
 
 /** `loader/push/push.ts:123` for project code (through the source map), else a short URL. */
 export function location(cf: CallFrame): string {
-  if (cf.url === '') return '';
+  if (cf.url === "") return "";
   let url = cf.url;
   let line = cf.lineNumber + 1;
-  if (url.startsWith('file:')) {
+  if (url.startsWith("file:")) {
     const map = sourceMapFor(url);
     const entry = map?.findEntry(cf.lineNumber, cf.columnNumber) as { originalSource?: string; originalLine?: number } | undefined;
     if (entry?.originalSource !== undefined && entry.originalLine !== undefined) {
-      url = entry.originalSource.startsWith('file:') ? entry.originalSource : pathToFileURL(join(fileURLToPath(url), '..', entry.originalSource)).href;
+      url = entry.originalSource.startsWith("file:")
+        ? entry.originalSource
+        : pathToFileURL(join(fileURLToPath(url), "..", entry.originalSource)).href;
       line = entry.originalLine + 1;
     }
     const path = fileURLToPath(url);
     const rel = relative(projectRoot, path);
-    url = rel.startsWith('node_modules') ? rel.replace(/^node_modules\//, '') : rel.startsWith('..') ? path : rel;
+    url = rel.startsWith("node_modules") ? rel.replace(/^node_modules\//, "") : rel.startsWith("..") ? path : rel;
   }
   return `${url}:${line}`;
 }
 
 export function summarize(file: string, top = 25): ThreadSummary {
-  const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  const p = JSON.parse(readFileSync(file, "utf8")) as Profile;
   const byId = new Map<number, ProfileNode>();
   const parent = new Map<number, number>();
   for (const n of p.nodes) {
     byId.set(n.id, n);
     for (const c of n.children ?? []) parent.set(c, n.id);
   }
-  const key = (n: ProfileNode): string => `${n.callFrame.functionName || '(anonymous)'}\u0000${location(n.callFrame)}`;
+  const key = (n: ProfileNode): string => `${n.callFrame.functionName || "(anonymous)"}\u0000${location(n.callFrame)}`;
   const keys = new Map<number, string>();
   for (const n of p.nodes) keys.set(n.id, key(n));
   const self = new Map<string, number>();
@@ -111,12 +113,12 @@ export function summarize(file: string, top = 25): ThreadSummary {
     if (!node) continue;
     all += dt;
     const name = node.callFrame.functionName;
-    if (name === '(idle)') {
+    if (name === "(idle)") {
       idle += dt;
       continue;
     }
-    if (name === '(garbage collector)') gc += dt;
-    if (name === '(program)') program += dt;
+    if (name === "(garbage collector)") gc += dt;
+    if (name === "(program)") program += dt;
     const k = keys.get(id)!;
     self.set(k, (self.get(k) ?? 0) + dt);
     const seen = new Set<string>();
@@ -129,10 +131,10 @@ export function summarize(file: string, top = 25): ThreadSummary {
   }
   const fns = [...self.keys(), ...[...total.keys()].filter((k) => !self.has(k))]
     .map((k) => {
-      const [fn, where] = k.split('\u0000') as [string, string];
+      const [fn, where] = k.split("\u0000") as [string, string];
       return { fn, where, selfMs: self.get(k) ?? 0, totalMs: total.get(k) ?? 0 };
     })
-    .filter((f) => f.fn !== '(root)');
+    .filter((f) => f.fn !== "(root)");
   const bySelf = [...fns].sort((a, b) => b.selfMs - a.selfMs).slice(0, top);
   const byTotal = [...fns].sort((a, b) => b.totalMs - a.totalMs).slice(0, top);
   const merged = new Map<string, FnTime>();
@@ -152,7 +154,7 @@ export function profileFiles(paths: string[]): string[] {
   const out: string[] = [];
   for (const p of paths) {
     if (statSync(p).isDirectory()) {
-      for (const f of readdirSync(p).sort()) if (f.endsWith('.cpuprofile')) out.push(join(p, f));
+      for (const f of readdirSync(p).sort()) if (f.endsWith(".cpuprofile")) out.push(join(p, f));
     } else out.push(p);
   }
   return out;
@@ -162,22 +164,23 @@ export function render(s: ThreadSummary, top = 25): string {
   const lines = [
     `${s.file}: wall ${(s.wallMs / 1000).toFixed(2)} s; busy ${(s.busyMs / 1000).toFixed(2)} s, idle ${(s.idleMs / 1000).toFixed(2)} s, GC ${(s.gcMs / 1000).toFixed(2)} s, (program) ${(s.programMs / 1000).toFixed(2)} s`,
   ];
-  const row = (f: FnTime): string => `  ${f.selfMs.toFixed(0).padStart(7)} ms ${f.totalMs.toFixed(0).padStart(7)} ms  ${f.fn.slice(0, 40).padEnd(40)}  ${f.where}`;
-  lines.push('  self time:      self    total  function                                  where');
+  const row = (f: FnTime): string =>
+    `  ${f.selfMs.toFixed(0).padStart(7)} ms ${f.totalMs.toFixed(0).padStart(7)} ms  ${f.fn.slice(0, 40).padEnd(40)}  ${f.where}`;
+  lines.push("  self time:      self    total  function                                  where");
   for (const f of [...s.fns].sort((a, b) => b.selfMs - a.selfMs).slice(0, top)) lines.push(row(f));
-  lines.push('  inclusive time:');
+  lines.push("  inclusive time:");
   for (const f of [...s.fns].sort((a, b) => b.totalMs - a.totalMs).slice(0, top)) lines.push(row(f));
-  return lines.join('\n');
+  return lines.join("\n");
 }
 
 function main(argv: string[]): void {
   let top = 25;
   const paths: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--top') top = Number(argv[++i]);
+    if (argv[i] === "--top") top = Number(argv[++i]);
     else paths.push(argv[i]!);
   }
-  if (paths.length === 0) throw new Error('usage: bench/cpuprofile.ts DIR_OR_FILE... [--top 25]');
+  if (paths.length === 0) throw new Error("usage: bench/cpuprofile.ts DIR_OR_FILE... [--top 25]");
   for (const f of profileFiles(paths)) console.log(`${render(summarize(f, top), top)}\n`);
 }
 

@@ -28,10 +28,10 @@
  * off, work_mem 16MB, shared_buffers 512MB unless told), migrated with the current build
  * of the stored logic (run `npx tsx scripts/build-stored.ts` first).
  */
-import { pathToFileURL } from 'node:url';
-import pg from 'pg';
-import { createThrowawayCluster } from '../test/helpers/throwaway-cluster.js';
-import { migrate } from '../loader/db/migrate.js';
+import { pathToFileURL } from "node:url";
+import pg from "pg";
+import { createThrowawayCluster } from "../test/helpers/throwaway-cluster.js";
+import { migrate } from "../loader/db/migrate.js";
 
 export interface DiffBenchOptions {
   /** Timed runs of each read; the median is reported (the first, cold, run too). Default 5. */
@@ -95,7 +95,7 @@ function growth(before: Map<string, number>, after: Map<string, number>): string
     .filter(([, d]) => d > 0)
     .sort((a, b) => b[1] - a[1])
     .map(([t, d]) => `${t} ${(d / 2 ** 20).toFixed(1)}`)
-    .join(', ');
+    .join(", ");
 }
 
 /**
@@ -103,7 +103,7 @@ function growth(before: Map<string, number>, after: Map<string, number>): string
  * (~50 MB), as register_pack would, but in one statement.
  */
 async function registerChunks(db: Db, label: string): Promise<void> {
-  await db.query('drop table if exists numbered');
+  await db.query("drop table if exists numbered");
   await db.query(`create temp table numbered as
                   select hash, size, (row_number() over (order by hash) - 1) / 400 as p from newchunks`);
   await db.query(
@@ -126,7 +126,7 @@ async function registerChunks(db: Db, label: string): Promise<void> {
  * entries and call commit_version, and COMMIT.
  */
 async function commitTable(db: Db, dataset: string, tag: string, parent: string | null): Promise<{ ms: number; stagedEntries: number }> {
-  await db.query('drop table if exists vleaf, vsplit, vroot');
+  await db.query("drop table if exists vleaf, vsplit, vroot");
   await db.query(`create temp table vleaf as
     select split, folder,
            sha256(string_agg(convert_to('f' || name, 'UTF8') || '\\x00'::bytea || blob || int8send(size), ''::bytea
@@ -146,7 +146,7 @@ async function commitTable(db: Db, dataset: string, tag: string, parent: string 
     from vsplit`);
   // What is new, as the loader learns it with missing_blobs / missing_trees before it
   // commits (untimed): only these are staged.
-  await db.query('drop table if exists st_blobs, st_trees, st_entries');
+  await db.query("drop table if exists st_blobs, st_trees, st_entries");
   await db.query(`create temp table st_blobs as
     select distinct on (blob) blob as hash, size, chunks from vf
     where not exists (select 1 from strata.blobs b where b.hash = vf.blob)`);
@@ -163,18 +163,16 @@ async function commitTable(db: Db, dataset: string, tag: string, parent: string 
     select s.hash, l.folder, 'dir', l.hash, l.size, null from vleaf l join vsplit s using (split) join st_trees t on t.hash = s.hash
     union all
     select r.hash, s.split, 'dir', s.hash, s.size, null from vsplit s, vroot r join st_trees t on t.hash = r.hash`);
-  const stagedEntries = Number((await db.query('select count(*) as n from st_entries')).rows[0].n);
+  const stagedEntries = Number((await db.query("select count(*) as n from st_entries")).rows[0].n);
   const ms = await timeIt(async () => {
-    await db.query('begin');
-    await db.query('select strata.stage_commit()');
-    await db.query('insert into pg_temp.strata_stage_blobs (hash, size, chunks) select hash, size, chunks from st_blobs');
-    await db.query('insert into pg_temp.strata_stage_new_chunks (hash) select hash from newchunks on conflict do nothing');
-    await db.query('insert into pg_temp.strata_stage_trees (hash, entry_count, file_count, size) select * from st_trees');
-    await db.query('insert into pg_temp.strata_stage_entries (tree, name, kind, hash, size, target) select * from st_entries');
-    await db.query('select * from strata.commit_version($1, (select hash from vroot), $2, $3, $4)', [
-      dataset, parent, tag, `bench ${tag}`,
-    ]);
-    await db.query('commit');
+    await db.query("begin");
+    await db.query("select strata.stage_commit()");
+    await db.query("insert into pg_temp.strata_stage_blobs (hash, size, chunks) select hash, size, chunks from st_blobs");
+    await db.query("insert into pg_temp.strata_stage_new_chunks (hash) select hash from newchunks on conflict do nothing");
+    await db.query("insert into pg_temp.strata_stage_trees (hash, entry_count, file_count, size) select * from st_trees");
+    await db.query("insert into pg_temp.strata_stage_entries (tree, name, kind, hash, size, target) select * from st_entries");
+    await db.query("select * from strata.commit_version($1, (select hash from vroot), $2, $3, $4)", [dataset, parent, tag, `bench ${tag}`]);
+    await db.query("commit");
   });
   return { ms, stagedEntries };
 }
@@ -187,13 +185,13 @@ async function buildBase(db: Db): Promise<{ commitMs: number }> {
     from (values ('train', ${TRAIN_FILES}), ('val', ${VAL_FILES})) s(split, per)
     cross join generate_series(0, ${CLASSES - 1}) c(cls)
     cross join lateral generate_series(0, s.per - 1) f(i)`);
-  await db.query('drop table if exists newchunks, vf');
-  await db.query('create temp table newchunks as select chunk as hash, size::int from bench_files');
-  await registerChunks(db, 'base');
+  await db.query("drop table if exists newchunks, vf");
+  await db.query("create temp table newchunks as select chunk as hash, size::int from bench_files");
+  await registerChunks(db, "base");
   await db.query(`create temp table vf as
     select split, folder, name, sha256(chunk || '\\x01'::bytea) as blob, size, chunk as chunks from bench_files`);
   await db.query("select strata.create_dataset('images')");
-  const { ms } = await commitTable(db, 'images', 'base', null);
+  const { ms } = await commitTable(db, "images", "base", null);
   return { commitMs: ms };
 }
 
@@ -210,9 +208,12 @@ const VARIANTS = {
   },
 } as const;
 
-async function buildChild(db: Db, variant: keyof typeof VARIANTS): Promise<{ commitMs: number; changed: Record<string, number>; stagedEntries: number }> {
+async function buildChild(
+  db: Db,
+  variant: keyof typeof VARIANTS,
+): Promise<{ commitMs: number; changed: Record<string, number>; stagedEntries: number }> {
   const v = VARIANTS[variant];
-  await db.query('drop table if exists newchunks, vf');
+  await db.query("drop table if exists newchunks, vf");
   await db.query(
     `create temp table vf as
      with k as (select f.*, ${v.kind} as kind, convert_to($1::text, 'UTF8') as salt from bench_files f)
@@ -239,7 +240,7 @@ async function buildChild(db: Db, variant: keyof typeof VARIANTS): Promise<{ com
     select chunks as hash, size::int from vf where kind in ('rewrite', 'added')
     union all select substring(chunks from 33 for 32), 4096 from vf where kind = 'append'`);
   await registerChunks(db, variant);
-  const { ms, stagedEntries } = await commitTable(db, 'images', variant, 'base');
+  const { ms, stagedEntries } = await commitTable(db, "images", variant, "base");
   return { commitMs: ms, changed, stagedEntries };
 }
 
@@ -249,21 +250,21 @@ async function buildChild(db: Db, variant: keyof typeof VARIANTS): Promise<{ com
  * place; c is b with one row inserted at the top, so no row keeps its row number.
  */
 async function buildRows(db: Db): Promise<{ recordMs: number }> {
-  await db.query('drop table if exists newchunks, vf');
+  await db.query("drop table if exists newchunks, vf");
   await db.query(`create temp table newchunks as
     select sha256(convert_to('csv-chunk-' || v, 'UTF8')) as hash, 40000000 as size from unnest(array['a', 'b', 'c']) v`);
-  await registerChunks(db, 'rows');
+  await registerChunks(db, "rows");
   await db.query("select strata.create_dataset('tables')");
   let recordMs = 0;
-  for (const v of ['a', 'b', 'c']) {
-    await db.query('drop table if exists vf');
+  for (const v of ["a", "b", "c"]) {
+    await db.query("drop table if exists vf");
     await db.query(
       `create temp table vf as
        select 'tables' as split, 'main' as folder, 'data.csv' as name, sha256(convert_to('csv-' || $1::text, 'UTF8')) as blob,
               40000000::bigint as size, sha256(convert_to('csv-chunk-' || $1::text, 'UTF8')) as chunks`,
       [v],
     );
-    await commitTable(db, 'tables', v, v === 'a' ? null : 'a');
+    await commitTable(db, "tables", v, v === "a" ? null : "a");
     recordMs += await timeIt(() =>
       db.query(
         `select strata.record_tabular_rows(sha256(convert_to('csv-' || $1::text, 'UTF8')), 'csv', 'id,x,y',
@@ -281,39 +282,46 @@ async function buildRows(db: Db): Promise<{ recordMs: number }> {
 export async function benchDiff(opts: DiffBenchOptions = {}): Promise<BenchRow[]> {
   const runs = opts.runs ?? 5;
   const log = opts.log ?? (() => {});
-  const cluster = opts.databaseUrl ? undefined : await createThrowawayCluster({ sharedBuffers: opts.sharedBuffers ?? '512MB' });
+  const cluster = opts.databaseUrl ? undefined : await createThrowawayCluster({ sharedBuffers: opts.sharedBuffers ?? "512MB" });
   const url = opts.databaseUrl ?? cluster!.url;
   const db = new pg.Client({ connectionString: url });
   try {
     if (cluster) await migrate(url);
     await db.connect();
-    await db.query('set client_min_messages = warning');
+    await db.query("set client_min_messages = warning");
     const rows: BenchRow[] = [];
 
     const m0 = await metadata(db);
-    log('building the base version (1,050,000 files) ...');
+    log("building the base version (1,050,000 files) ...");
     const base = await buildBase(db);
-    await db.query('analyze');
+    await db.query("analyze");
     const m1 = await metadata(db);
     const parentBytes = total(m1) - total(m0);
-    rows.push({ name: 'base: commit of 1,050,000 files (stage + commit_version)', value: base.commitMs / 1000, unit: 's' });
-    rows.push({ name: 'base: metadata', value: parentBytes / 2 ** 20, unit: 'MiB', note: growth(m0, m1) });
+    rows.push({ name: "base: commit of 1,050,000 files (stage + commit_version)", value: base.commitMs / 1000, unit: "s" });
+    rows.push({ name: "base: metadata", value: parentBytes / 2 ** 20, unit: "MiB", note: growth(m0, m1) });
     if (opts.explain) await explainOn(db);
 
     let before = m1;
-    for (const variant of ['clustered', 'uniform'] as const) {
+    for (const variant of ["clustered", "uniform"] as const) {
       log(`committing the ${variant} child ...`);
       const child = await buildChild(db, variant);
-      await db.query('analyze');
+      await db.query("analyze");
       const after = await metadata(db);
       const added = total(after) - total(before);
-      const changes = Object.entries(child.changed).map(([k, n]) => `${k} ${n}`).join(', ');
+      const changes = Object.entries(child.changed)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(", ");
       rows.push({
-        name: `${variant}: commit of the child (stage + commit_version)`, value: child.commitMs, unit: 'ms',
+        name: `${variant}: commit of the child (stage + commit_version)`,
+        value: child.commitMs,
+        unit: "ms",
         note: `${changes}; ${child.stagedEntries} tree entries staged`,
       });
       rows.push({
-        name: `${variant}: metadata the child added / the parent's`, value: (100 * added) / parentBytes, unit: '%', target: 5,
+        name: `${variant}: metadata the child added / the parent's`,
+        value: (100 * added) / parentBytes,
+        unit: "%",
+        target: 5,
         note: `${(added / 2 ** 20).toFixed(1)} MiB: ${growth(before, after)}`,
       });
       before = after;
@@ -321,13 +329,22 @@ export async function benchDiff(opts: DiffBenchOptions = {}): Promise<BenchRow[]
       const [diffMs, diffCold] = await median(runs, async () => {
         n = (await db.query("select * from strata.diff('images', 'base', $1)", [variant])).rowCount ?? 0;
       });
-      rows.push({ name: `${variant}: diff base -> child (all rows to the client)`, value: diffMs, unit: 'ms', target: 1000, note: `${n} rows; first run ${diffCold.toFixed(0)} ms` });
+      rows.push({
+        name: `${variant}: diff base -> child (all rows to the client)`,
+        value: diffMs,
+        unit: "ms",
+        target: 1000,
+        note: `${n} rows; first run ${diffCold.toFixed(0)} ms`,
+      });
       let s: Record<string, unknown> = {};
       const [sumMs, sumCold] = await median(runs, async () => {
         s = (await db.query("select * from strata.diff_summary('images', 'base', $1)", [variant])).rows[0];
       });
       rows.push({
-        name: `${variant}: diff_summary base -> child`, value: sumMs, unit: 'ms', target: 2000,
+        name: `${variant}: diff_summary base -> child`,
+        value: sumMs,
+        unit: "ms",
+        target: 2000,
         note: `first run ${sumCold.toFixed(0)} ms; ${JSON.stringify(s)}`,
       });
       if (opts.explain) {
@@ -341,33 +358,48 @@ export async function benchDiff(opts: DiffBenchOptions = {}): Promise<BenchRow[]
     const [lsMs, lsCold] = await median(runs, async () => {
       n = (await db.query("select * from strata.ls('images', 'base', 'train/c500/')")).rowCount ?? 0;
     });
-    rows.push({ name: 'ls of a 1,000-file folder (train/c500/)', value: lsMs, unit: 'ms', target: 100, note: `${n} rows; first run ${lsCold.toFixed(0)} ms` });
-    await db.query('begin');
-    await db.query('set local jit = off');
+    rows.push({
+      name: "ls of a 1,000-file folder (train/c500/)",
+      value: lsMs,
+      unit: "ms",
+      target: 100,
+      note: `${n} rows; first run ${lsCold.toFixed(0)} ms`,
+    });
+    await db.query("begin");
+    await db.query("set local jit = off");
     const [lsNoJit] = await median(runs, () => db.query("select * from strata.ls('images', 'base', 'train/c500/')"));
-    await db.query('commit');
-    rows.push({ name: 'ls of the same folder with jit = off (set local)', value: lsNoJit, unit: 'ms', target: 100 });
+    await db.query("commit");
+    rows.push({ name: "ls of the same folder with jit = off (set local)", value: lsNoJit, unit: "ms", target: 100 });
     const [lsPMs] = await median(runs, async () => {
       n = (await db.query("select * from strata.ls('images', 'base', 'val/c12')")).rowCount ?? 0;
     });
-    rows.push({ name: 'ls of a partial-name prefix (val/c12: 10 folders)', value: lsPMs, unit: 'ms', target: 100, note: `${n} rows` });
+    rows.push({ name: "ls of a partial-name prefix (val/c12: 10 folders)", value: lsPMs, unit: "ms", target: 100, note: `${n} rows` });
 
-    log('building two 1,000,000-row CSV versions ...');
+    log("building two 1,000,000-row CSV versions ...");
     const r = await buildRows(db);
-    rows.push({ name: 'record_tabular_rows of 1,000,000 row hashes', value: r.recordMs, unit: 'ms' });
-    for (const [tag, what] of [['b', '1% changed in place'], ['c', '1% changed, one row inserted at the top']] as const) {
+    rows.push({ name: "record_tabular_rows of 1,000,000 row hashes", value: r.recordMs, unit: "ms" });
+    for (const [tag, what] of [
+      ["b", "1% changed in place"],
+      ["c", "1% changed, one row inserted at the top"],
+    ] as const) {
       const [rowsMs, rowsCold] = await median(runs, async () => {
         n = (await db.query("select * from strata.diff_rows('tables', 'a', $1, 'tables/main/data.csv')", [tag])).rowCount ?? 0;
       });
-      rows.push({ name: `diff_rows, 1,000,000 rows, ${what}`, value: rowsMs, unit: 'ms', target: 5000, note: `${n} rows; first run ${rowsCold.toFixed(0)} ms` });
+      rows.push({
+        name: `diff_rows, 1,000,000 rows, ${what}`,
+        value: rowsMs,
+        unit: "ms",
+        target: 5000,
+        note: `${n} rows; first run ${rowsCold.toFixed(0)} ms`,
+      });
       let rs: Record<string, unknown> = {};
       const [rsMs] = await median(runs, async () => {
         rs = (await db.query("select * from strata.diff_rows_summary('tables', 'a', $1, 'tables/main/data.csv')", [tag])).rows[0];
       });
-      rows.push({ name: `diff_rows_summary, ${what}`, value: rsMs, unit: 'ms', target: 5000, note: JSON.stringify(rs) });
+      rows.push({ name: `diff_rows_summary, ${what}`, value: rsMs, unit: "ms", target: 5000, note: JSON.stringify(rs) });
     }
     if (opts.explain) {
-      log('--- plans of diff_rows and diff_rows_summary');
+      log("--- plans of diff_rows and diff_rows_summary");
       await db.query("select count(*) from strata.diff_rows('tables', 'a', 'b', 'tables/main/data.csv')");
       await db.query("select * from strata.diff_rows_summary('tables', 'a', 'b', 'tables/main/data.csv')");
     }
@@ -380,37 +412,37 @@ export async function benchDiff(opts: DiffBenchOptions = {}): Promise<BenchRow[]
 
 /** Show the plans of the statements the stored functions run, as NOTICEs. */
 async function explainOn(db: Db): Promise<void> {
-  db.on('notice', (n) => {
-    if (n.message?.includes('Query Text')) console.log(n.message);
+  db.on("notice", (n) => {
+    if (n.message?.includes("Query Text")) console.log(n.message);
   });
   await db.query("load 'auto_explain'");
-  await db.query('set auto_explain.log_min_duration = 50');
-  await db.query('set auto_explain.log_analyze = on');
-  await db.query('set auto_explain.log_buffers = on');
-  await db.query('set auto_explain.log_nested_statements = on');
+  await db.query("set auto_explain.log_min_duration = 50");
+  await db.query("set auto_explain.log_analyze = on");
+  await db.query("set auto_explain.log_buffers = on");
+  await db.query("set auto_explain.log_nested_statements = on");
   await db.query("set auto_explain.log_level = 'notice'");
-  await db.query('set client_min_messages = notice');
+  await db.query("set client_min_messages = notice");
 }
 
 export function formatRows(rows: BenchRow[]): string {
   const w = Math.max(...rows.map((r) => r.name.length));
   return rows
     .map((r) => {
-      const digits = r.unit === 'ms' ? 0 : 2;
-      const target = r.target === undefined ? '' : `  (target < ${r.target} ${r.unit}: ${r.value < r.target ? 'met' : 'MISSED'})`;
-      return `${r.name.padEnd(w)}  ${r.value.toFixed(digits).padStart(9)} ${r.unit.padEnd(3)}${target}${r.note ? `\n${''.padEnd(w + 2)}  ${r.note}` : ''}`;
+      const digits = r.unit === "ms" ? 0 : 2;
+      const target = r.target === undefined ? "" : `  (target < ${r.target} ${r.unit}: ${r.value < r.target ? "met" : "MISSED"})`;
+      return `${r.name.padEnd(w)}  ${r.value.toFixed(digits).padStart(9)} ${r.unit.padEnd(3)}${target}${r.note ? `\n${"".padEnd(w + 2)}  ${r.note}` : ""}`;
     })
-    .join('\n');
+    .join("\n");
 }
 
 async function main(argv: string[]): Promise<void> {
   const opts: DiffBenchOptions = { log: (s) => console.error(s) };
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--runs') opts.runs = Number(argv[++i]);
-    else if (argv[i] === '--explain') opts.explain = true;
-    else if (argv[i] === '--database-url') opts.databaseUrl = argv[++i];
-    else if (argv[i] === '--shared-buffers') opts.sharedBuffers = argv[++i];
-    else throw new Error('usage: bench/diff.ts [--runs 5] [--explain] [--shared-buffers 512MB] [--database-url URL]');
+    if (argv[i] === "--runs") opts.runs = Number(argv[++i]);
+    else if (argv[i] === "--explain") opts.explain = true;
+    else if (argv[i] === "--database-url") opts.databaseUrl = argv[++i];
+    else if (argv[i] === "--shared-buffers") opts.sharedBuffers = argv[++i];
+    else throw new Error("usage: bench/diff.ts [--runs 5] [--explain] [--shared-buffers 512MB] [--database-url URL]");
   }
   const started = performance.now();
   const rows = await benchDiff(opts);

@@ -9,7 +9,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 const entry = new URL("../dist/loader/cli/main.js", import.meta.url);
 if (!existsSync(fileURLToPath(entry))) {
-  process.stderr.write("strata: not built yet: run npm run build in " + fileURLToPath(new URL("..", import.meta.url)) + "\n");
+  process.stderr.write(`strata: not built yet: run npm run build in ${fileURLToPath(new URL("..", import.meta.url))}\n`);
   process.exit(1);
 }
 const { main } = await import(entry.href);

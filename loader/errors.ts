@@ -70,6 +70,6 @@ export function describeError(e: unknown): { message: string; exitCode: number }
     return { message: `cannot reach the database: ${err.message}`, exitCode: ExitCode.databaseUnreachable };
   if (e instanceof StoreError) return { message: e.message, exitCode: ExitCode.store };
   if (e instanceof ClusterError) return { message: e.message, exitCode: ExitCode.databaseUnreachable };
-  const message = (err && err.message) || String(e);
+  const message = err?.message || String(e);
   return { message: message.split("\n")[0]!, exitCode: ExitCode.failure };
 }

@@ -13,7 +13,7 @@ export function projectRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, "package.json")) || !existsSync(join(dir, "stored"))) {
     const up = dirname(dir);
-    if (up === dir) throw new Error("cannot find the Strata project folder above " + fileURLToPath(import.meta.url));
+    if (up === dir) throw new Error(`cannot find the Strata project folder above ${fileURLToPath(import.meta.url)}`);
     dir = up;
   }
   cachedRoot = dir;

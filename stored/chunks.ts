@@ -15,8 +15,7 @@ const missingSql = {
 
 function missing(kind: keyof typeof missingSql, hashes: PgArray<string> | undefined): void {
   if (hashes === undefined) return;
-  if (hashes.len() > MAX_BATCH)
-    raise("invalidArgument", `at most ${MAX_BATCH} hashes per call, got ${hashes.len()}`);
+  if (hashes.len() > MAX_BATCH) raise("invalidArgument", `at most ${MAX_BATCH} hashes per call, got ${hashes.len()}`);
   for (const r of statement(missingSql[kind], ["bytea[]"]).rows<{ h: string }>(hashes)) coroutine.yield(r.h);
 }
 
@@ -48,7 +47,10 @@ export function registerPack(
     return raise("invalidArgument", "chunk hashes, offsets and sizes must not be null");
   const n = hashes.len();
   if (n === 0 || offsets.len() !== n || sizes.len() !== n)
-    return raise("invalidArgument", `a pack needs one or more chunks with one offset and size each (got ${n}, ${offsets.len()}, ${sizes.len()})`);
+    return raise(
+      "invalidArgument",
+      `a pack needs one or more chunks with one offset and size each (got ${n}, ${offsets.len()}, ${sizes.len()})`,
+    );
   const bad = query<{ why: string }>(
     `select case when octet_length(h) <> 32 then 'chunk hash is not 32 bytes'
                  when o is null or s is null or o < 0 or s <= 0 then 'chunk offset or size is not positive'
@@ -57,7 +59,10 @@ export function registerPack(
      where h is null or octet_length(h) <> 32 or o is null or s is null or o < 0 or s <= 0 or o + s > $4
      limit 1`,
     ["bytea[]", "bigint[]", "int[]", "bigint"],
-    hashes, offsets, sizes, size,
+    hashes,
+    offsets,
+    sizes,
+    size,
   )[0];
   if (bad !== undefined) return raise("invalidArgument", `pack ${hexOf(pack!)}: ${bad.why}`);
   const inserted = query<{ n: number }>(
@@ -72,7 +77,12 @@ export function registerPack(
        returning 1)
      select count(*)::int as n from c`,
     ["bytea", "bigint", "int", "bytea[]", "bigint[]", "int[]"],
-    pack, size, n, hashes, offsets, sizes,
+    pack,
+    size,
+    n,
+    hashes,
+    offsets,
+    sizes,
   );
   return inserted[0]!.n;
 }

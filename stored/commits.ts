@@ -173,28 +173,48 @@ export function commitVersion(
   if (problem !== undefined) raise("invalidArgument", `cannot commit to "${d.name}": ${problem}`);
   storeStaged();
   const root = queryOne<{ file_count: number; size: number }>(
-    "select file_count, size from strata.trees where hash = $1", ["bytea"], contentHash);
+    "select file_count, size from strata.trees where hash = $1",
+    ["bytea"],
+    contentHash,
+  );
   if (root === undefined)
     raise("missingObject", `the root tree ${hexOf(contentHash!)} is neither staged nor stored`, undefined, "push again");
 
   const seq = queryOne<{ n: number }>(
-    "select coalesce(max(seq), 0) + 1 as n from strata.versions where dataset_id = $1", ["bigint"], d.id)!.n;
+    "select coalesce(max(seq), 0) + 1 as n from strata.versions where dataset_id = $1",
+    ["bigint"],
+    d.id,
+  )!.n;
   const finalTag = tag ?? `v${seq}`;
   if (tag === undefined && queryOne("select 1 from strata.versions where dataset_id = $1 and tag = $2", ["bigint", "text"], d.id, finalTag))
     raise("tagTaken", `dataset "${d.name}" already has a version "${finalTag}"`);
   const newBytes = queryOne<{ n: number }>(
-    "select coalesce(sum(c.size), 0)::bigint as n from pg_temp.strata_stage_new_chunks s join strata.chunks c using (hash)", [])!.n;
+    "select coalesce(sum(c.size), 0)::bigint as n from pg_temp.strata_stage_new_chunks s join strata.chunks c using (hash)",
+    [],
+  )!.n;
   const v = queryOne<{ id: number }>(
     `insert into strata.versions (dataset_id, seq, tag, parent_id, content_hash, file_count, size, new_bytes, message, metadata)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, '{}'::jsonb)) returning id`,
     ["bigint", "int", "text", "bigint", "bytea", "bigint", "bigint", "bigint", "text", "jsonb"],
-    d.id, seq, finalTag, parent?.id, contentHash, root!.file_count, root!.size, newBytes, message, metadata,
+    d.id,
+    seq,
+    finalTag,
+    parent?.id,
+    contentHash,
+    root!.file_count,
+    root!.size,
+    newBytes,
+    message,
+    metadata,
   )!;
   if (parent !== undefined)
     query(
       `insert into strata.lineage_edges (source_kind, source_id, relation, target_kind, target_id)
        values ('dataset_version', $1, 'derived_from', 'dataset_version', $2) on conflict do nothing`,
-      ["bigint", "bigint"], v.id, parent.id);
+      ["bigint", "bigint"],
+      v.id,
+      parent.id,
+    );
   spi.execute(STAGE_TRUNCATE);
   yieldComposite("select v as c from strata.v_versions v where v.id = $1", ["bigint"], v.id);
 }

@@ -17,8 +17,7 @@ function checkChunking(c: Chunking | undefined): void {
   if (c === undefined) return;
   for (const k of ["min", "avg", "max"] as const) {
     const v = c[k];
-    if (type(v) !== "number" || math.type(v) !== "integer")
-      raise("invalidArgument", `chunking.${k} must be a whole number of bytes`);
+    if (type(v) !== "number" || math.type(v) !== "integer") raise("invalidArgument", `chunking.${k} must be a whole number of bytes`);
   }
   if (!(MIN_CHUNK <= c.min && c.min < c.avg && c.avg < c.max && c.max <= MAX_CHUNK))
     raise("invalidArgument", `chunking must satisfy ${MIN_CHUNK} <= min < avg < max <= ${MAX_CHUNK} (got ${c.min}, ${c.avg}, ${c.max})`);

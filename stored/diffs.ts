@@ -100,8 +100,18 @@ interface ChangedCounts {
 }
 
 const NOTHING_CHANGED: ChangedCounts = {
-  files_added: 0, files_removed: 0, files_modified: 0, files_type_changed: 0, bytes_added: 0, bytes_removed: 0,
-  changed_bytes_a: 0, changed_bytes_b: 0, changed_refs_a: 0, changed_refs_b: 0, paired_refs: 0, paired_bytes: 0,
+  files_added: 0,
+  files_removed: 0,
+  files_modified: 0,
+  files_type_changed: 0,
+  bytes_added: 0,
+  bytes_removed: 0,
+  changed_bytes_a: 0,
+  changed_bytes_b: 0,
+  changed_refs_a: 0,
+  changed_refs_b: 0,
+  paired_refs: 0,
+  paired_bytes: 0,
 };
 
 /**
@@ -138,9 +148,18 @@ export function diffSummary(
   const commonBytes = ta.size - c.changed_bytes_a + c.paired_bytes;
   const unionBytes = ta.size + tb.size - commonBytes;
   coroutine.yield(
-    c.files_added, c.files_removed, c.files_modified, c.files_type_changed, c.bytes_added, c.bytes_removed,
-    commonRefs, ta.refs - commonRefs, tb.refs - commonRefs,
-    commonBytes, ta.size - commonBytes, tb.size - commonBytes,
+    c.files_added,
+    c.files_removed,
+    c.files_modified,
+    c.files_type_changed,
+    c.bytes_added,
+    c.bytes_removed,
+    commonRefs,
+    ta.refs - commonRefs,
+    tb.refs - commonRefs,
+    commonBytes,
+    ta.size - commonBytes,
+    tb.size - commonBytes,
     unionBytes === 0 ? 1.0 : commonBytes / unionBytes,
   );
 }

@@ -29,7 +29,11 @@ export function ls(dataset: string | undefined, tag: string | undefined, prefix:
        select w.path || '/' || e.name, e.kind, e.hash, e.size, e.target
        from walk w join strata.tree_entries e on e.tree = w.hash where w.kind = 'dir')
      select path, kind, size, hash as content_hash, target from walk where kind <> 'dir' order by path collate "C"`,
-    ["bytea", "text", "text"], tree, base, rest);
+    ["bytea", "text", "text"],
+    tree,
+    base,
+    rest,
+  );
   restoreJit(jit);
   for (const r of rows) coroutine.yield(r.path, r.kind, r.size, r.content_hash, r.target);
 }
@@ -45,6 +49,8 @@ export function blobChunks(blobs: PgArray<string> | undefined): void {
      join strata.chunks c on c.hash = substring(b.chunks from i * 32 + 1 for 32)
      join strata.packs p on p.id = c.pack_id
      order by b.hash, i`,
-    ["bytea[]"], blobs);
+    ["bytea[]"],
+    blobs,
+  );
   for (const r of rows) coroutine.yield(r.blob, r.seq, r.chunk, r.size, r.pack, r.pack_offset, r.stored_size);
 }

@@ -11,7 +11,7 @@ import { version, versions, versionsBeforeUpdate } from "./versions";
 import { diffSides, diffSummary } from "./diffs";
 import { diffRowsSides, diffRowsSummary, recordTabularRows } from "./rows";
 
-type Impl = (this: void, ...args: any[]) => unknown;
+type Impl = (this: void, ...args: never[]) => unknown;
 
 export const api: Record<EntryName, Impl> = {
   create_dataset: createDataset,

@@ -39,7 +39,10 @@ export function recordTabularRows(
   if (format === "jsonl" && header !== undefined) return raise("invalidArgument", "a jsonl file has no header");
   if (rowHashes === undefined) return raise("invalidArgument", "row hashes must not be null");
   const shape = queryOne<{ ndims: number | undefined; has_null: boolean }>(
-    "select array_ndims($1) as ndims, exists (select 1 from unnest($1) x where x is null) as has_null", ["bigint[]"], rowHashes)!;
+    "select array_ndims($1) as ndims, exists (select 1 from unnest($1) x where x is null) as has_null",
+    ["bigint[]"],
+    rowHashes,
+  )!;
   if ((shape.ndims ?? 1) !== 1 || shape.has_null)
     return raise("invalidArgument", "row hashes must be a one-dimensional array without nulls");
   if (queryOne("select 1 from strata.blobs where hash = $1", ["bytea"], blob) === undefined)
@@ -48,14 +51,23 @@ export function recordTabularRows(
     `insert into strata.tabular_rows (blob, format, header, row_count, row_hashes)
      values ($1, $2, $3, coalesce(cardinality($4), 0), coalesce($4, '{}'))
      on conflict (blob) do nothing returning row_count as n`,
-    ["bytea", "text", "text", "bigint[]"], blob, format, header, rowHashes);
+    ["bytea", "text", "text", "bigint[]"],
+    blob,
+    format,
+    header,
+    rowHashes,
+  );
   if (inserted !== undefined) return inserted.n;
   const same = queryOne<{ same: boolean; n: number }>(
     `select format = $2 and header is not distinct from $3 and row_hashes = coalesce($4, '{}') as same, row_count as n
      from strata.tabular_rows where blob = $1`,
-    ["bytea", "text", "text", "bigint[]"], blob, format, header, rowHashes)!;
-  if (!same.same)
-    return raise("invalidArgument", `file contents ${hexOf(blob!)} already have different row hashes recorded`);
+    ["bytea", "text", "text", "bigint[]"],
+    blob,
+    format,
+    header,
+    rowHashes,
+  )!;
+  if (!same.same) return raise("invalidArgument", `file contents ${hexOf(blob!)} already have different row hashes recorded`);
   return same.n;
 }
 
@@ -84,10 +96,17 @@ function tabularSides(
     if (e.kind !== "file")
       return raise("notTabular", `"${path}" is a ${e.kind === "dir" ? "folder" : "symlink"} in ${where}, not a tabular file`);
     const t = queryOne<{ row_count: number; header: string | undefined; format: string }>(
-      "select row_count, header, format from strata.tabular_rows where blob = $1", ["bytea"], e.hash);
+      "select row_count, header, format from strata.tabular_rows where blob = $1",
+      ["bytea"],
+      e.hash,
+    );
     if (t === undefined)
-      return raise("notTabular", `"${path}" in ${where} has no row hashes`, undefined,
-        "row diffs need a csv (with a header) or jsonl file whose rows were recorded at push");
+      return raise(
+        "notTabular",
+        `"${path}" in ${where} has no row hashes`,
+        undefined,
+        "row diffs need a csv (with a header) or jsonl file whose rows were recorded at push",
+      );
     return { blob: e.hash, rows: t.row_count, header: t.header, format: t.format };
   };
   const a = side(va.content_hash, `version ${va.tag}`);
@@ -133,7 +152,6 @@ export function diffRowsSummary(
     unchanged = query<{ unchanged: number }>(SUMMARY_ROWS_SQL, ["bytea", "bytea", "bigint"], a.blob, b.blob, a.rows)[0]!.unchanged;
     restoreJit(jit);
   }
-  const headerChanged =
-    a.blob === undefined || b.blob === undefined ? undefined : a.format !== b.format || a.header !== b.header;
+  const headerChanged = a.blob === undefined || b.blob === undefined ? undefined : a.format !== b.format || a.header !== b.header;
   coroutine.yield(a.rows, b.rows, b.rows - unchanged, a.rows - unchanged, unchanged, headerChanged);
 }

@@ -23,7 +23,7 @@ export function splitPrefix(prefix: string | undefined): Prefix {
     if (name !== "") folders.push(name);
     rest = string.sub(rest, slash + 1);
   }
-  return { folders, rest, base: folders.length > 0 ? folders.join("/") + "/" : "" };
+  return { folders, rest, base: folders.length > 0 ? `${folders.join("/")}/` : "" };
 }
 
 export interface TreeEntry {
@@ -34,7 +34,11 @@ export interface TreeEntry {
 
 export function entryOf(tree: string, name: string): TreeEntry | undefined {
   return queryOne<TreeEntry>(
-    "select kind, hash, size from strata.tree_entries where tree = $1 and name = $2", ["bytea", "text"], tree, name);
+    "select kind, hash, size from strata.tree_entries where tree = $1 and name = $2",
+    ["bytea", "text"],
+    tree,
+    name,
+  );
 }
 
 /** The tree the folders lead to from `root`, or undefined when one is missing or not a folder. */

@@ -58,7 +58,10 @@ export function totalsUnder(tree: string | undefined, rest: string): Totals {
   if (tree === undefined) return { size: 0, refs: 0 };
   if (rest === "") {
     const t = queryOne<{ size: number; refs: number | undefined }>(
-      "select size, chunk_refs as refs from strata.trees where hash = $1", ["bytea"], tree)!;
+      "select size, chunk_refs as refs from strata.trees where hash = $1",
+      ["bytea"],
+      tree,
+    )!;
     if (t.refs !== undefined) return { size: t.size, refs: t.refs };
   } else {
     const t = queryOne<{ size: number; refs: number | undefined }>(
@@ -70,7 +73,10 @@ export function totalsUnder(tree: string | undefined, rest: string): Totals {
        left join strata.blobs b on e.kind = 'file' and b.hash = e.hash
        left join strata.trees t on e.kind = 'dir' and t.hash = e.hash
        where e.tree = $1 and starts_with(e.name, $2)`,
-      ["bytea", "text"], tree, rest)!;
+      ["bytea", "text"],
+      tree,
+      rest,
+    )!;
     if (t.refs !== undefined) return { size: t.size, refs: t.refs };
   }
   // Some tree below was stored without its count: count by walking (correct, slower).
@@ -81,5 +87,8 @@ export function totalsUnder(tree: string | undefined, rest: string): Totals {
        select e.kind, e.hash from walk w join strata.tree_entries e on e.tree = w.hash where w.kind = 'dir')
      select coalesce(sum(b.size), 0)::bigint as size, coalesce(sum(octet_length(b.chunks) / 32), 0)::bigint as refs
      from walk w join strata.blobs b on b.hash = w.hash where w.kind = 'file'`,
-    ["bytea", "text"], tree, rest)!;
+    ["bytea", "text"],
+    tree,
+    rest,
+  )!;
 }

@@ -29,10 +29,15 @@ export function findVersion(dataset: string | undefined, tag: string | undefined
     tag === undefined
       ? queryOne<VersionRow>(
           "select id, dataset_id, tag, content_hash from strata.versions where dataset_id = $1 order by seq desc limit 1",
-          ["bigint"], d.id)
+          ["bigint"],
+          d.id,
+        )
       : queryOne<VersionRow>(
           "select id, dataset_id, tag, content_hash from strata.versions where dataset_id = $1 and tag = $2",
-          ["bigint", "text"], d.id, tag);
+          ["bigint", "text"],
+          d.id,
+          tag,
+        );
   if (v === undefined)
     return tag === undefined
       ? raise("unknownVersion", `dataset "${d.name}" has no versions yet`)
@@ -55,10 +60,5 @@ export function version(dataset: string | undefined, tag: string | undefined): v
 /** Trigger: a committed version never changes. */
 export function versionsBeforeUpdate(trigger: PgTrigger<{ tag: string }>): void {
   const old = trigger.old;
-  raise(
-    "versionImmutable",
-    `version "${old?.tag}" is committed and cannot be changed`,
-    undefined,
-    "push a new version instead",
-  );
+  raise("versionImmutable", `version "${old?.tag}" is committed and cannot be changed`, undefined, "push a new version instead");
 }

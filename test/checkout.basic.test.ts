@@ -22,7 +22,7 @@ function sample(): Record<string, SeedEntry> {
     "big.bin": randomBytes(5 * MiB),
     "copy1.bin": copy,
     "dir2/copy2.bin": Buffer.from(copy),
-    "link": { symlink: "train/a.csv" },
+    link: { symlink: "train/a.csv" },
     "unicode/ünï.txt": "hello",
   };
 }
@@ -46,7 +46,11 @@ for (const kind of ["file", "s3"] as const) {
 
     t.match(result, { dataset: "ds", tag: "v1", filesWritten: 8, filesUnchanged: 0, filesDeleted: 0 });
     const contents = Object.values(files).filter((v): v is Buffer | string => typeof v === "string" || Buffer.isBuffer(v));
-    t.equal(result.bytesWritten, contents.reduce((n, v) => n + Buffer.from(v).length, 0), "bytes written count every file");
+    t.equal(
+      result.bytesWritten,
+      contents.reduce((n, v) => n + Buffer.from(v).length, 0),
+      "bytes written count every file",
+    );
     t.equal(result.bytesFetched, result.bytesWritten - 300 * 1024, "the two identical files were fetched once");
 
     for (const [path, v] of Object.entries(files)) {
@@ -59,7 +63,21 @@ for (const kind of ["file", "s3"] as const) {
     }
     t.same(
       (await walk(dir)).filter((p) => !p.startsWith(".strata")),
-      ["big.bin", "copy1.bin", "dir2", "dir2/copy2.bin", "link", "train", "train/a.csv", "train/empty.txt", "train/nested", "train/nested/deep", "train/nested/deep/b.bin", "unicode", "unicode/ünï.txt"],
+      [
+        "big.bin",
+        "copy1.bin",
+        "dir2",
+        "dir2/copy2.bin",
+        "link",
+        "train",
+        "train/a.csv",
+        "train/empty.txt",
+        "train/nested",
+        "train/nested/deep",
+        "train/nested/deep/b.bin",
+        "unicode",
+        "unicode/ünï.txt",
+      ],
       "nothing else, no temp files",
     );
     t.same(await walk(join(dir, ".strata")), ["checkout.jsonl"], "only the state file under .strata");
@@ -70,7 +88,11 @@ for (const kind of ["file", "s3"] as const) {
 
     const store = f.reopenStore();
     const again = await checkout(f.strata.session.withStore(store), { dataset: "ds", tag: "v1" }, dir);
-    t.match(again, { filesWritten: 0, filesUnchanged: 8, filesDeleted: 0, bytesFetched: 0 }, "a second checkout of the same version writes nothing");
+    t.match(
+      again,
+      { filesWritten: 0, filesUnchanged: 8, filesDeleted: 0, bytesFetched: 0 },
+      "a second checkout of the same version writes nothing",
+    );
     t.equal(store.stats().get, 0, "and reads nothing from the store");
   });
 
@@ -78,15 +100,39 @@ for (const kind of ["file", "s3"] as const) {
     const f = await fixture(t, kind);
     const files = sample();
     await seedVersion(f.strata, f.store, "ds", files);
-    const big = await catToBuffer((out) => cat(f.strata.session.withStore(f.store), { dataset: "ds" }, "big.bin", out, { windowBytes: MiB }));
+    const big = await catToBuffer((out) =>
+      cat(f.strata.session.withStore(f.store), { dataset: "ds" }, "big.bin", out, { windowBytes: MiB }),
+    );
     t.ok(big.equals(files["big.bin"] as Buffer), "5 MiB file, fetched in windows");
-    t.equal((await catToBuffer((out) => cat(f.strata.session.withStore(f.store), { dataset: "ds", tag: "v1" }, "train/empty.txt", out))).length, 0, "empty file");
-    t.equal((await catToBuffer((out) => cat(f.strata.session.withStore(f.store), { dataset: "ds" }, "/unicode/ünï.txt", out))).toString(), "hello", "leading slash ignored");
+    t.equal(
+      (await catToBuffer((out) => cat(f.strata.session.withStore(f.store), { dataset: "ds", tag: "v1" }, "train/empty.txt", out))).length,
+      0,
+      "empty file",
+    );
+    t.equal(
+      (await catToBuffer((out) => cat(f.strata.session.withStore(f.store), { dataset: "ds" }, "/unicode/ünï.txt", out))).toString(),
+      "hello",
+      "leading slash ignored",
+    );
 
-    await t.rejects(cat(f.strata.session.withStore(f.store), { dataset: "ds" }, "link", new PassThrough()), { name: "StrataError", kind: "usage", message: /link is a symlink to train\/a\.csv in ds@v1/ });
-    await t.rejects(cat(f.strata.session.withStore(f.store), { dataset: "ds" }, "train/nope.csv", new PassThrough()), { kind: "notFound", message: "no file train/nope.csv in ds@v1" });
-    await t.rejects(cat(f.strata.session.withStore(f.store), { dataset: "ds" }, "train/a.cs", new PassThrough()), { name: "StrataError", kind: "notFound" }, "a prefix of a name is not the file");
-    await t.rejects(cat(f.strata.session.withStore(f.store), { dataset: "ds" }, "train", new PassThrough()), { kind: "usage", message: /train is a folder in ds@v1/ });
+    await t.rejects(cat(f.strata.session.withStore(f.store), { dataset: "ds" }, "link", new PassThrough()), {
+      name: "StrataError",
+      kind: "usage",
+      message: /link is a symlink to train\/a\.csv in ds@v1/,
+    });
+    await t.rejects(cat(f.strata.session.withStore(f.store), { dataset: "ds" }, "train/nope.csv", new PassThrough()), {
+      kind: "notFound",
+      message: "no file train/nope.csv in ds@v1",
+    });
+    await t.rejects(
+      cat(f.strata.session.withStore(f.store), { dataset: "ds" }, "train/a.cs", new PassThrough()),
+      { name: "StrataError", kind: "notFound" },
+      "a prefix of a name is not the file",
+    );
+    await t.rejects(cat(f.strata.session.withStore(f.store), { dataset: "ds" }, "train", new PassThrough()), {
+      kind: "usage",
+      message: /train is a folder in ds@v1/,
+    });
   });
 }
 
@@ -99,16 +145,23 @@ t.test("unknown dataset or tag: StrataError notFound, nothing written", async (t
     t.ok(err instanceof StrataError, `${JSON.stringify(ref)}: a StrataError`);
     t.equal((err as StrataError).kind, "notFound", `${JSON.stringify(ref)}: notFound`);
     t.match((err as StrataError).message, ref.dataset === "nope" ? /dataset "nope" does not exist/ : /has no version/);
-    await t.rejects(cat(f.strata.session.withStore(f.store), ref, "a.txt", new PassThrough()), { name: "StrataError", kind: "notFound" }, "cat too");
+    await t.rejects(
+      cat(f.strata.session.withStore(f.store), ref, "a.txt", new PassThrough()),
+      { name: "StrataError", kind: "notFound" },
+      "cat too",
+    );
   }
   await t.rejects(lstat(dir), { code: "ENOENT" }, "no folder was created");
   await f.strata.createDataset("empty");
-  await t.rejects(checkout(f.strata.session.withStore(f.store), { dataset: "empty" }, dir), { kind: "notFound", message: /no versions yet/ });
+  await t.rejects(checkout(f.strata.session.withStore(f.store), { dataset: "empty" }, dir), {
+    kind: "notFound",
+    message: /no versions yet/,
+  });
 });
 
 t.test("a version of symlinks and empty files needs no pack", async (t) => {
   const f = await fixture(t, "file");
-  await seedVersion(f.strata, f.store, "ds", { "e/1": "", "e/2": "", "l": { symlink: "../outside" } });
+  await seedVersion(f.strata, f.store, "ds", { "e/1": "", "e/2": "", l: { symlink: "../outside" } });
   const dir = join(f.tmp, "out");
   const r = await checkout(f.strata.session.withStore(f.store), { dataset: "ds" }, dir);
   t.match(r, { filesWritten: 3, bytesFetched: 0 });

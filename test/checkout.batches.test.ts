@@ -28,7 +28,12 @@ t.test("2,500 small files: every one written, ranges merged into few reads", asy
   t.equal(await readFile(join(dir, "shard-7/item-1007.json"), "utf8"), files["shard-7/item-1007.json"]);
   t.equal(seen[0]?.phase, "plan");
   t.equal(seen[seen.length - 1]?.phase, "done");
-  t.match(seen.filter((p) => p.phase === "write").pop(), { filesDone: 2500, filesTotal: 2500, bytesDone: r.bytesWritten, bytesTotal: r.bytesWritten });
+  t.match(seen.filter((p) => p.phase === "write").pop(), {
+    filesDone: 2500,
+    filesTotal: 2500,
+    bytesDone: r.bytesWritten,
+    bytesTotal: r.bytesWritten,
+  });
 });
 
 t.test("small batches: big files span batches, shared chunks are fetched once", async (t) => {
@@ -42,7 +47,12 @@ t.test("small batches: big files span batches, shared chunks are fetched once", 
     const dir = join(f.tmp, "out");
     const r = await checkout(f.strata.session.withStore(f.reopenStore()), { dataset: "ds" }, dir, { batchBytes: 64 * KiB, concurrency: 2 });
     t.equal(r.bytesFetched, a.length + b.length - x.length + big.length, `${kind}: each distinct chunk fetched once`);
-    for (const [path, data] of [["a.bin", a], ["b.bin", b], ["big.bin", big], ["z/a-copy.bin", a]] as const)
+    for (const [path, data] of [
+      ["a.bin", a],
+      ["b.bin", b],
+      ["big.bin", big],
+      ["z/a-copy.bin", a],
+    ] as const)
       t.ok((await readFile(join(dir, path))).equals(data), `${kind}: ${path} intact`);
   }
 });

@@ -49,7 +49,11 @@ t.test("a corrupt chunk in a pack fails the checkout naming the file; the folder
   await flipByte(join(f.storeRoot!, packKey(at.pack)), at.offset + 10);
 
   const message = "chunk 3 of train/victim.bin does not match its hash (the store returned corrupt data)";
-  await t.rejects(checkout(f.strata.session.withStore(f.store), { dataset: "ds", tag: "v2" }, dir), { name: "StrataError", kind: "corrupt", message });
+  await t.rejects(checkout(f.strata.session.withStore(f.store), { dataset: "ds", tag: "v2" }, dir), {
+    name: "StrataError",
+    kind: "corrupt",
+    message,
+  });
   t.same(await walk(dir), listing, "no temp files, nothing added or removed");
   t.equal(await readFile(join(dir, "a.txt"), "utf8"), "aaa", "a changed file was not replaced");
   t.ok((await readFile(join(dir, "train/victim.bin"))).equals(v1Victim), "the damaged file keeps its old bytes");
@@ -59,7 +63,10 @@ t.test("a corrupt chunk in a pack fails the checkout naming the file; the folder
   await t.rejects(checkout(f.strata.session.withStore(f.store), { dataset: "ds", tag: "v2" }, fresh), { kind: "corrupt", message });
   t.same(await walk(fresh), [], "a failed first checkout leaves an empty folder");
 
-  await t.rejects(cat(f.strata.session.withStore(f.store), { dataset: "ds", tag: "v2" }, "train/victim.bin", new PassThrough()), { kind: "corrupt", message });
+  await t.rejects(cat(f.strata.session.withStore(f.store), { dataset: "ds", tag: "v2" }, "train/victim.bin", new PassThrough()), {
+    kind: "corrupt",
+    message,
+  });
   const ok = await checkout(f.strata.session.withStore(f.store), { dataset: "ds", tag: "v1" }, join(f.tmp, "v1-again"));
   t.equal(ok.filesWritten, 3, "other versions still check out");
 });
@@ -69,13 +76,19 @@ t.test("contents that do not match the file hash: checkout fails, cat writes the
   const data = randomBytes(150_000);
   await seedVersion(f.strata, f.store, "ds", { "good.txt": "fine", "x.bin": data }, { badHash: ["x.bin"] });
   const dir = join(f.tmp, "out");
-  await t.rejects(checkout(f.strata.session.withStore(f.store), { dataset: "ds" }, dir), { kind: "corrupt", message: /^x\.bin does not match its hash/ });
+  await t.rejects(checkout(f.strata.session.withStore(f.store), { dataset: "ds" }, dir), {
+    kind: "corrupt",
+    message: /^x\.bin does not match its hash/,
+  });
   t.same(await walk(dir), [], "nothing written, not even the good file");
 
   const out = new PassThrough();
   const parts: Buffer[] = [];
   out.on("data", (d: Buffer) => parts.push(d));
-  await t.rejects(cat(f.strata.session.withStore(f.store), { dataset: "ds" }, "x.bin", out), { kind: "corrupt", message: /^x\.bin does not match its hash/ });
+  await t.rejects(cat(f.strata.session.withStore(f.store), { dataset: "ds" }, "x.bin", out), {
+    kind: "corrupt",
+    message: /^x\.bin does not match its hash/,
+  });
   t.ok(Buffer.concat(parts).equals(data), "cat wrote the bytes before the whole-file check failed");
 });
 

@@ -20,9 +20,9 @@ t.test("v1 -> v2 -> v1 rewrites the changed files only", async (t) => {
     "change.txt": "old",
     "gone.txt": "bye",
     "gone_dir/x/y.txt": "deep",
-    "becomes_dir": "a file in v1",
+    becomes_dir: "a file in v1",
     "becomes_file/z.txt": "z",
-    "ln": { symlink: "keep.txt" },
+    ln: { symlink: "keep.txt" },
     "edited_then_gone.txt": "m",
   });
   const v2 = {
@@ -31,8 +31,8 @@ t.test("v1 -> v2 -> v1 rewrites the changed files only", async (t) => {
     "change.txt": "new!",
     "added/new.txt": "hi",
     "becomes_dir/inner.txt": "inside",
-    "becomes_file": "now a file",
-    "ln": { symlink: "change.txt" },
+    becomes_file: "now a file",
+    ln: { symlink: "change.txt" },
   };
   await seedVersion(f.strata, f.store, "ds", v2);
 
@@ -50,7 +50,10 @@ t.test("v1 -> v2 -> v1 rewrites the changed files only", async (t) => {
   const changedBytes = ["new!", "hi", "inside", "now a file"].reduce((n, s) => n + s.length, 0);
   t.equal(r.bytesFetched, changedBytes, "only the changed bytes were fetched");
 
-  for (const [name, path] of [["keep", "keep.txt"], ["bin", "big/keep.bin"]] as const) {
+  for (const [name, path] of [
+    ["keep", "keep.txt"],
+    ["bin", "big/keep.bin"],
+  ] as const) {
     const now = await stat(join(dir, path));
     t.equal(now.ino, before[name].ino, `${path}: same inode`);
     t.equal(now.mtimeMs, before[name].mtimeMs, `${path}: same mtime`);
@@ -58,8 +61,19 @@ t.test("v1 -> v2 -> v1 rewrites the changed files only", async (t) => {
   t.same(
     (await walk(dir)).filter((p) => !p.startsWith(".strata")),
     [
-      "added", "added/new.txt", "becomes_dir", "becomes_dir/inner.txt", "becomes_file", "big", "big/keep.bin", "big/notes.md",
-      "change.txt", "edited_then_gone.txt", "keep.txt", "ln", "user.txt",
+      "added",
+      "added/new.txt",
+      "becomes_dir",
+      "becomes_dir/inner.txt",
+      "becomes_file",
+      "big",
+      "big/keep.bin",
+      "big/notes.md",
+      "change.txt",
+      "edited_then_gone.txt",
+      "keep.txt",
+      "ln",
+      "user.txt",
     ],
     "removed files and emptied folders are gone; user files and the edited file stay",
   );
@@ -102,12 +116,15 @@ t.test("a folder without state: same files kept, others overwritten, user files 
 
 t.test("a user's folder where the version has a file is a conflict, and nothing changes", async (t) => {
   const f = await fixture(t, "file");
-  await seedVersion(f.strata, f.store, "ds", { "a.txt": "aaa", "c": "a file" });
+  await seedVersion(f.strata, f.store, "ds", { "a.txt": "aaa", c: "a file" });
   const dir = join(f.tmp, "out");
   await mkdir(join(dir, "c"), { recursive: true });
   await writeFile(join(dir, "c/mine.txt"), "mine");
   await writeFile(join(dir, "a.txt"), "old");
-  await t.rejects(checkout(f.strata.session.withStore(f.store), { dataset: "ds" }, dir), { kind: "conflict", message: /cannot check out c: .* holds c\/mine\.txt/ });
+  await t.rejects(checkout(f.strata.session.withStore(f.store), { dataset: "ds" }, dir), {
+    kind: "conflict",
+    message: /cannot check out c: .* holds c\/mine\.txt/,
+  });
   t.equal(await readFile(join(dir, "a.txt"), "utf8"), "old", "other files untouched");
   t.same(await walk(dir), ["a.txt", "c", "c/mine.txt"], "no state, no temp files");
 });
@@ -118,7 +135,7 @@ t.test("symlinked folders are never written or read through", async (t) => {
   await mkdir(outside);
   await writeFile(join(outside, "file"), "same bytes");
   await writeFile(join(outside, "x"), "not yours");
-  await seedVersion(f.strata, f.store, "ds", { "d": { symlink: outside } });
+  await seedVersion(f.strata, f.store, "ds", { d: { symlink: outside } });
   await seedVersion(f.strata, f.store, "ds", { "d/file": "same bytes", "u/x": "mine" });
   const dir = join(f.tmp, "out");
   await checkout(f.strata.session.withStore(f.store), { dataset: "ds", tag: "v1" }, dir);
@@ -142,7 +159,7 @@ t.test("a cut-off or hand-edited state file is not trusted", async (t) => {
   await checkout(f.strata.session.withStore(f.store), { dataset: "ds", tag: "v1" }, dir);
   const path = statePath(dir);
   const lines = (await readFile(path, "utf8")).trimEnd().split("\n");
-  await writeFile(path, lines.slice(0, -1).join("\n") + "\n"); // one path line lost
+  await writeFile(path, `${lines.slice(0, -1).join("\n")}\n`); // one path line lost
   t.equal(await readState(dir), undefined, "a state with fewer lines than its header says is ignored");
 
   let r = await checkout(f.strata.session.withStore(f.store), { dataset: "ds", tag: "v2" }, dir);
@@ -153,8 +170,22 @@ t.test("a cut-off or hand-edited state file is not trusted", async (t) => {
   await writeFile(victim, "keep me");
   const st = await stat(victim);
   const header = JSON.parse((await readFile(path, "utf8")).split("\n")[0]!) as { count: number };
-  const forged = { path: "../victim.txt", kind: "file", hash: "0".repeat(64), size: st.size, mtimeNs: String(st.mtimeMs * 1e6), ino: String(st.ino) };
-  await writeFile(path, [JSON.stringify({ ...header, count: header.count + 1 }), ...(await readFile(path, "utf8")).trimEnd().split("\n").slice(1), JSON.stringify(forged)].join("\n") + "\n");
+  const forged = {
+    path: "../victim.txt",
+    kind: "file",
+    hash: "0".repeat(64),
+    size: st.size,
+    mtimeNs: String(st.mtimeMs * 1e6),
+    ino: String(st.ino),
+  };
+  await writeFile(
+    path,
+    `${[
+      JSON.stringify({ ...header, count: header.count + 1 }),
+      ...(await readFile(path, "utf8")).trimEnd().split("\n").slice(1),
+      JSON.stringify(forged),
+    ].join("\n")}\n`,
+  );
   r = await checkout(f.strata.session.withStore(f.store), { dataset: "ds", tag: "v1" }, dir);
   t.equal(await readFile(victim, "utf8"), "keep me", "a path leaving the folder is never deleted");
 });

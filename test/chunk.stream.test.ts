@@ -1,24 +1,24 @@
-import t, { type Test } from 'tap';
-import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { chunkLengths } from '../loader/chunk/fastcdc.js';
-import { chunkFiles } from '../loader/chunk/files.js';
-import type { ChunkParams } from '../loader/chunk/params.js';
-import { ChunkPipeline } from '../loader/chunk/pipeline.js';
-import { Prng, pseudoRandomBytes } from './helpers/prng.js';
-import { chunkFile, chunkStream } from '../loader/chunk/stream.js';
-import type { Chunk, ChunkEvent, FileEnd } from '../loader/chunk/types.js';
+import t, { type Test } from "tap";
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { chunkLengths } from "../loader/chunk/fastcdc.js";
+import { chunkFiles } from "../loader/chunk/files.js";
+import type { ChunkParams } from "../loader/chunk/params.js";
+import { ChunkPipeline } from "../loader/chunk/pipeline.js";
+import { Prng, pseudoRandomBytes } from "./helpers/prng.js";
+import { chunkFile, chunkStream } from "../loader/chunk/stream.js";
+import type { Chunk, ChunkEvent, FileEnd } from "../loader/chunk/types.js";
 
 const SMALL: ChunkParams = { minSize: 4096, avgSize: 16384, maxSize: 65536 };
 const DEF: ChunkParams = { minSize: 256 * 1024, avgSize: 1024 * 1024, maxSize: 4 * 1024 * 1024 };
-const sha = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
+const sha = (b: Uint8Array): Buffer => createHash("sha256").update(b).digest();
 
-const dir = await mkdtemp(join(tmpdir(), 'strata-chunk-'));
+const dir = await mkdtemp(join(tmpdir(), "strata-chunk-"));
 t.teardown(() => rm(dir, { recursive: true, force: true }));
 let fileNo = 0;
 async function tempFile(data: Uint8Array): Promise<string> {
@@ -31,18 +31,22 @@ async function collect(events: AsyncIterable<ChunkEvent>): Promise<{ chunks: Chu
   const chunks: Chunk[] = [];
   let end: FileEnd | null = null;
   for await (const ev of events) {
-    if (end !== null) throw new Error('record after the end record');
-    if (ev.kind === 'chunk') chunks.push(ev);
+    if (end !== null) throw new Error("record after the end record");
+    if (ev.kind === "chunk") chunks.push(ev);
     else end = ev;
   }
-  if (end === null) throw new Error('no end record');
+  if (end === null) throw new Error("no end record");
   return { chunks, end };
 }
 
 /** Everything a consumer may rely on, checked against node:crypto and the pure chunker. */
 function verify(t: Test, data: Buffer, params: ChunkParams, got: { chunks: Chunk[]; end: FileEnd }, what: string): void {
   const lengths = chunkLengths(data, params);
-  t.same(got.chunks.map((c) => c.length), lengths, `${what}: boundaries`);
+  t.same(
+    got.chunks.map((c) => c.length),
+    lengths,
+    `${what}: boundaries`,
+  );
   let off = 0;
   let ok = true;
   got.chunks.forEach((c, i) => {
@@ -56,10 +60,10 @@ function verify(t: Test, data: Buffer, params: ChunkParams, got: { chunks: Chunk
   t.ok(ok, `${what}: chunk offsets, bytes and hashes`);
   t.equal(got.end.size, data.length, `${what}: size`);
   t.equal(got.end.chunkCount, lengths.length, `${what}: chunk count`);
-  t.equal(got.end.sha256.toString('hex'), sha(data).toString('hex'), `${what}: file hash`);
+  t.equal(got.end.sha256.toString("hex"), sha(data).toString("hex"), `${what}: file hash`);
 }
 
-t.test('chunkFile: hashes, bytes and boundaries at every edge size', async (t) => {
+t.test("chunkFile: hashes, bytes and boundaries at every edge size", async (t) => {
   const sizes = [0, 1, 100, SMALL.minSize, SMALL.minSize + 1, SMALL.maxSize, SMALL.maxSize + 1, 300_000, 5 << 20];
   for (const size of sizes) {
     const data = pseudoRandomBytes(size, size + 1);
@@ -71,53 +75,62 @@ t.test('chunkFile: hashes, bytes and boundaries at every edge size', async (t) =
   }
 });
 
-t.test('empty file: no chunks, hash of the empty string', async (t) => {
+t.test("empty file: no chunks, hash of the empty string", async (t) => {
   const { chunks, end } = await collect(chunkFile(await tempFile(Buffer.alloc(0))));
   t.equal(chunks.length, 0);
-  t.same(end, { kind: 'end', sha256: sha(Buffer.alloc(0)), size: 0, chunkCount: 0 });
-  t.equal(end.sha256.toString('hex'), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+  t.same(end, { kind: "end", sha256: sha(Buffer.alloc(0)), size: 0, chunkCount: 0 });
+  t.equal(end.sha256.toString("hex"), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 });
 
-t.test('a file that is one chunk has chunk hash == file hash', async (t) => {
+t.test("a file that is one chunk has chunk hash == file hash", async (t) => {
   // Longer than minSize, so it takes the pipeline rather than the small-file path.
   const data = pseudoRandomBytes(300_000, 12);
-  t.equal(chunkLengths(data, DEF).length, 1, 'premise: one chunk');
+  t.equal(chunkLengths(data, DEF).length, 1, "premise: one chunk");
   const { chunks, end } = await collect(chunkFile(await tempFile(data)));
   t.equal(chunks.length, 1);
   t.ok(chunks[0]!.sha256.equals(end.sha256));
   t.ok(end.sha256.equals(sha(data)));
 });
 
-t.test('chunkStream: Readable and uneven generators give the same records as chunkFile', async (t) => {
+t.test("chunkStream: Readable and uneven generators give the same records as chunkFile", async (t) => {
   const data = pseudoRandomBytes(3 << 20, 77);
   const path = await tempFile(data);
-  verify(t, data, SMALL, await collect(chunkStream(createReadStream(path, { highWaterMark: 10_000 }), SMALL)), 'Readable');
+  verify(t, data, SMALL, await collect(chunkStream(createReadStream(path, { highWaterMark: 10_000 }), SMALL)), "Readable");
   async function* pieces(seed: number): AsyncGenerator<Uint8Array> {
     const rng = new Prng(seed);
-    for (let at = 0; at < data.length;) {
+    for (let at = 0; at < data.length; ) {
       const n = rng.int(0, 3) === 0 ? rng.int(0, 10) : rng.int(1, 400_000);
       yield data.subarray(at, at + n);
       at += n;
     }
   }
   for (const seed of [1, 2]) verify(t, data, SMALL, await collect(chunkStream(pieces(seed), SMALL)), `pieces ${seed}`);
-  verify(t, data, DEF, await collect(chunkStream(pieces(3))), 'default params');
-  await t.rejects(collect(chunkStream((async function* () { yield 'text' as unknown as Uint8Array; })())), TypeError);
+  verify(t, data, DEF, await collect(chunkStream(pieces(3))), "default params");
+  await t.rejects(
+    collect(
+      chunkStream(
+        (async function* () {
+          yield "text" as unknown as Uint8Array;
+        })(),
+      ),
+    ),
+    TypeError,
+  );
 });
 
-t.test('chunks spanning many blocks, several chunk workers', async (t) => {
+t.test("chunks spanning many blocks, several chunk workers", async (t) => {
   const pipeline = new ChunkPipeline({ chunkWorkers: 2, blockSize: 4096 });
   t.teardown(() => pipeline.close());
   const data = pseudoRandomBytes(2 << 20, 8);
   const path = await tempFile(data);
-  verify(t, data, SMALL, await collect(chunkFile(path, SMALL, { pipeline })), 'tiny blocks');
+  verify(t, data, SMALL, await collect(chunkFile(path, SMALL, { pipeline })), "tiny blocks");
   const [a, b] = await Promise.all([collect(chunkFile(path, SMALL, { pipeline })), collect(chunkFile(path, SMALL, { pipeline }))]);
-  verify(t, data, SMALL, a, 'concurrent job 1');
-  verify(t, data, SMALL, b, 'concurrent job 2');
-  t.equal(pipeline.pool.inUse, 0, 'every block released');
+  verify(t, data, SMALL, a, "concurrent job 1");
+  verify(t, data, SMALL, b, "concurrent job 2");
+  t.equal(pipeline.pool.inUse, 0, "every block released");
 });
 
-t.test('back-pressure: the source is read only a bounded amount ahead of the consumer', async (t) => {
+t.test("back-pressure: the source is read only a bounded amount ahead of the consumer", async (t) => {
   const piece = pseudoRandomBytes(1 << 20, 5);
   let pulled = 0;
   async function* endless(): AsyncGenerator<Uint8Array> {
@@ -131,7 +144,7 @@ t.test('back-pressure: the source is read only a bounded amount ahead of the con
   let maxLead = 0;
   let n = 0;
   for await (const ev of chunkStream(endless(), DEF, { readAhead })) {
-    if (ev.kind !== 'chunk') break;
+    if (ev.kind !== "chunk") break;
     consumed += ev.length;
     await new Promise((r) => setTimeout(r, 2)); // a slow consumer
     maxLead = Math.max(maxLead, pulled - consumed);
@@ -143,39 +156,39 @@ t.test('back-pressure: the source is read only a bounded amount ahead of the con
   await new Promise((r) => setTimeout(r, 50)); // a read in flight may finish its block
   const settled = pulled;
   await new Promise((r) => setTimeout(r, 100));
-  t.equal(pulled, settled, 'no reading after the consumer stopped');
+  t.equal(pulled, settled, "no reading after the consumer stopped");
 });
 
-t.test('stopping early, errors and abort', async (t) => {
+t.test("stopping early, errors and abort", async (t) => {
   const data = pseudoRandomBytes(6 << 20, 9);
   const path = await tempFile(data);
   let seen = 0;
   for await (const ev of chunkFile(path, SMALL)) {
-    if (ev.kind === 'chunk' && ++seen === 3) break;
+    if (ev.kind === "chunk" && ++seen === 3) break;
   }
   t.equal(seen, 3);
-  verify(t, data, SMALL, await collect(chunkFile(path, SMALL)), 'works after an early stop');
+  verify(t, data, SMALL, await collect(chunkFile(path, SMALL)), "works after an early stop");
 
-  await t.rejects(collect(chunkFile(join(dir, 'missing'))), { code: 'ENOENT' });
+  await t.rejects(collect(chunkFile(join(dir, "missing"))), { code: "ENOENT" });
   async function* failing(): AsyncGenerator<Uint8Array> {
     yield data.subarray(0, 1 << 20);
-    throw new Error('disk on fire');
+    throw new Error("disk on fire");
   }
-  await t.rejects(collect(chunkStream(failing(), SMALL)), { message: 'disk on fire' });
+  await t.rejects(collect(chunkStream(failing(), SMALL)), { message: "disk on fire" });
 
   const ac = new AbortController();
   const events = chunkFile(path, SMALL, { signal: ac.signal });
   await events.next();
-  ac.abort(new Error('stop now'));
-  await t.rejects(collect(events), { message: 'stop now' });
-  await t.rejects(collect(chunkFile(path, SMALL, { signal: AbortSignal.abort() })), { name: 'AbortError' });
+  ac.abort(new Error("stop now"));
+  await t.rejects(collect(events), { message: "stop now" });
+  await t.rejects(collect(chunkFile(path, SMALL, { signal: AbortSignal.abort() })), { name: "AbortError" });
 
-  t.throws(() => chunkFile(path, { minSize: 1 }), RangeError, 'parameters are checked at the call');
+  t.throws(() => chunkFile(path, { minSize: 1 }), RangeError, "parameters are checked at the call");
   t.throws(() => chunkFile(path, {}, { readAhead: -1 }), RangeError);
   t.throws(() => chunkFiles([path], {}, { concurrency: 0 }), RangeError);
 });
 
-t.test('chunkFiles: small and large files in order, tagged with their path', async (t) => {
+t.test("chunkFiles: small and large files in order, tagged with their path", async (t) => {
   const rng = new Prng(4);
   const files: { path: string; data: Buffer }[] = [];
   for (let i = 0; i < 40; i++) {
@@ -185,23 +198,35 @@ t.test('chunkFiles: small and large files in order, tagged with their path', asy
   }
   const byPath = new Map<string, ChunkEvent[]>();
   const order: string[] = [];
-  for await (const ev of chunkFiles(files.map((f) => f.path), SMALL, { concurrency: 4 })) {
+  for await (const ev of chunkFiles(
+    files.map((f) => f.path),
+    SMALL,
+    { concurrency: 4 },
+  )) {
     if (order.at(-1) !== ev.path) order.push(ev.path);
     const list = byPath.get(ev.path) ?? [];
     list.push(ev);
     byPath.set(ev.path, list);
   }
-  t.same(order, files.map((f) => f.path), 'files in order, each contiguous');
+  t.same(
+    order,
+    files.map((f) => f.path),
+    "files in order, each contiguous",
+  );
   for (const f of files) {
     const events = byPath.get(f.path) ?? [];
-    const got = await collect((async function* () { yield* events; })());
+    const got = await collect(
+      (async function* () {
+        yield* events;
+      })(),
+    );
     verify(t, f.data, SMALL, got, `${f.data.length} bytes`);
-    if (got.chunks.length === 1) t.ok(got.chunks[0]!.sha256.equals(got.end.sha256), 'one chunk: same digest');
+    if (got.chunks.length === 1) t.ok(got.chunks[0]!.sha256.equals(got.end.sha256), "one chunk: same digest");
   }
-  await t.rejects(collect(chunkFiles([files[0]!.path, join(dir, 'nope')], SMALL)), { code: 'ENOENT' });
+  await t.rejects(collect(chunkFiles([files[0]!.path, join(dir, "nope")], SMALL)), { code: "ENOENT" });
 });
 
-t.test('memory stays bounded on a long stream', async (t) => {
+t.test("memory stays bounded on a long stream", async (t) => {
   const piece = pseudoRandomBytes(4 << 20, 6);
   const total = 1536 << 20;
   async function* source(): AsyncGenerator<Uint8Array> {
@@ -210,7 +235,7 @@ t.test('memory stays bounded on a long stream', async (t) => {
   let bytes = 0;
   let end: FileEnd | null = null;
   for await (const ev of chunkStream(source())) {
-    if (ev.kind === 'chunk') bytes += ev.length;
+    if (ev.kind === "chunk") bytes += ev.length;
     else end = ev;
   }
   t.equal(bytes, total);
@@ -219,11 +244,11 @@ t.test('memory stays bounded on a long stream', async (t) => {
   t.ok(rssMiB < 512, `peak RSS ${rssMiB.toFixed(0)} MiB`);
 });
 
-t.test('an iterator abandoned mid-file does not keep the process alive', async (t) => {
+t.test("an iterator abandoned mid-file does not keep the process alive", async (t) => {
   const data = pseudoRandomBytes(8 << 20, 10);
   const path = await tempFile(data);
-  const script = join(dir, 'abandon.mts');
-  const mod = new URL('../loader/chunk/stream.ts', import.meta.url).href;
+  const script = join(dir, "abandon.mts");
+  const mod = new URL("../loader/chunk/stream.ts", import.meta.url).href;
   await writeFile(
     script,
     `import { chunkFile } from ${JSON.stringify(mod)};\n` +
@@ -231,7 +256,7 @@ t.test('an iterator abandoned mid-file does not keep the process alive', async (
       `await it.next();\nconsole.log('pulled one');\n`,
   );
   const t0 = Date.now();
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import=tsx', script], { timeout: 20_000 });
-  t.equal(stdout.trim(), 'pulled one');
-  t.ok(Date.now() - t0 < 20_000, 'exited by itself');
+  const { stdout } = await promisify(execFile)(process.execPath, ["--import=tsx", script], { timeout: 20_000 });
+  t.equal(stdout.trim(), "pulled one");
+  t.ok(Date.now() - t0 < 20_000, "exited by itself");
 });

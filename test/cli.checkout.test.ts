@@ -9,7 +9,7 @@ for (const kind of ["file", "s3"] as const) {
     const s = await openTestStrata(t, kind);
     const src = tempDir(t);
     const big = bytes(2_500_000, 5);
-    writeTree(src, { "data/big.bin": big, "data/small.txt": "small\n", "ln": { symlink: "data/small.txt" } });
+    writeTree(src, { "data/big.bin": big, "data/small.txt": "small\n", ln: { symlink: "data/small.txt" } });
     t.equal((await strata(["push", src, "--dataset", "ds"], s.env)).code, 0);
     writeTree(src, { "data/small.txt": "changed\n" });
     t.equal((await strata(["push", src, "--dataset", "ds"], s.env)).code, 0);

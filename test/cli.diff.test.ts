@@ -19,17 +19,22 @@ t.test("diff, diff --rows and ls through the CLI", async (t) => {
   t.match(lines[0], /^1 added, 1 removed, 1 modified, 0 changed type; /);
   t.same(lines.slice(1), ["- img/b.jpg", "+ img/c.jpg", "~ labels.csv (27 B -> 34 B)"]);
 
-  const json = JSON.parse((await strata(["diff", "ds@v1", "ds", "--json"], s.env)).stdout) as { changes: { path: string; change: string }[] };
-  t.same(json.changes.map((c) => `${c.change} ${c.path}`), ["removed img/b.jpg", "added img/c.jpg", "modified labels.csv"], "NAME alone means the latest");
+  const json = JSON.parse((await strata(["diff", "ds@v1", "ds", "--json"], s.env)).stdout) as {
+    changes: { path: string; change: string }[];
+  };
+  t.same(
+    json.changes.map((c) => `${c.change} ${c.path}`),
+    ["removed img/b.jpg", "added img/c.jpg", "modified labels.csv"],
+    "NAME alone means the latest",
+  );
 
   const rows = await strata(["diff", "ds@v1", "ds@v2", "--rows", "labels.csv"], s.env);
   t.equal(rows.code, 0, rows.stderr);
-  t.same(rows.stdout.trim().split("\n"), [
-    "labels.csv: 3 rows -> 4; 2 added, 1 removed, 2 unchanged",
-    "- 2: 2,dog",
-    "+ 2: 2,bird",
-    "+ 4: 3,cow",
-  ], "a duplicated row removed once is one removal, shown with its text");
+  t.same(
+    rows.stdout.trim().split("\n"),
+    ["labels.csv: 3 rows -> 4; 2 added, 1 removed, 2 unchanged", "- 2: 2,dog", "+ 2: 2,bird", "+ 4: 3,cow"],
+    "a duplicated row removed once is one removal, shown with its text",
+  );
 
   const ls = await strata(["ls", "ds@v2", "img/"], s.env);
   t.match(ls.stdout, /img\/a\.jpg\n.*img\/c\.jpg\n$/);

@@ -22,7 +22,10 @@ t.test("the CLI creates, reuses and stops its private cluster", async (t) => {
   const created = await strata(["dataset", "create", "demo"], env);
   t.equal(created.code, 0, created.stderr);
   const listed = await strata(["dataset", "list", "--json"], env);
-  t.same((JSON.parse(listed.stdout) as { name: string }[]).map((d) => d.name), ["demo"]);
+  t.same(
+    (JSON.parse(listed.stdout) as { name: string }[]).map((d) => d.name),
+    ["demo"],
+  );
 
   const status = JSON.parse((await strata(["db", "status", "--json"], env)).stdout) as { running: boolean; pid: number; port: number };
   t.ok(status.running, "running after first use");
@@ -46,5 +49,9 @@ t.test("the CLI creates, reuses and stops its private cluster", async (t) => {
   t.equal(stopped.stdout, "stopped\n");
   t.match((await strata(["db", "status"], env)).stdout, /stopped/);
   const restarted = await strata(["dataset", "list", "--json"], env);
-  t.same((JSON.parse(restarted.stdout) as { name: string }[]).map((d) => d.name), ["demo"], "data survives a restart");
+  t.same(
+    (JSON.parse(restarted.stdout) as { name: string }[]).map((d) => d.name),
+    ["demo"],
+    "data survives a restart",
+  );
 });

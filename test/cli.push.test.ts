@@ -58,11 +58,21 @@ t.test("bad input: one line, its exit code, nothing committed", async (t) => {
   await check(["push", dir, "--dataset", "ds", "--parent", "nope"], s.env, 3, /^strata: dataset "ds" has no version "nope"/);
   await check(["push", dir, "--dataset", "ds", "--metadata", "[1]"], s.env, 2, /^strata: --metadata must be a JSON object/);
   await check(["log", "unknown"], s.env, 3, /^strata: dataset "unknown" does not exist/);
-  await check(["push", dir, "--dataset", "ds"], { ...s.env, DATABASE_URL: "postgresql://strata@127.0.0.1:9/x" }, 5, /^strata: cannot reach the database/);
+  await check(
+    ["push", dir, "--dataset", "ds"],
+    { ...s.env, DATABASE_URL: "postgresql://strata@127.0.0.1:9/x" },
+    5,
+    /^strata: cannot reach the database/,
+  );
 
   const { env: s3env } = await testStore(t, "s3");
   await check(["push", dir, "--dataset", "ds"], { ...s.env, ...s3env, STRATA_STORE: "s3://no-such-bucket/x" }, 6, /no-such-bucket/);
-  await check(["push", dir, "--dataset", "ds"], { ...s.env, ...s3env, AWS_ACCESS_KEY_ID: "UNKNOWNKEY" }, 6, /^strata: .*(credential|access key)/i);
+  await check(
+    ["push", dir, "--dataset", "ds"],
+    { ...s.env, ...s3env, AWS_ACCESS_KEY_ID: "UNKNOWNKEY" },
+    6,
+    /^strata: .*(credential|access key)/i,
+  );
 
   // an unreadable file: as root permissions do not apply, so push as an unprivileged user
   const locked = tempDir(t);
@@ -83,8 +93,17 @@ t.test("bad input: one line, its exit code, nothing committed", async (t) => {
   } else {
     await check(["push", locked, "--dataset", "ds"], s.env, 1, /secret\.txt cannot be read \(permission denied\)\n$/);
   }
-  await check(["push", dir, "--dataset", "ds"], { ...s.env, STRATA_STORE: `file://${tempDir(t)}` }, 6, /is not this database's object store/);
+  await check(
+    ["push", dir, "--dataset", "ds"],
+    { ...s.env, STRATA_STORE: `file://${tempDir(t)}` },
+    6,
+    /is not this database's object store/,
+  );
 
   const log = await s.log("ds");
-  t.same(log.map((v) => v.tag), ["gold"], "nothing was committed by the failed pushes");
+  t.same(
+    log.map((v) => v.tag),
+    ["gold"],
+    "nothing was committed by the failed pushes",
+  );
 });

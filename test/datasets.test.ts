@@ -14,7 +14,11 @@ t.test("create_dataset returns ids and datasets() lists them oldest first", asyn
     { name: "a.b_c-9", description: null, version_count: "0", latest_tag: null },
   ]);
   const view = await db.query("select name from strata.v_datasets order by id");
-  t.same(view.rows.map((r) => r.name), ["imagenet-1k", "a.b_c-9"], "the view shows the same");
+  t.same(
+    view.rows.map((r) => r.name),
+    ["imagenet-1k", "a.b_c-9"],
+    "the view shows the same",
+  );
 });
 
 t.test("a bad name raises ST001 naming the problem and creates nothing", async (t) => {

@@ -1,28 +1,28 @@
 // The private PostgreSQL cluster (loader/cluster/), against real servers in
 // temporary folders. Every server is stopped and every folder removed in teardown.
-import { execFile, execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import pg from 'pg';
-import t from 'tap';
-import type { ClusterInfo } from '../loader/cluster/cluster.js';
-import { ClusterError, clusterStatus, ensureCluster, findPgBinDir, stopCluster } from '../loader/cluster/cluster.js';
-import { createThrowawayCluster } from './helpers/throwaway-cluster.js';
+import { execFile, execFileSync } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import t from "tap";
+import type { ClusterInfo } from "../loader/cluster/cluster.js";
+import { ClusterError, clusterStatus, ensureCluster, findPgBinDir, stopCluster } from "../loader/cluster/cluster.js";
+import { createThrowawayCluster } from "./helpers/throwaway-cluster.js";
 
 const isRoot = process.getuid?.() === 0;
-const fast = { fsync: false, sharedBuffers: '32MB' };
-const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const clusterModule = new URL('../loader/cluster/cluster.js', import.meta.url).href;
+const fast = { fsync: false, sharedBuffers: "32MB" };
+const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+const clusterModule = new URL("../loader/cluster/cluster.js", import.meta.url).href;
 
 /** A fresh home the server user can enter; its cluster is stopped and it is removed at the end. */
 function tempHome(tt: { teardown(fn: () => Promise<void>): void }, leaf?: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-cluster-test-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "strata-cluster-test-"));
   fs.chmodSync(dir, 0o711);
   const home = leaf ? path.join(dir, leaf) : dir;
   tt.teardown(async () => {
-    await stopCluster(home, { mode: 'immediate' }).catch(() => undefined);
+    await stopCluster(home, { mode: "immediate" }).catch(() => undefined);
     fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   });
   return home;
@@ -39,7 +39,7 @@ async function query(url: string, sql: string): Promise<pg.QueryResult> {
 }
 
 function initdbRuns(home: string): number {
-  return fs.readFileSync(path.join(home, 'pg', 'log'), 'utf8').match(/^strata: initdb /gm)?.length ?? 0;
+  return fs.readFileSync(path.join(home, "pg", "log"), "utf8").match(/^strata: initdb /gm)?.length ?? 0;
 }
 
 /** ensureCluster in a separate node process, with the PostgreSQL binaries off PATH. */
@@ -49,8 +49,8 @@ process.stdout.write(JSON.stringify(await ensureCluster(${JSON.stringify(home)},
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', code],
-      { cwd: repoRoot, env: { ...process.env, PATH: '/usr/bin:/bin' } },
+      ["--import", "tsx", "--input-type=module", "-e", code],
+      { cwd: repoRoot, env: { ...process.env, PATH: "/usr/bin:/bin" } },
       (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout) as ClusterInfo)),
     );
   });
@@ -59,8 +59,8 @@ process.stdout.write(JSON.stringify(await ensureCluster(${JSON.stringify(home)},
 /** No such process, or a zombie: here PID 1 reaps orphans only after a while. */
 function exited(pid: number): boolean {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.charAt(stat.lastIndexOf(')') + 2) === 'Z';
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.charAt(stat.lastIndexOf(")") + 2) === "Z";
   } catch {
     return true;
   }
@@ -69,18 +69,18 @@ function exited(pid: number): boolean {
 function holdPort(port: number): Promise<net.Server> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => resolve(srv));
+    srv.once("error", reject);
+    srv.listen({ port, host: "127.0.0.1", exclusive: true }, () => resolve(srv));
   });
 }
 
-t.test('findPgBinDir finds initdb and pg_ctl', async (tt) => {
+t.test("findPgBinDir finds initdb and pg_ctl", async (tt) => {
   const dir = findPgBinDir();
-  tt.ok(fs.existsSync(path.join(dir, 'initdb')), dir);
-  tt.ok(fs.existsSync(path.join(dir, 'pg_ctl')), dir);
+  tt.ok(fs.existsSync(path.join(dir, "initdb")), dir);
+  tt.ok(fs.existsSync(path.join(dir, "pg_ctl")), dir);
 });
 
-t.test('create, reuse, stop, restart', async (tt) => {
+t.test("create, reuse, stop, restart", async (tt) => {
   const home = tempHome(tt);
   const t0 = Date.now();
   const info = await ensureCluster(home, fast);
@@ -88,33 +88,33 @@ t.test('create, reuse, stop, restart', async (tt) => {
   tt.equal(info.created, true);
   tt.equal(info.started, true);
   tt.match(info.url, /^postgresql:\/\/strata:[^@]+@127\.0\.0\.1:\d+\/strata$/);
-  tt.equal(info.socketDir, path.join(home, 'pg'));
-  tt.equal(fs.statSync(path.join(home, 'pg', 'password')).mode & 0o777, 0o600);
-  tt.equal(fs.readFileSync(path.join(home, 'pg', 'port'), 'utf8').trim(), String(info.port));
+  tt.equal(info.socketDir, path.join(home, "pg"));
+  tt.equal(fs.statSync(path.join(home, "pg", "password")).mode & 0o777, 0o600);
+  tt.equal(fs.readFileSync(path.join(home, "pg", "port"), "utf8").trim(), String(info.port));
 
   const r = await query(info.url, "SELECT current_database() AS db, current_user AS who, current_setting('fsync') AS fsync");
-  tt.same(r.rows[0], { db: 'strata', who: 'strata', fsync: 'off' });
-  await query(info.url, 'CREATE EXTENSION pllua');
+  tt.same(r.rows[0], { db: "strata", who: "strata", fsync: "off" });
+  await query(info.url, "CREATE EXTENSION pllua");
   const lua = await query(info.url, "DO LANGUAGE pllua $$ local x = 1 + 1 $$");
-  tt.equal(lua.command, 'DO', 'PL/Lua runs');
+  tt.equal(lua.command, "DO", "PL/Lua runs");
 
-  const asRoot = isRoot ? false : 'only as root: otherwise the server runs as this user, as it should';
-  await tt.test('as root, the server runs as OS user postgres', { skip: asRoot }, async (ttt) => {
-    const postgresUid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
-    ttt.equal(fs.statSync(`/proc/${info.pid}`).uid, postgresUid, 'postmaster owner');
-    ttt.equal(fs.statSync(path.join(home, 'pg')).uid, postgresUid, '<home>/pg owner');
+  const asRoot = isRoot ? false : "only as root: otherwise the server runs as this user, as it should";
+  await tt.test("as root, the server runs as OS user postgres", { skip: asRoot }, async (ttt) => {
+    const postgresUid = Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }).trim());
+    ttt.equal(fs.statSync(`/proc/${info.pid}`).uid, postgresUid, "postmaster owner");
+    ttt.equal(fs.statSync(path.join(home, "pg")).uid, postgresUid, "<home>/pg owner");
   });
 
   const again = await ensureCluster(home, fast);
-  tt.same([again.port, again.pid, again.created, again.started], [info.port, info.pid, false, false], 'reused');
-  tt.equal(initdbRuns(home), 1, 'one initdb');
+  tt.same([again.port, again.pid, again.created, again.started], [info.port, info.pid, false, false], "reused");
+  tt.equal(initdbRuns(home), 1, "one initdb");
 
   tt.equal(await stopCluster(home), true);
   tt.same(await clusterStatus(home), { initialized: true, running: false });
-  tt.equal(await stopCluster(home), false, 'stopping a stopped cluster says false');
+  tt.equal(await stopCluster(home), false, "stopping a stopped cluster says false");
 
   const restarted = await ensureCluster(home, fast);
-  tt.same([restarted.port, restarted.created, restarted.started], [info.port, false, true], 'same port');
+  tt.same([restarted.port, restarted.created, restarted.started], [info.port, false, true], "same port");
   tt.not(restarted.pid, info.pid);
   const status = await clusterStatus(home);
   tt.same([status.running, status.port, status.pid, status.url], [true, info.port, restarted.pid, info.url]);
@@ -123,67 +123,71 @@ t.test('create, reuse, stop, restart', async (tt) => {
   const squatter = await holdPort(info.port);
   try {
     const moved = await ensureCluster(home, fast);
-    tt.not(moved.port, info.port, 'a taken port is replaced');
-    tt.equal(fs.readFileSync(path.join(home, 'pg', 'port'), 'utf8').trim(), String(moved.port));
-    tt.equal((await query(moved.url, 'SELECT 1 AS one')).rows[0]?.one, 1);
+    tt.not(moved.port, info.port, "a taken port is replaced");
+    tt.equal(fs.readFileSync(path.join(home, "pg", "port"), "utf8").trim(), String(moved.port));
+    tt.equal((await query(moved.url, "SELECT 1 AS one")).rows[0]?.one, 1);
   } finally {
     squatter.close();
   }
-  tt.equal(initdbRuns(home), 1, 'still one initdb');
+  tt.equal(initdbRuns(home), 1, "still one initdb");
 });
 
-t.test('two processes at once on a fresh home: one initdb, one server', async (tt) => {
-  const home = tempHome(tt, 'home');
+t.test("two processes at once on a fresh home: one initdb, one server", async (tt) => {
+  const home = tempHome(tt, "home");
   const [a, b] = await Promise.all([ensureInChild(home), ensureInChild(home)]);
-  tt.same([a.port, a.pid], [b.port, b.pid], 'both see the same server');
-  tt.equal(Number(a.created) + Number(b.created), 1, 'one of them created it');
-  tt.equal(Number(a.started) + Number(b.started), 1, 'one of them started it');
+  tt.same([a.port, a.pid], [b.port, b.pid], "both see the same server");
+  tt.equal(Number(a.created) + Number(b.created), 1, "one of them created it");
+  tt.equal(Number(a.started) + Number(b.started), 1, "one of them started it");
   tt.equal(initdbRuns(home), 1);
-  tt.equal((await query(a.url, 'SELECT 1 AS one')).rows[0]?.one, 1);
-  tt.notOk(fs.existsSync(path.join(home, 'pg.lock')), 'lock released');
+  tt.equal((await query(a.url, "SELECT 1 AS one")).rows[0]?.one, 1);
+  tt.notOk(fs.existsSync(path.join(home, "pg.lock")), "lock released");
 });
 
-t.test('two calls at once in one process', async (tt) => {
+t.test("two calls at once in one process", async (tt) => {
   const home = tempHome(tt);
   const [a, b] = await Promise.all([ensureCluster(home, fast), ensureCluster(home, fast)]);
   tt.same([a.port, a.pid], [b.port, b.pid]);
   tt.equal(initdbRuns(home), 1);
 });
 
-t.test('a stale lock is broken; a path too long for a socket gives TCP only', async (tt) => {
-  const home = tempHome(tt, 'x'.repeat(100));
+t.test("a stale lock is broken; a path too long for a socket gives TCP only", async (tt) => {
+  const home = tempHome(tt, "x".repeat(100));
   fs.mkdirSync(home);
   // A pid that surely is gone: a child that has exited.
-  const deadPid = Number(execFileSync('/bin/sh', ['-c', 'echo $$'], { encoding: 'utf8' }).trim());
-  fs.writeFileSync(path.join(home, 'pg.lock'), `${deadPid} 1 feedface\n`);
+  const deadPid = Number(execFileSync("/bin/sh", ["-c", "echo $$"], { encoding: "utf8" }).trim());
+  fs.writeFileSync(path.join(home, "pg.lock"), `${deadPid} 1 feedface\n`);
   const info = await ensureCluster(home, { ...fast, lockTimeoutMs: 5_000 });
   tt.equal(info.socketDir, null);
-  tt.match(fs.readFileSync(path.join(info.dataDir, 'strata.conf'), 'utf8'), /too long for a Unix socket path/);
-  tt.equal((await query(info.url, 'SELECT 1 AS one')).rows[0]?.one, 1);
+  tt.match(fs.readFileSync(path.join(info.dataDir, "strata.conf"), "utf8"), /too long for a Unix socket path/);
+  tt.equal((await query(info.url, "SELECT 1 AS one")).rows[0]?.one, 1);
 });
 
-t.test('a home the postgres user cannot reach', { skip: isRoot ? false : 'only as root: otherwise the server runs as this user' }, async (tt) => {
-  const locked = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-cluster-locked-')); // 0700, root's
-  tt.teardown(() => fs.rmSync(locked, { recursive: true, force: true }));
-  const err = await ensureCluster(path.join(locked, 'home'), fast).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  tt.ok(err instanceof ClusterError, 'a ClusterError');
-  tt.match((err as Error).message, `cannot enter ${locked};`);
-  tt.match((err as Error).message, /STRATA_HOME/);
-  tt.notOk((err as Error).message.includes('\n'), 'one line');
-});
+t.test(
+  "a home the postgres user cannot reach",
+  { skip: isRoot ? false : "only as root: otherwise the server runs as this user" },
+  async (tt) => {
+    const locked = fs.mkdtempSync(path.join(os.tmpdir(), "strata-cluster-locked-")); // 0700, root's
+    tt.teardown(() => fs.rmSync(locked, { recursive: true, force: true }));
+    const err = await ensureCluster(path.join(locked, "home"), fast).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    tt.ok(err instanceof ClusterError, "a ClusterError");
+    tt.match((err as Error).message, `cannot enter ${locked};`);
+    tt.match((err as Error).message, /STRATA_HOME/);
+    tt.notOk((err as Error).message.includes("\n"), "one line");
+  },
+);
 
-t.test('createThrowawayCluster', async (tt) => {
+t.test("createThrowawayCluster", async (tt) => {
   const c = await createThrowawayCluster();
   let stopped = false;
   tt.teardown(async () => {
     if (!stopped) await c.stop();
   });
-  tt.equal((await query(c.url, "SELECT current_setting('fsync') AS f")).rows[0]?.f, 'off');
+  tt.equal((await query(c.url, "SELECT current_setting('fsync') AS f")).rows[0]?.f, "off");
   await c.stop();
   stopped = true;
-  tt.notOk(fs.existsSync(c.home), 'folder removed');
-  tt.ok(exited(c.pid ?? 0), 'server gone');
+  tt.notOk(fs.existsSync(c.home), "folder removed");
+  tt.ok(exited(c.pid ?? 0), "server gone");
 });

@@ -51,21 +51,30 @@ async function ls(db: pg.Client, tag: string, prefix = "", ds = "d"): Promise<st
   return rows.map((r) => r.path);
 }
 
-const file = (path: string, size: number) => ({ path, size });
-
 t.test("ls walks nested folders and matches prefixes by path", async (t) => {
   const db = await connect(t, await freshDatabase(t));
-  await commitFiles(db, "d", {
-    "README.md": "read me",
-    "train/cat/1.jpg": bytes("c1", 1),
-    "train/cat/2.jpg": bytes("c2", 2),
-    "train/dog/1.jpg": bytes("d1", 1, 10),
-    "train/dogfood.txt": "x",
-    "val/cat/9.jpg": bytes("v9", 1),
-    "link": { symlink: "train/cat/1.jpg" },
-  }, { tag: "base" });
+  await commitFiles(
+    db,
+    "d",
+    {
+      "README.md": "read me",
+      "train/cat/1.jpg": bytes("c1", 1),
+      "train/cat/2.jpg": bytes("c2", 2),
+      "train/dog/1.jpg": bytes("d1", 1, 10),
+      "train/dogfood.txt": "x",
+      "val/cat/9.jpg": bytes("v9", 1),
+      link: { symlink: "train/cat/1.jpg" },
+    },
+    { tag: "base" },
+  );
   t.same(await ls(db, "base"), [
-    "README.md", "link", "train/cat/1.jpg", "train/cat/2.jpg", "train/dog/1.jpg", "train/dogfood.txt", "val/cat/9.jpg",
+    "README.md",
+    "link",
+    "train/cat/1.jpg",
+    "train/cat/2.jpg",
+    "train/dog/1.jpg",
+    "train/dogfood.txt",
+    "val/cat/9.jpg",
   ]);
   t.same(await ls(db, "base", "train/"), ["train/cat/1.jpg", "train/cat/2.jpg", "train/dog/1.jpg", "train/dogfood.txt"]);
   t.same(await ls(db, "base", "train/dog"), ["train/dog/1.jpg", "train/dogfood.txt"], "a partial name matches by prefix");
@@ -102,77 +111,144 @@ t.test("ls of one version does not read the others", async (t) => {
 
 t.test("diff reports added, removed, modified files with shared bytes, in path order", async (t) => {
   const db = await connect(t, await freshDatabase(t));
-  await commitFiles(db, "d", {
-    "keep.txt": "same",
-    "gone.txt": bytes("g", 1),
-    "train/cat/1.jpg": bytes("c1", 3),
-    "train/cat/2.jpg": bytes("c2", 1),
-    "train/dog/1.jpg": bytes("d1", 2),
-  }, { tag: "a" });
-  await commitFiles(db, "d", {
-    "keep.txt": "same",
-    "new.txt": bytes("n", 1, 5),
-    // two of its three pieces kept, one replaced, one appended
-    "train/cat/1.jpg": Buffer.concat([bytes("c1", 1), bytes("other", 1), bytes("c1", 3).subarray(2 * PIECE), bytes("z", 0, 7)]),
-    "train/cat/2.jpg": bytes("c2", 1),
-    "train/dog/1.jpg": bytes("d1-new", 2),
-    "train/dog/2.jpg": bytes("d2", 1),
-  }, { tag: "b" });
+  await commitFiles(
+    db,
+    "d",
+    {
+      "keep.txt": "same",
+      "gone.txt": bytes("g", 1),
+      "train/cat/1.jpg": bytes("c1", 3),
+      "train/cat/2.jpg": bytes("c2", 1),
+      "train/dog/1.jpg": bytes("d1", 2),
+    },
+    { tag: "a" },
+  );
+  await commitFiles(
+    db,
+    "d",
+    {
+      "keep.txt": "same",
+      "new.txt": bytes("n", 1, 5),
+      // two of its three pieces kept, one replaced, one appended
+      "train/cat/1.jpg": Buffer.concat([bytes("c1", 1), bytes("other", 1), bytes("c1", 3).subarray(2 * PIECE), bytes("z", 0, 7)]),
+      "train/cat/2.jpg": bytes("c2", 1),
+      "train/dog/1.jpg": bytes("d1-new", 2),
+      "train/dog/2.jpg": bytes("d2", 1),
+    },
+    { tag: "b" },
+  );
   t.same(await diff(db, "a", "b"), [
     { path: "gone.txt", change: "removed", kind_a: "file", kind_b: null, size_a: PIECE, size_b: null, shared_bytes: null },
     { path: "new.txt", change: "added", kind_a: null, kind_b: "file", size_a: null, size_b: PIECE + 5, shared_bytes: 0 },
     {
-      path: "train/cat/1.jpg", change: "modified", kind_a: "file", kind_b: "file",
-      size_a: 3 * PIECE, size_b: 3 * PIECE + 7, shared_bytes: 2 * PIECE,
+      path: "train/cat/1.jpg",
+      change: "modified",
+      kind_a: "file",
+      kind_b: "file",
+      size_a: 3 * PIECE,
+      size_b: 3 * PIECE + 7,
+      shared_bytes: 2 * PIECE,
     },
     { path: "train/dog/1.jpg", change: "modified", kind_a: "file", kind_b: "file", size_a: 2 * PIECE, size_b: 2 * PIECE, shared_bytes: 0 },
     { path: "train/dog/2.jpg", change: "added", kind_a: null, kind_b: "file", size_a: null, size_b: PIECE, shared_bytes: 0 },
   ]);
-  t.same((await diff(db, "b", "a")).map((r) => [r.path, r.change]), [
-    ["gone.txt", "added"], ["new.txt", "removed"], ["train/cat/1.jpg", "modified"], ["train/dog/1.jpg", "modified"], ["train/dog/2.jpg", "removed"],
-  ], "the reverse diff swaps added and removed");
-  t.same((await diff(db, "a", "b", "train/")).map((r) => r.path), ["train/cat/1.jpg", "train/dog/1.jpg", "train/dog/2.jpg"]);
-  t.same((await diff(db, "a", "b", "train/d")).map((r) => r.path), ["train/dog/1.jpg", "train/dog/2.jpg"], "partial names match");
-  t.same((await diff(db, "a", "b", "train/dog/2")).map((r) => r.path), ["train/dog/2.jpg"]);
+  t.same(
+    (await diff(db, "b", "a")).map((r) => [r.path, r.change]),
+    [
+      ["gone.txt", "added"],
+      ["new.txt", "removed"],
+      ["train/cat/1.jpg", "modified"],
+      ["train/dog/1.jpg", "modified"],
+      ["train/dog/2.jpg", "removed"],
+    ],
+    "the reverse diff swaps added and removed",
+  );
+  t.same(
+    (await diff(db, "a", "b", "train/")).map((r) => r.path),
+    ["train/cat/1.jpg", "train/dog/1.jpg", "train/dog/2.jpg"],
+  );
+  t.same(
+    (await diff(db, "a", "b", "train/d")).map((r) => r.path),
+    ["train/dog/1.jpg", "train/dog/2.jpg"],
+    "partial names match",
+  );
+  t.same(
+    (await diff(db, "a", "b", "train/dog/2")).map((r) => r.path),
+    ["train/dog/2.jpg"],
+  );
   t.same(await diff(db, "a", "b", "train/cat/2"), [], "a prefix with no change is empty");
   t.same(await diff(db, "a", "b", "nothing/"), [], "a prefix matching nothing is empty");
   t.same(await diff(db, "a", "b", "keep.txt/"), [], "a file used as a folder is empty");
 
   t.same(await summary(db, "a", "b"), {
-    files_added: 2, files_removed: 1, files_modified: 2, files_type_changed: 0,
-    bytes_added: 2 * PIECE + 5, bytes_removed: PIECE,
+    files_added: 2,
+    files_removed: 1,
+    files_modified: 2,
+    files_type_changed: 0,
+    bytes_added: 2 * PIECE + 5,
+    bytes_removed: PIECE,
     // a uses: keep 1, gone 1, cat/1 3, cat/2 1, dog/1 2 = 8; b: keep 1, new 2, cat/1 4, cat/2 1, dog/1 2, dog/2 1 = 11
     // common: keep, cat/2, and cat/1's two kept pieces = 4
-    chunks_common: 4, chunks_only_a: 4, chunks_only_b: 7,
+    chunks_common: 4,
+    chunks_only_a: 4,
+    chunks_only_b: 7,
     // bytes: a 7 pieces + 4, b 8 pieces + 16, common 3 pieces + 4
-    bytes_common: 3 * PIECE + 4, bytes_only_a: 4 * PIECE, bytes_only_b: 5 * PIECE + 12,
+    bytes_common: 3 * PIECE + 4,
+    bytes_only_a: 4 * PIECE,
+    bytes_only_b: 5 * PIECE + 12,
     similarity: (3 * PIECE + 4) / (7 * PIECE + 4 + 8 * PIECE + 16 - (3 * PIECE + 4)),
   });
-  t.match(await summary(db, "a", "b", "train/dog"), {
-    files_added: 1, files_removed: 0, files_modified: 1, bytes_added: PIECE,
-    chunks_common: 0, chunks_only_a: 2, chunks_only_b: 3, bytes_only_a: 2 * PIECE, bytes_only_b: 3 * PIECE, similarity: 0,
-  }, "a prefix limits the summary, totals included");
+  t.match(
+    await summary(db, "a", "b", "train/dog"),
+    {
+      files_added: 1,
+      files_removed: 0,
+      files_modified: 1,
+      bytes_added: PIECE,
+      chunks_common: 0,
+      chunks_only_a: 2,
+      chunks_only_b: 3,
+      bytes_only_a: 2 * PIECE,
+      bytes_only_b: 3 * PIECE,
+      similarity: 0,
+    },
+    "a prefix limits the summary, totals included",
+  );
   t.match(await summary(db, "a", "b", "train/cat/"), {
-    files_modified: 1, chunks_common: 3, chunks_only_a: 1, chunks_only_b: 2, bytes_common: 3 * PIECE,
+    files_modified: 1,
+    chunks_common: 3,
+    chunks_only_a: 1,
+    chunks_only_b: 2,
+    bytes_common: 3 * PIECE,
   });
   t.match(await summary(db, "a", "b", "nothing/"), { files_added: 0, chunks_common: 0, similarity: 1 });
 });
 
 t.test("type changes: file to folder, folder to file, file to symlink", async (t) => {
   const db = await connect(t, await freshDatabase(t));
-  await commitFiles(db, "d", {
-    "x": bytes("x", 1),
-    "y/1.txt": "one",
-    "y/sub/2.txt": "two",
-    "z": "zz",
-    "l": { symlink: "old" },
-  }, { tag: "a" });
-  await commitFiles(db, "d", {
-    "x/inside.txt": "in",
-    "y": "now a file",
-    "z": { symlink: "x" },
-    "l": { symlink: "new" },
-  }, { tag: "b" });
+  await commitFiles(
+    db,
+    "d",
+    {
+      x: bytes("x", 1),
+      "y/1.txt": "one",
+      "y/sub/2.txt": "two",
+      z: "zz",
+      l: { symlink: "old" },
+    },
+    { tag: "a" },
+  );
+  await commitFiles(
+    db,
+    "d",
+    {
+      "x/inside.txt": "in",
+      y: "now a file",
+      z: { symlink: "x" },
+      l: { symlink: "new" },
+    },
+    { tag: "b" },
+  );
   t.same(await diff(db, "a", "b"), [
     { path: "l", change: "modified", kind_a: "symlink", kind_b: "symlink", size_a: 0, size_b: 0, shared_bytes: null },
     { path: "x", change: "type_changed", kind_a: "file", kind_b: "dir", size_a: PIECE, size_b: 2, shared_bytes: null },
@@ -184,9 +260,17 @@ t.test("type changes: file to folder, folder to file, file to symlink", async (t
   ]);
   const s = await summary(db, "a", "b");
   t.match(s, {
-    files_added: 1, files_removed: 2, files_modified: 1, files_type_changed: 3,
-    bytes_added: 2 + 10, bytes_removed: PIECE + 3 + 3 + 2,
-    chunks_common: 0, chunks_only_a: 4, chunks_only_b: 2, bytes_common: 0, similarity: 0,
+    files_added: 1,
+    files_removed: 2,
+    files_modified: 1,
+    files_type_changed: 3,
+    bytes_added: 2 + 10,
+    bytes_removed: PIECE + 3 + 3 + 2,
+    chunks_common: 0,
+    chunks_only_a: 4,
+    chunks_only_b: 2,
+    bytes_common: 0,
+    similarity: 0,
   });
 });
 
@@ -197,8 +281,17 @@ t.test("identical and empty versions", async (t) => {
   await commitFiles(db, "d", { "a/b.txt": bytes("b", 2), "c.txt": "c" }, { tag: "full" });
   await commitFiles(db, "d", { "a/b.txt": bytes("b", 2), "c.txt": "c" }, { tag: "same" });
   const zeros = {
-    files_added: 0, files_removed: 0, files_modified: 0, files_type_changed: 0, bytes_added: 0, bytes_removed: 0,
-    chunks_only_a: 0, chunks_only_b: 0, bytes_only_a: 0, bytes_only_b: 0, similarity: 1,
+    files_added: 0,
+    files_removed: 0,
+    files_modified: 0,
+    files_type_changed: 0,
+    bytes_added: 0,
+    bytes_removed: 0,
+    chunks_only_a: 0,
+    chunks_only_b: 0,
+    bytes_only_a: 0,
+    bytes_only_b: 0,
+    similarity: 1,
   };
   t.same(await diff(db, "full", "same"), [], "identical versions: no rows");
   t.match(await summary(db, "full", "same"), { ...zeros, chunks_common: 3, bytes_common: 2 * PIECE + 1 });
@@ -209,7 +302,12 @@ t.test("identical and empty versions", async (t) => {
     { path: "c.txt", change: "added", kind_a: null, kind_b: "file", size_a: null, size_b: 1, shared_bytes: 0 },
   ]);
   t.match(await summary(db, "full", "empty2"), {
-    files_removed: 2, bytes_removed: 2 * PIECE + 1, chunks_only_a: 3, chunks_only_b: 0, chunks_common: 0, similarity: 0,
+    files_removed: 2,
+    bytes_removed: 2 * PIECE + 1,
+    chunks_only_a: 3,
+    chunks_only_b: 0,
+    chunks_common: 0,
+    similarity: 0,
   });
   t.same(await ls(db, "empty1"), []);
 });
@@ -218,19 +316,26 @@ t.test("versions of two datasets compare too", async (t) => {
   const db = await connect(t, await freshDatabase(t));
   await commitFiles(db, "d", { "a.txt": bytes("a", 2), "b.txt": "b" }, { tag: "x" });
   await commitFiles(db, "e", { "a.txt": bytes("a", 2), "b.txt": "B!" }, { tag: "y" });
-  t.same((await diff(db, "x", "y", "", "d", "e")).map((r) => [r.path, r.change]), [["b.txt", "modified"]]);
+  t.same(
+    (await diff(db, "x", "y", "", "d", "e")).map((r) => [r.path, r.change]),
+    [["b.txt", "modified"]],
+  );
   t.match(await summary(db, "x", "y", "", "d", "e"), { files_modified: 1, chunks_common: 2, chunks_only_a: 1, chunks_only_b: 1 });
   t.equal(await sqlstateOf(() => diff(db, "x", "x", "", "d", "e")), Sqlstate.unknownVersion, "tag_b is looked up in dataset_b");
 });
 
 t.test("unknown datasets and tags raise ST003 / ST004", async (t) => {
   const db = await connect(t, await freshDatabase(t));
-  await commitFiles(db, "d", { "a": "1" }, { tag: "a" });
+  await commitFiles(db, "d", { a: "1" }, { tag: "a" });
   for (const fn of ["diff", "diff_summary"]) {
     t.equal(await sqlstateOf(() => db.query(`select * from strata.${fn}('nope', 'a', 'a')`)), Sqlstate.unknownDataset, `${fn} dataset`);
     t.equal(await sqlstateOf(() => db.query(`select * from strata.${fn}('d', 'a', 'zz')`)), Sqlstate.unknownVersion, `${fn} tag_b`);
     t.equal(await sqlstateOf(() => db.query(`select * from strata.${fn}('d', 'zz', 'a')`)), Sqlstate.unknownVersion, `${fn} tag_a`);
-    t.equal(await sqlstateOf(() => db.query(`select * from strata.${fn}('d', 'a', 'a', '', 'nope')`)), Sqlstate.unknownDataset, `${fn} dataset_b`);
+    t.equal(
+      await sqlstateOf(() => db.query(`select * from strata.${fn}('d', 'a', 'a', '', 'nope')`)),
+      Sqlstate.unknownDataset,
+      `${fn} dataset_b`,
+    );
   }
 });
 
@@ -254,7 +359,10 @@ async function filesOf(db: pg.Client, tag: string): Promise<Map<string, { size: 
 t.test("diff_summary's chunk counts match a brute-force count over random versions", async (t) => {
   const db = await connect(t, await freshDatabase(t));
   let seed = 7;
-  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n);
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
   const versionFiles = (): Record<string, Buffer> => {
     const files: Record<string, Buffer> = {};
     for (let i = 0; i < 40; i++) {
@@ -283,7 +391,12 @@ t.test("diff_summary's chunk counts match a brute-force count over random versio
       };
       const ua = uses(fa);
       const ub = uses(fb);
-      let common = 0, commonBytes = 0, refsA = 0, refsB = 0, sizeA = 0, sizeB = 0;
+      let common = 0,
+        commonBytes = 0,
+        refsA = 0,
+        refsB = 0,
+        sizeA = 0,
+        sizeB = 0;
       for (const [c, n] of ua) {
         refsA += n;
         sizeA += n * chunkSize.get(c)!;
@@ -295,12 +408,26 @@ t.test("diff_summary's chunk counts match a brute-force count over random versio
         refsB += n;
         sizeB += n * chunkSize.get(c)!;
       }
-      let added = 0, removed = 0, modified = 0;
-      for (const [p, f] of fb) if (!fa.has(p)) added++; else if (fa.get(p)!.chunks.join() !== f.chunks.join()) modified++;
+      let added = 0,
+        removed = 0,
+        modified = 0;
+      for (const [p, f] of fb)
+        if (!fa.has(p)) added++;
+        else if (fa.get(p)!.chunks.join() !== f.chunks.join()) modified++;
       for (const p of fa.keys()) if (!fb.has(p)) removed++;
       const s = await summary(db, a, b);
       t.same(
-        [s.files_added, s.files_removed, s.files_modified, s.chunks_common, s.chunks_only_a, s.chunks_only_b, s.bytes_common, s.bytes_only_a, s.bytes_only_b],
+        [
+          s.files_added,
+          s.files_removed,
+          s.files_modified,
+          s.chunks_common,
+          s.chunks_only_a,
+          s.chunks_only_b,
+          s.bytes_common,
+          s.bytes_only_a,
+          s.bytes_only_b,
+        ],
         [added, removed, modified, common, refsA - common, refsB - common, commonBytes, sizeA - commonBytes, sizeB - commonBytes],
         `${a} -> ${b}`,
       );
@@ -309,19 +436,25 @@ t.test("diff_summary's chunk counts match a brute-force count over random versio
 
 t.test("commit stores each tree's chunk uses; the migration fills existing trees", async (t) => {
   const db = await connect(t, await freshDatabase(t));
-  await commitFiles(db, "d", { "a/b/c": bytes("x", 3), "a/d": bytes("x", 2), "e": "" }, { tag: "a" });
+  await commitFiles(db, "d", { "a/b/c": bytes("x", 3), "a/d": bytes("x", 2), e: "" }, { tag: "a" });
   const { rows } = await db.query(
-    "select t.chunk_refs::int as n from strata.versions v join strata.trees t on t.hash = v.content_hash where v.tag = 'a'");
+    "select t.chunk_refs::int as n from strata.versions v join strata.trees t on t.hash = v.content_hash where v.tag = 'a'",
+  );
   t.same(rows, [{ n: 5 }]);
   await db.query("update strata.trees set chunk_refs = null");
   t.match(await summary(db, "a", "a"), { chunks_common: 5 }, "unknown counts are computed by walking");
   // the migration's fill, run again by hand
   const { readFileSync } = await import("node:fs");
-  const sql = readFileSync(new URL("../migrations/003_tree_chunk_refs.sql", import.meta.url), "utf8")
-    .replace(/^alter table.*$/m, "");
+  const sql = readFileSync(new URL("../migrations/003_tree_chunk_refs.sql", import.meta.url), "utf8").replace(/^alter table.*$/m, "");
   await db.query(sql);
   const { rows: after } = await db.query("select count(*)::int as n from strata.trees where chunk_refs is null");
   t.same(after, [{ n: 0 }]);
-  t.same((await db.query(
-    "select t.chunk_refs::int as n from strata.versions v join strata.trees t on t.hash = v.content_hash where v.tag = 'a'")).rows, [{ n: 5 }]);
+  t.same(
+    (
+      await db.query(
+        "select t.chunk_refs::int as n from strata.versions v join strata.trees t on t.hash = v.content_hash where v.tag = 'a'",
+      )
+    ).rows,
+    [{ n: 5 }],
+  );
 });

@@ -20,15 +20,21 @@ async function commitTabular(db: pg.Client, files: Files, tag: string, dataset =
 }
 
 async function diffRows(db: pg.Client, a: string, b: string, path: string, dsB: string | null = null) {
-  const { rows } = await db.query(
-    "select change, row_number::int, row_hash::text from strata.diff_rows('d', $1, $2, $3, $4)", [a, b, path, dsB]);
+  const { rows } = await db.query("select change, row_number::int, row_hash::text from strata.diff_rows('d', $1, $2, $3, $4)", [
+    a,
+    b,
+    path,
+    dsB,
+  ]);
   return rows as { change: string; row_number: number; row_hash: string }[];
 }
 
 async function rowsSummary(db: pg.Client, a: string, b: string, path: string) {
   const { rows } = await db.query(
     `select rows_a::int, rows_b::int, added::int, removed::int, unchanged::int, header_changed
-     from strata.diff_rows_summary('d', $1, $2, $3)`, [a, b, path]);
+     from strata.diff_rows_summary('d', $1, $2, $3)`,
+    [a, b, path],
+  );
   return rows[0];
 }
 
@@ -46,34 +52,81 @@ t.test("duplicate rows count; equal rows at the same number pair first, then the
     { change: "added", row_number: 3, row_hash: h("W") },
   ]);
   t.same(await rowsSummary(db, "a", "b", "data/t.csv"), {
-    rows_a: 4, rows_b: 4, added: 2, removed: 2, unchanged: 2, header_changed: false,
+    rows_a: 4,
+    rows_b: 4,
+    added: 2,
+    removed: 2,
+    unchanged: 2,
+    header_changed: false,
   });
   t.same(await diffRows(db, "a", "a", "data/t.csv"), [], "a file against itself: no rows");
   await commitTabular(db, { "data/t.csv": "id,v\nX\nX\nY\nX\n" }, "c");
   await commitTabular(db, { "data/t.csv": "id,v\nY\nX\n" }, "d");
   // row 2 (X) is equal in place; left: a X(1) Y(3) X(4), b Y(1): Y pairs, the first X left is removed, then the next
-  t.same((await diffRows(db, "c", "d", "data/t.csv")).map((r) => [r.change, r.row_number]), [["removed", 1], ["removed", 4]]);
-  t.same(await rowsSummary(db, "c", "d", "data/t.csv"), { rows_a: 4, rows_b: 2, added: 0, removed: 2, unchanged: 2, header_changed: false });
+  t.same(
+    (await diffRows(db, "c", "d", "data/t.csv")).map((r) => [r.change, r.row_number]),
+    [
+      ["removed", 1],
+      ["removed", 4],
+    ],
+  );
+  t.same(await rowsSummary(db, "c", "d", "data/t.csv"), {
+    rows_a: 4,
+    rows_b: 2,
+    added: 0,
+    removed: 2,
+    unchanged: 2,
+    header_changed: false,
+  });
   t.same(await rowsSummary(db, "a", "a", "data/t.csv"), {
-    rows_a: 4, rows_b: 4, added: 0, removed: 0, unchanged: 4, header_changed: false,
+    rows_a: 4,
+    rows_b: 4,
+    added: 0,
+    removed: 0,
+    unchanged: 4,
+    header_changed: false,
   });
 });
 
 t.test("the loader reads the text of the changed rows", async (t) => {
   const db = await connect(t, await freshDatabase(t));
-  const before = ["name,score", ...Array.from({ length: 200 }, (_, i) => `n${i},${i % 7}`)].join("\n") + "\n";
+  const before = `${["name,score", ...Array.from({ length: 200 }, (_, i) => `n${i},${i % 7}`)].join("\n")}\n`;
   const lines = before.trimEnd().split("\n");
   lines.splice(51, 1, "n50,changed"); // row 50
   lines.splice(101, 0, "inserted,1"); // new row 100
-  const after = lines.join("\n") + "\n";
+  const after = `${lines.join("\n")}\n`;
   await commitTabular(db, { "s.csv": before }, "a");
   await commitTabular(db, { "s.csv": after }, "b");
   const rows = await diffRows(db, "a", "b", "s.csv");
-  t.same(rows.map((r) => [r.change, r.row_number]), [["removed", 51], ["added", 51], ["added", 101]]);
-  const textA = await rowTexts(Buffer.from(before), "s.csv", rows.filter((r) => r.change === "removed").map((r) => r.row_number));
-  const textB = await rowTexts(Buffer.from(after), "s.csv", rows.filter((r) => r.change === "added").map((r) => r.row_number));
-  t.same([...textA].map(([n, b]) => [n, b.toString()]), [[51, "n50,1"]]);
-  t.same([...textB].map(([n, b]) => [n, b.toString()]), [[51, "n50,changed"], [101, "inserted,1"]]);
+  t.same(
+    rows.map((r) => [r.change, r.row_number]),
+    [
+      ["removed", 51],
+      ["added", 51],
+      ["added", 101],
+    ],
+  );
+  const textA = await rowTexts(
+    Buffer.from(before),
+    "s.csv",
+    rows.filter((r) => r.change === "removed").map((r) => r.row_number),
+  );
+  const textB = await rowTexts(
+    Buffer.from(after),
+    "s.csv",
+    rows.filter((r) => r.change === "added").map((r) => r.row_number),
+  );
+  t.same(
+    [...textA].map(([n, b]) => [n, b.toString()]),
+    [[51, "n50,1"]],
+  );
+  t.same(
+    [...textB].map(([n, b]) => [n, b.toString()]),
+    [
+      [51, "n50,changed"],
+      [101, "inserted,1"],
+    ],
+  );
   t.match(await rowsSummary(db, "a", "b", "s.csv"), { rows_a: 200, rows_b: 201, added: 2, removed: 1, unchanged: 199 });
 });
 
@@ -86,7 +139,14 @@ t.test("a file missing in one version is empty there; missing in both is an erro
     { change: "added", row_number: 2, row_hash: h('{"a":2}') },
     { change: "added", row_number: 3, row_hash: h('{"a":1}') },
   ]);
-  t.same((await diffRows(db, "b", "a", "r.jsonl")).map((r) => [r.change, r.row_number]), [["removed", 1], ["removed", 2], ["removed", 3]]);
+  t.same(
+    (await diffRows(db, "b", "a", "r.jsonl")).map((r) => [r.change, r.row_number]),
+    [
+      ["removed", 1],
+      ["removed", 2],
+      ["removed", 3],
+    ],
+  );
   t.same(await rowsSummary(db, "a", "b", "r.jsonl"), { rows_a: 0, rows_b: 3, added: 3, removed: 0, unchanged: 0, header_changed: null });
   t.equal(await sqlstateOf(() => diffRows(db, "a", "b", "nope.csv")), Sqlstate.invalidArgument, "in neither version");
   t.equal(await sqlstateOf(() => diffRows(db, "a", "b", "")), Sqlstate.invalidArgument, "empty path");
@@ -94,15 +154,21 @@ t.test("a file missing in one version is empty there; missing in both is an erro
 
 t.test("paths that are not tabular raise ST010", async (t) => {
   const db = await connect(t, await freshDatabase(t));
-  await commitTabular(db, { "plain.txt": "a\nb\n", "dir/x.csv": "h\n1\n", "link": { symlink: "plain.txt" } }, "a");
-  await commitTabular(db, { "plain.txt": "a\nc\n", "dir/x.csv": "h\n2\n", "link": { symlink: "x" } }, "b");
+  await commitTabular(db, { "plain.txt": "a\nb\n", "dir/x.csv": "h\n1\n", link: { symlink: "plain.txt" } }, "a");
+  await commitTabular(db, { "plain.txt": "a\nc\n", "dir/x.csv": "h\n2\n", link: { symlink: "x" } }, "b");
   t.equal(await sqlstateOf(() => diffRows(db, "a", "b", "plain.txt")), Sqlstate.notTabular, "no row hashes");
   t.equal(await sqlstateOf(() => diffRows(db, "a", "b", "dir")), Sqlstate.notTabular, "a folder");
   t.equal(await sqlstateOf(() => diffRows(db, "a", "b", "link")), Sqlstate.notTabular, "a symlink");
   t.equal(await sqlstateOf(() => rowsSummary(db, "a", "b", "plain.txt")), Sqlstate.notTabular, "summary too");
   t.equal(await sqlstateOf(() => diffRows(db, "a", "zz", "dir/x.csv")), Sqlstate.unknownVersion);
   t.equal(await sqlstateOf(() => db.query("select * from strata.diff_rows('nope', 'a', 'b', 'dir/x.csv')")), Sqlstate.unknownDataset);
-  t.same((await diffRows(db, "a", "b", "dir/x.csv")).map((r) => [r.change, r.row_number]), [["removed", 1], ["added", 1]]);
+  t.same(
+    (await diffRows(db, "a", "b", "dir/x.csv")).map((r) => [r.change, r.row_number]),
+    [
+      ["removed", 1],
+      ["added", 1],
+    ],
+  );
 });
 
 t.test("header changes are reported; rows of two datasets compare", async (t) => {
@@ -111,7 +177,10 @@ t.test("header changes are reported; rows of two datasets compare", async (t) =>
   await commitTabular(db, { "t.csv": "a,B\n1,2\n" }, "b");
   await commitTabular(db, { "t.csv": "a,b\n1,2\n3,4\n" }, "c", "e");
   t.match(await rowsSummary(db, "a", "b", "t.csv"), { unchanged: 1, header_changed: true });
-  t.same((await diffRows(db, "a", "c", "t.csv", "e")).map((r) => [r.change, r.row_number]), [["added", 2]]);
+  t.same(
+    (await diffRows(db, "a", "c", "t.csv", "e")).map((r) => [r.change, r.row_number]),
+    [["added", 2]],
+  );
 });
 
 t.test("record_tabular_rows validates and is idempotent", async (t) => {
@@ -138,7 +207,10 @@ t.test("record_tabular_rows validates and is idempotent", async (t) => {
 t.test("random row lists: removed and added are exactly the multiset differences", async (t) => {
   const db = await connect(t, await freshDatabase(t));
   let seed = 11;
-  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n);
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
   for (let round = 0; round < 6; round++) {
     const a = Array.from({ length: rand(60) }, () => rand(8) - 3);
     // b: a edited in place, with rows inserted and deleted, so positions shift
@@ -164,12 +236,22 @@ t.test("random row lists: removed and added are exactly the multiset differences
     const added = rows.filter((r) => r.change === "added");
     t.same(removed.map((r) => Number(r.row_hash)).sort(), minus(ca, cb), `round ${round}: removed`);
     t.same(added.map((r) => Number(r.row_hash)).sort(), minus(cb, ca), `round ${round}: added`);
-    t.ok(removed.every((r) => a[r.row_number - 1] === Number(r.row_hash)), "removed rows name a's row numbers");
-    t.ok(added.every((r) => b[r.row_number - 1] === Number(r.row_hash)), "added rows name b's row numbers");
+    t.ok(
+      removed.every((r) => a[r.row_number - 1] === Number(r.row_hash)),
+      "removed rows name a's row numbers",
+    );
+    t.ok(
+      added.every((r) => b[r.row_number - 1] === Number(r.row_hash)),
+      "added rows name b's row numbers",
+    );
     t.equal(new Set(removed.map((r) => r.row_number)).size, removed.length, "no row reported twice");
     t.same(await rowsSummary(db, `r${round}`, `s${round}`, `a${round}.csv`), {
-      rows_a: a.length, rows_b: b.length, added: added.length, removed: removed.length,
-      unchanged: a.length - removed.length, header_changed: false,
+      rows_a: a.length,
+      rows_b: b.length,
+      added: added.length,
+      removed: removed.length,
+      unchanged: a.length - removed.length,
+      header_changed: false,
     });
   }
 });

@@ -4,8 +4,7 @@ import t from "tap";
 import { createHash } from "node:crypto";
 import { hashRows, pgBigintArray, rowHash, rowTexts, tabularFormatOf } from "../loader/tabular/rows.js";
 
-const expectHash = (row: string | Buffer) =>
-  createHash("sha256").update(row).digest().readBigInt64BE(0);
+const expectHash = (row: string | Buffer) => createHash("sha256").update(row).digest().readBigInt64BE(0);
 
 async function rowsOf(content: string | Buffer, name = "x.csv") {
   const r = await hashRows(Buffer.from(content), name);
@@ -30,7 +29,10 @@ t.test("row hashes: first 8 bytes of SHA-256, signed", async (t) => {
   for (const s of ["", "a", "1,2,3", "héllo", "x".repeat(1000)]) t.equal(rowHash(Buffer.from(s)), expectHash(s), JSON.stringify(s));
   const negative = ["a", "b", "c", "d", "e"].map((s) => rowHash(Buffer.from(s))).some((h) => h < 0n);
   t.ok(negative, "values above 2^63 come out negative, as bigint");
-  t.equal(pgBigintArray(new BigInt64Array([1n, -9223372036854775808n, 9223372036854775807n])), "{1,-9223372036854775808,9223372036854775807}");
+  t.equal(
+    pgBigintArray(new BigInt64Array([1n, -9223372036854775808n, 9223372036854775807n])),
+    "{1,-9223372036854775808,9223372036854775807}",
+  );
   t.equal(pgBigintArray(new BigInt64Array(0)), "{}");
 });
 
@@ -42,10 +44,17 @@ t.test("where rows end", async (t) => {
   t.same((await rowsOf("id\na\n\nb\n"))!.hashes, h("a", "", "b"), "an empty row inside counts");
   t.same((await rowsOf("id\na\n\n"))!.hashes, h("a", ""), "one final newline adds no row, a second one does");
   t.same((await rowsOf("id\na\rb\n"))!.hashes, h("a\rb"), "a lone CR is data");
-  t.same((await rowsOf('id\n"multi\nline",1\n"say ""hi""\n",2\nlast\n'))!.hashes,
-    h('"multi\nline",1', '"say ""hi""\n",2', "last"), "a newline inside quotes stays in the row");
+  t.same(
+    (await rowsOf('id\n"multi\nline",1\n"say ""hi""\n",2\nlast\n'))!.hashes,
+    h('"multi\nline",1', '"say ""hi""\n",2', "last"),
+    "a newline inside quotes stays in the row",
+  );
   t.same((await rowsOf('{"a":"x\\"y"}\n"\n', "q.jsonl"))!.hashes, h('{"a":"x\\"y"}', '"'), "quotes mean nothing in JSON Lines");
-  t.same(await rowsOf("\ufeffid,name\r\n1,x\r\n"), { header: "id,name", hashes: h("1,x"), rowCount: 1, format: "csv" }, "BOM and CR leave the header");
+  t.same(
+    await rowsOf("\ufeffid,name\r\n1,x\r\n"),
+    { header: "id,name", hashes: h("1,x"), rowCount: 1, format: "csv" },
+    "BOM and CR leave the header",
+  );
 });
 
 t.test("results do not depend on how the input is cut", async (t) => {
@@ -63,13 +72,21 @@ t.test("results do not depend on how the input is cut", async (t) => {
   }
   t.equal(whole!.rowCount, 6);
   const texts = await rowTexts([text.subarray(0, 9), text.subarray(9)], "x.csv", [1, 3, 4, 6, 99]);
-  t.same([...texts].map(([n, b]) => [n, b.toString()]), [[1, '1,"a\r\nb"'], [3, ""], [4, "3,x"], [6, "5"]]);
+  t.same(
+    [...texts].map(([n, b]) => [n, b.toString()]),
+    [
+      [1, '1,"a\r\nb"'],
+      [3, ""],
+      [4, "3,x"],
+      [6, "5"],
+    ],
+  );
 });
 
 t.test("a million rows hash in well under the time limit", async (t) => {
   const lines = ["id,name,value"];
   for (let i = 0; i < 1_000_000; i++) lines.push(`${i},name-${i},${(i * 7919) % 100000}`);
-  const buf = Buffer.from(lines.join("\n") + "\n");
+  const buf = Buffer.from(`${lines.join("\n")}\n`);
   async function* chunks() {
     for (let o = 0; o < buf.length; o += 1 << 20) yield buf.subarray(o, o + (1 << 20));
   }

@@ -18,8 +18,8 @@ t.test("push commits a version: Merkle root, counts, sizes, new bytes, tags, lin
     "train/a.csv": "x,y\n1,2\n",
     "train/b.csv": "x,y\n1,2\n", // same contents as a.csv: stored once
     "val/big.bin": big,
-    "empty": "",
-    "latest": { symlink: "train/a.csv" },
+    empty: "",
+    latest: { symlink: "train/a.csv" },
   });
   const r1 = await s.push(dir, { dataset: "ds", message: "first" });
   t.equal(r1.version.tag, "v1");
@@ -64,7 +64,11 @@ t.test("push commits a version: Merkle root, counts, sizes, new bytes, tags, lin
   t.equal(r3.newChunks, 0);
 
   const log = await s.log("ds");
-  t.same(log.map((v) => v.tag), ["release-1", "v2", "v1"], "log is newest first");
+  t.same(
+    log.map((v) => v.tag),
+    ["release-1", "v2", "v1"],
+    "log is newest first",
+  );
   const edges = await s.query<{ n: number }>(
     `select count(*)::int as n from strata.lineage_edges e join strata.versions v on v.id = e.source_id
      where e.relation = 'derived_from' and v.tag in ('v2', 'release-1')`,
@@ -91,8 +95,15 @@ t.test("tags: taken, reserved, invalid; unknown parent; nothing committed on err
   t.equal(await codeOf(s.push(dir, { dataset: "ds", tag: "bad tag" })), Sqlstate.invalidName);
   t.equal(await codeOf(s.push(dir, { dataset: "ds", parent: "nope" })), Sqlstate.unknownVersion);
   t.equal(await codeOf(s.push(dir, { dataset: "bad name!" })), Sqlstate.invalidName);
-  t.same((await s.log("ds")).map((v) => v.tag), ["gold"]);
-  t.same((await s.datasets()).map((d) => d.name), ["ds"], "a failed push to a new dataset does not create it");
+  t.same(
+    (await s.log("ds")).map((v) => v.tag),
+    ["gold"],
+  );
+  t.same(
+    (await s.datasets()).map((d) => d.name),
+    ["ds"],
+    "a failed push to a new dataset does not create it",
+  );
 });
 
 t.test("a committed version cannot be updated", async (t) => {
@@ -179,7 +190,10 @@ t.test("push of a single file and of an empty folder", async (t) => {
   writeTree(dir, { "one.txt": "only" });
   const r = await s.push(join(dir, "one.txt"), { dataset: "single" });
   t.equal(r.version.fileCount, 1);
-  t.same((await s.query<{ path: string }>("select path from strata.ls('single', 'v1')")).map((f) => f.path), ["one.txt"]);
+  t.same(
+    (await s.query<{ path: string }>("select path from strata.ls('single', 'v1')")).map((f) => f.path),
+    ["one.txt"],
+  );
   const empty = tempDir(t);
   const e = await s.push(empty, { dataset: "empty" });
   t.equal(e.version.fileCount, 0);
@@ -225,7 +239,11 @@ t.test("a store is bound to its database: concurrent first pushes agree, a new e
     const other = await Strata.open({ databaseUrl: s.databaseUrl, store: s.store, home: s.home });
     t.teardown(() => other.close());
     const results = await Promise.all([s.push(a, { dataset: "one" }), other.push(b, { dataset: "two" })]);
-    t.same(results.map((r) => r.version.tag), ["v1", "v1"], "two first pushes to one new store both pass the check");
+    t.same(
+      results.map((r) => r.version.tag),
+      ["v1", "v1"],
+      "two first pushes to one new store both pass the check",
+    );
   }
   const s = await openTestStrata(t);
   const dir = tempDir(t);

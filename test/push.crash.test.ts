@@ -52,16 +52,31 @@ t.test("a push killed mid-way leaves no version, and its re-run resumes", async 
       [p.id],
     );
     t.equal(packName(chunks.map((c) => c.hash)).toString("hex"), hex, `pack ${hex.slice(0, 8)} is named by its chunks`);
-    const bad = chunks.filter((c) => !createHash("sha256").update(body.subarray(Number(c.pack_offset), Number(c.pack_offset) + c.size)).digest().equals(c.hash));
+    const bad = chunks.filter(
+      (c) =>
+        !createHash("sha256")
+          .update(body.subarray(Number(c.pack_offset), Number(c.pack_offset) + c.size))
+          .digest()
+          .equals(c.hash),
+    );
     t.equal(bad.length, 0, `pack ${hex.slice(0, 8)} holds intact chunks`);
   }
-  const leftovers = readdirSync(objects, { recursive: true }).map(String).filter((f) => statSync(join(objects, f)).isFile() && !/^[0-9a-f]{2}\/[0-9a-f]{64}$/.test(f));
-  t.same(leftovers.filter((f) => !f.includes(".")), [], "no stray objects under final-looking names");
+  const leftovers = readdirSync(objects, { recursive: true })
+    .map(String)
+    .filter((f) => statSync(join(objects, f)).isFile() && !/^[0-9a-f]{2}\/[0-9a-f]{64}$/.test(f));
+  t.same(
+    leftovers.filter((f) => !f.includes(".")),
+    [],
+    "no stray objects under final-looking names",
+  );
 
   const rerun = await strata(["push", dir, "--dataset", "crash", "--json"], { ...s.env, STRATA_PACK_SIZE: String(2 * 1024 * 1024) });
   t.equal(rerun.code, 0, rerun.stderr);
   const result = JSON.parse(rerun.stdout) as { newBytes: number; version: { tag: string; size: number } };
   t.equal(result.version.tag, "v1");
   t.equal(result.version.size, total);
-  t.ok(result.newBytes <= total - Number(state!.bytes), `the re-run uploaded ${result.newBytes} bytes, not the ${Number(state!.bytes)} already stored`);
+  t.ok(
+    result.newBytes <= total - Number(state!.bytes),
+    `the re-run uploaded ${result.newBytes} bytes, not the ${Number(state!.bytes)} already stored`,
+  );
 });

@@ -29,7 +29,10 @@ t.test("push records row hashes of CSV and JSON Lines contents, once per content
   const summary = await s.query<{ added: number; removed: number; unchanged: number }>(
     "select added, removed, unchanged from strata.diff_rows_summary('tab', 'v1', 'v2', 'labels.csv')",
   );
-  t.same(summary.map((r) => [Number(r.added), Number(r.removed), Number(r.unchanged)]), [[2, 1, 2]]);
+  t.same(
+    summary.map((r) => [Number(r.added), Number(r.removed), Number(r.unchanged)]),
+    [[2, 1, 2]],
+  );
   const count = await s.query<{ n: number }>("select count(*)::int as n from strata.tabular_rows");
   t.equal(count[0]!.n, 3, "the unchanged JSON Lines file cost nothing more");
 });

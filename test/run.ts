@@ -21,10 +21,14 @@ try {
     STRATA_TEST_S3: JSON.stringify({ ...s3, stop: undefined }),
   };
   code = await new Promise<number>((resolve) => {
-    const tap = spawn(process.execPath, [new URL("../node_modules/tap/dist/esm/run.mjs", import.meta.url).pathname, ...process.argv.slice(2)], {
-      stdio: "inherit",
-      env,
-    });
+    const tap = spawn(
+      process.execPath,
+      [new URL("../node_modules/tap/dist/esm/run.mjs", import.meta.url).pathname, ...process.argv.slice(2)],
+      {
+        stdio: "inherit",
+        env,
+      },
+    );
     const forward = (sig: NodeJS.Signals) => tap.kill(sig);
     process.on("SIGINT", forward).on("SIGTERM", forward);
     tap.on("exit", (c, sig) => resolve(c ?? (sig ? 1 : 0)));

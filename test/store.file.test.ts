@@ -1,21 +1,21 @@
 // Crash safety of the file store: an object under its final name is always whole;
 // temp files (from a crash or a failed write) never show through has/get/list.
 
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
-import t from 'tap';
+import t from "tap";
 
-import { FileStore } from '../loader/store/file.js';
-import { StoreError } from '../loader/store/index.js';
+import { FileStore } from "../loader/store/file.js";
+import { StoreError } from "../loader/store/index.js";
 
 type T = Parameters<Parameters<typeof t.test>[0]>[0];
 
 function tempRoot(t: T): string {
-  const root = mkdtempSync(join(tmpdir(), 'strata-filestore-'));
+  const root = mkdtempSync(join(tmpdir(), "strata-filestore-"));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   return root;
 }
@@ -29,52 +29,52 @@ async function keys(store: FileStore): Promise<string[]> {
 async function kindOf(promise: Promise<unknown>): Promise<string> {
   try {
     await promise;
-    return 'resolved';
+    return "resolved";
   } catch (err) {
     return err instanceof StoreError ? err.kind : String(err);
   }
 }
 
-const tempNames = (dir: string) => readdirSync(dir).filter((n) => n.startsWith('.tmp-'));
+const tempNames = (dir: string) => readdirSync(dir).filter((n) => n.startsWith(".tmp-"));
 
-t.test('a temp file left by a crash is invisible and harmless', async (t) => {
+t.test("a temp file left by a crash is invisible and harmless", async (t) => {
   const root = tempRoot(t);
   const store = new FileStore(root);
-  mkdirSync(join(root, 'packs', '22'), { recursive: true });
-  writeFileSync(join(root, 'packs', '22', '.tmp-999-0123456789abcdef'), 'half a pack');
-  t.same(await keys(store), [], 'not listed');
-  t.equal(await kindOf(store.has('packs/22/.tmp-999-0123456789abcdef')), 'bad_key', 'not even addressable');
-  t.equal(await store.put('packs/22/whole', Buffer.from('whole')), true);
-  t.same(await keys(store), ['packs/22/whole']);
+  mkdirSync(join(root, "packs", "22"), { recursive: true });
+  writeFileSync(join(root, "packs", "22", ".tmp-999-0123456789abcdef"), "half a pack");
+  t.same(await keys(store), [], "not listed");
+  t.equal(await kindOf(store.has("packs/22/.tmp-999-0123456789abcdef")), "bad_key", "not even addressable");
+  t.equal(await store.put("packs/22/whole", Buffer.from("whole")), true);
+  t.same(await keys(store), ["packs/22/whole"]);
 });
 
-t.test('a failed write leaves neither the object nor a temp file', async (t) => {
+t.test("a failed write leaves neither the object nor a temp file", async (t) => {
   const root = tempRoot(t);
   const store = new FileStore(root);
   // A non-empty folder where the object should go makes the final rename fail.
-  mkdirSync(join(root, 'packs', '11', 'blocked'), { recursive: true });
-  writeFileSync(join(root, 'packs', '11', 'blocked', 'x'), 'x');
-  const err = await store.put('packs/11/blocked', Buffer.alloc(1024, 7)).catch((e: unknown) => e);
-  t.ok(err instanceof StoreError && err.kind === 'io', `put failed with a StoreError (${String(err)})`);
-  t.same(tempNames(join(root, 'packs', '11')), [], 'temp file removed');
-  t.equal(await store.has('packs/11/blocked'), false, 'no object');
-  t.equal(await kindOf(store.get('packs/11/blocked')), 'not_found');
+  mkdirSync(join(root, "packs", "11", "blocked"), { recursive: true });
+  writeFileSync(join(root, "packs", "11", "blocked", "x"), "x");
+  const err = await store.put("packs/11/blocked", Buffer.alloc(1024, 7)).catch((e: unknown) => e);
+  t.ok(err instanceof StoreError && err.kind === "io", `put failed with a StoreError (${String(err)})`);
+  t.same(tempNames(join(root, "packs", "11")), [], "temp file removed");
+  t.equal(await store.has("packs/11/blocked"), false, "no object");
+  t.equal(await kindOf(store.get("packs/11/blocked")), "not_found");
 });
 
-t.test('concurrent puts of one key all succeed and leave one whole object', async (t) => {
+t.test("concurrent puts of one key all succeed and leave one whole object", async (t) => {
   const root = tempRoot(t);
   const store = new FileStore(root);
   const body = Buffer.alloc(4 * 1024 * 1024, 9);
-  const results = await Promise.all(Array.from({ length: 8 }, () => store.put('packs/33/same', body)));
-  t.ok(results.includes(true), 'at least one wrote');
-  t.ok((await store.get('packs/33/same')).equals(body));
-  t.same(tempNames(join(root, 'packs', '33')), [], 'no temp files left');
+  const results = await Promise.all(Array.from({ length: 8 }, () => store.put("packs/33/same", body)));
+  t.ok(results.includes(true), "at least one wrote");
+  t.ok((await store.get("packs/33/same")).equals(body));
+  t.same(tempNames(join(root, "packs", "33")), [], "no temp files left");
 });
 
-t.test('a process killed mid-put never leaves a partial object under the final key', async (t) => {
+t.test("a process killed mid-put never leaves a partial object under the final key", async (t) => {
   const root = tempRoot(t);
   const size = 32 * 1024 * 1024;
-  const fileTs = fileURLToPath(new URL('../loader/store/file.ts', import.meta.url));
+  const fileTs = fileURLToPath(new URL("../loader/store/file.ts", import.meta.url));
   const script = `
     import { FileStore } from ${JSON.stringify(fileTs)};
     const store = new FileStore(process.env.ROOT);
@@ -82,54 +82,54 @@ t.test('a process killed mid-put never leaves a partial object under the final k
       await store.put('packs/44/obj' + i, Buffer.alloc(${size}, i % 251));
       process.stdout.write(i + '\\n');
     }`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+  const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
     env: { ...process.env, ROOT: root },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ["ignore", "pipe", "inherit"],
   });
-  t.teardown(() => void child.kill('SIGKILL'));
+  t.teardown(() => void child.kill("SIGKILL"));
   let written = 0;
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (written += s.split('\n').length - 1));
-  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.stdout.setEncoding("utf8").on("data", (s: string) => (written += s.split("\n").length - 1));
+  const exited = new Promise((resolve) => child.once("exit", resolve));
 
   // Kill it the moment a temp file exists after a few whole objects: mid-write.
-  const folder = join(root, 'packs', '44');
+  const folder = join(root, "packs", "44");
   const deadline = Date.now() + 20_000;
   let caughtTemp = false;
   while (Date.now() < deadline && child.exitCode === null) {
-    if (written >= 2 && readdirSafe(folder).some((n) => n.startsWith('.tmp-'))) {
-      child.kill('SIGKILL');
+    if (written >= 2 && readdirSafe(folder).some((n) => n.startsWith(".tmp-"))) {
+      child.kill("SIGKILL");
       caughtTemp = true;
       break;
     }
     await new Promise((r) => setTimeout(r, 1));
   }
-  if (!caughtTemp) child.kill('SIGKILL');
+  if (!caughtTemp) child.kill("SIGKILL");
   await exited;
-  t.ok(caughtTemp, 'killed while a temp file existed');
+  t.ok(caughtTemp, "killed while a temp file existed");
 
   const store = new FileStore(root);
   const listed = [];
   for await (const e of store.list()) listed.push(e);
   t.ok(listed.length >= 2, `${listed.length} objects completed before the kill`);
   for (const e of listed) {
-    const i = Number(e.key.slice('packs/44/obj'.length));
+    const i = Number(e.key.slice("packs/44/obj".length));
     t.equal(e.size, size, `${e.key} has its full size`);
     t.ok((await store.get(e.key)).equals(Buffer.alloc(size, i % 251)), `${e.key} has its full content`);
   }
   t.comment(`temp files left by the kill: ${tempNames(folder).length}`);
   const next = `packs/44/obj${listed.length}`;
-  t.equal(await store.has(next), false, 'the interrupted object is absent');
-  t.equal(await store.put(next, Buffer.alloc(10, 1)), true, 'and can be written again');
+  t.equal(await store.has(next), false, "the interrupted object is absent");
+  t.equal(await store.put(next, Buffer.alloc(10, 1)), true, "and can be written again");
 });
 
-t.test('check refuses a store path that is a file', async (t) => {
+t.test("check refuses a store path that is a file", async (t) => {
   const root = tempRoot(t);
-  writeFileSync(join(root, 'file'), 'x');
-  const err = await new FileStore(join(root, 'file')).check().catch((e: StoreError) => e);
-  t.equal(err?.kind, 'bad_config');
-  t.match(err?.message, 'is not a folder');
-  await new FileStore(join(root, 'new', 'objects')).check();
-  t.pass('a missing folder is created');
+  writeFileSync(join(root, "file"), "x");
+  const err = await new FileStore(join(root, "file")).check().catch((e: StoreError) => e);
+  t.equal(err?.kind, "bad_config");
+  t.match(err?.message, "is not a folder");
+  await new FileStore(join(root, "new", "objects")).check();
+  t.pass("a missing folder is created");
 });
 
 function readdirSafe(dir: string): string[] {

@@ -28,9 +28,7 @@ t.test("one bundle load per session serves every wrapper", async (t) => {
   await db.query("select strata.create_dataset('one')");
   const { rows } = await db.query("select count(*)::int as n from strata.datasets()");
   await db.query("select strata.create_dataset('two')");
-  const { rows: loads } = await db.query(
-    "select pg_stat_get_xact_function_calls('strata._bundle_source'::regproc)::int as n",
-  );
+  const { rows: loads } = await db.query("select pg_stat_get_xact_function_calls('strata._bundle_source'::regproc)::int as n");
   await db.query("commit");
   t.equal(rows[0].n, 1, "the wrappers work");
   t.equal(loads[0].n, 1, "the bundle source was read once for three calls of two wrappers");
@@ -41,8 +39,31 @@ t.test("the generator refuses what would break a wrapper", async (t) => {
   t.throws(() => generateWrappers([{ ...base, name: "Bad-Name", args: [] }], "00"), /plain SQL identifier/);
   t.throws(() => generateWrappers([{ ...base, name: "f", args: [{ name: "end", type: "text" }] }], "00"), /Lua local/);
   t.throws(
-    () => generateWrappers([{ ...base, name: "f", args: [{ name: "a", type: "text", default: "null" }, { name: "b", type: "text" }] }], "00"),
+    () =>
+      generateWrappers(
+        [
+          {
+            ...base,
+            name: "f",
+            args: [
+              { name: "a", type: "text", default: "null" },
+              { name: "b", type: "text" },
+            ],
+          },
+        ],
+        "00",
+      ),
     /follows an argument with a default/,
   );
-  t.throws(() => generateWrappers([{ ...base, name: "f", args: [] }, { ...base, name: "f", args: [] }], "00"), /declared twice/);
+  t.throws(
+    () =>
+      generateWrappers(
+        [
+          { ...base, name: "f", args: [] },
+          { ...base, name: "f", args: [] },
+        ],
+        "00",
+      ),
+    /declared twice/,
+  );
 });

@@ -4,10 +4,10 @@
  * trees the rows work on. The same seed gives the same bytes on every run.
  * Not for anything secret.
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, statfsSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createHash } from "node:crypto";
+import { type Dirent, mkdirSync, statfsSync } from "node:fs";
+import { mkdir, open, readdir, readFile, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
@@ -101,7 +101,7 @@ let scratch: Buffer | null = null;
 export async function writeRandomFile(path: string, size: number, seed: number): Promise<void> {
   scratch ??= Buffer.allocUnsafeSlow(BLOCK);
   const rand = new Rand(seed);
-  const fh = await open(path, 'w');
+  const fh = await open(path, "w");
   try {
     for (let left = size; left > 0; ) {
       const n = Math.min(left, BLOCK);
@@ -116,7 +116,7 @@ export async function writeRandomFile(path: string, size: number, seed: number):
 }
 
 export function sha256(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
+  return createHash("sha256").update(data).digest("hex");
 }
 
 /** Bytes free for an unprivileged writer on the file system holding `dir`. */
@@ -131,7 +131,7 @@ export async function treeBytes(dir: string, filter: (name: string) => boolean =
   let bytes = 0;
   let files = 0;
   const walk = async (d: string): Promise<void> => {
-    let entries;
+    let entries: Dirent[];
     try {
       entries = await readdir(d, { withFileTypes: true });
     } catch {
@@ -161,7 +161,7 @@ export async function makeFlatTree(dir: string, count: number, size: number, see
   await mkdir(dir, { recursive: true });
   const files: string[] = [];
   for (let i = 0; i < count; i++) {
-    const p = join(dir, `part-${String(i).padStart(4, '0')}.bin`);
+    const p = join(dir, `part-${String(i).padStart(4, "0")}.bin`);
     await writeRandomFile(p, size, seed * 100_003 + i);
     files.push(p);
   }
@@ -194,12 +194,12 @@ export async function makeSpreadTree(
   const files: string[] = [];
   const hashes = new Map<string, { hash: string; size: number }>();
   let bytes = 0;
-  for (let f = 0; f < opts.folders; f++) await mkdir(join(dir, `d${String(f).padStart(3, '0')}`), { recursive: true });
+  for (let f = 0; f < opts.folders; f++) await mkdir(join(dir, `d${String(f).padStart(3, "0")}`), { recursive: true });
   const pending: Promise<void>[] = [];
   for (let i = 0; i < opts.count; i++) {
     const size = rand.int(opts.minSize, opts.maxSize);
     const data = take(size);
-    const p = join(dir, `d${String(i % opts.folders).padStart(3, '0')}`, `f${String(i).padStart(6, '0')}.bin`);
+    const p = join(dir, `d${String(i % opts.folders).padStart(3, "0")}`, `f${String(i).padStart(6, "0")}.bin`);
     if (opts.hash) hashes.set(p, { hash: sha256(data), size });
     pending.push(writeFile(p, data));
     if (pending.length >= 64) await Promise.all(pending.splice(0));
@@ -213,7 +213,7 @@ export async function makeSpreadTree(
 /** Overwrites `length` bytes in the middle of a file with new pseudo-random bytes (size unchanged). */
 export async function overwriteMiddle(path: string, length: number, seed: number): Promise<void> {
   const size = (await stat(path)).size;
-  const fh = await open(path, 'r+');
+  const fh = await open(path, "r+");
   try {
     const n = Math.min(length, size);
     await fh.write(new Rand(seed).bytes(n), 0, n, Math.floor((size - n) / 2));

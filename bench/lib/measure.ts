@@ -3,13 +3,13 @@
  * restic, borg, openssl and cp are all measured the same way: elapsed wall
  * seconds and the peak resident set size of the process (KiB from wait4).
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
-export const GNU_TIME = '/usr/bin/time';
+export const GNU_TIME = "/usr/bin/time";
 
 export interface RunOptions {
   env?: Record<string, string | undefined>;
@@ -43,7 +43,7 @@ function shellQuote(a: string): string {
 
 export function hasGnuTime(): boolean {
   if (!existsSync(GNU_TIME)) return false;
-  const r = spawnSync(GNU_TIME, ['-f', '%e %M', 'true'], { encoding: 'utf8' });
+  const r = spawnSync(GNU_TIME, ["-f", "%e %M", "true"], { encoding: "utf8" });
   return r.status === 0 && /^\d+\.\d+ \d+\s*$/m.test(r.stderr);
 }
 
@@ -57,43 +57,53 @@ export function useGnuTime(on: boolean): void {
 
 /** Runs argv[0] with argv[1..] under GNU time. Never throws for a failing command. */
 export async function timed(argv: string[], opts: RunOptions = {}): Promise<Measured> {
-  const cmd = argv.map(shellQuote).join(' ');
+  const cmd = argv.map(shellQuote).join(" ");
   const timeFile = join(opts.scratch ?? tmpdir(), `.bench-time-${process.pid}-${seq++}`);
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, ...opts.env })) if (v !== undefined) env[k] = v;
   const t0 = performance.now();
-  const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; spawnError?: string; timedOut: boolean }>((resolve) => {
-    let stdout = '';
-    let stderr = '';
+  const result = await new Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    stdout: string;
+    stderr: string;
+    spawnError?: string;
+    timedOut: boolean;
+  }>((resolve) => {
+    let stdout = "";
+    let stderr = "";
     let timedOut = false;
-    const [file, ...args] = gnuTime ? [GNU_TIME, '-f', '%e %M', '-o', timeFile, ...argv] : argv;
+    const [file, ...args] = gnuTime ? [GNU_TIME, "-f", "%e %M", "-o", timeFile, ...argv] : argv;
     const child = spawn(file!, args, {
       env,
       cwd: opts.cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ["ignore", "pipe", "pipe"],
       detached: true, // its own process group, so a timeout can stop all of it
     });
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
       stdout = (stdout + d).slice(-OUTPUT_CAP);
     });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
       stderr = (stderr + d).slice(-OUTPUT_CAP);
     });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      if (child.pid !== undefined) {
-        try {
-          process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          // already gone
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        if (child.pid !== undefined) {
+          try {
+            process.kill(-child.pid, "SIGKILL");
+          } catch {
+            // already gone
+          }
         }
-      }
-    }, opts.timeoutMs ?? 30 * 60_000);
-    child.on('error', (e) => {
+      },
+      opts.timeoutMs ?? 30 * 60_000,
+    );
+    child.on("error", (e) => {
       clearTimeout(timer);
       resolve({ code: null, signal: null, stdout, stderr, spawnError: e.message, timedOut });
     });
-    child.on('close', (code, signal) => {
+    child.on("close", (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr, timedOut });
     });
@@ -102,8 +112,8 @@ export async function timed(argv: string[], opts: RunOptions = {}): Promise<Meas
   let seconds = wall;
   let rssMiB = Number.NaN;
   try {
-    const lines = (await readFile(timeFile, 'utf8')).trim().split('\n');
-    const m = /^(\d+(?:\.\d+)?) (\d+)$/.exec(lines.at(-1)?.trim() ?? '');
+    const lines = (await readFile(timeFile, "utf8")).trim().split("\n");
+    const m = /^(\d+(?:\.\d+)?) (\d+)$/.exec(lines.at(-1)?.trim() ?? "");
     if (m) {
       seconds = Number(m[1]);
       rssMiB = Number(m[2]) / 1024;
@@ -127,11 +137,11 @@ export async function timed(argv: string[], opts: RunOptions = {}): Promise<Meas
 /** The last meaningful line(s) of a command's output, short enough for a table cell. */
 export function lastLines(text: string, max = 240): string {
   const lines = text
-    .split('\n')
+    .split("\n")
     .map((l) => l.trim())
-    .filter((l) => l !== '' && !/^Command exited with non-zero status/.test(l));
+    .filter((l) => l !== "" && !/^Command exited with non-zero status/.test(l));
   const marked = lines.filter((l) => /error|fatal|failed|cannot|denied|no such/i.test(l));
-  const line = marked.at(-1) ?? lines.at(-1) ?? 'no output';
+  const line = marked.at(-1) ?? lines.at(-1) ?? "no output";
   return line.length > max ? `${line.slice(0, max)}...` : line;
 }
 

@@ -4,10 +4,10 @@
  * `openssl dgst -sha256` (one core's hashing limit) and `cp -r`. Their caches and
  * configuration live under the bench's temp folder, so the bench leaves nothing behind.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { GNU_TIME, hasGnuTime, timed, type Measured } from './measure.js';
+import { spawnSync } from "node:child_process";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { GNU_TIME, hasGnuTime, timed, type Measured } from "./measure.js";
 
 export interface PeerStatus {
   restic: string | null;
@@ -19,16 +19,16 @@ export interface PeerStatus {
 }
 
 function version(cmd: string, args: string[]): string | null {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  const r = spawnSync(cmd, args, { encoding: "utf8" });
   if (r.error || r.status !== 0) return null;
-  return `${r.stdout}${r.stderr}`.trim().split('\n')[0] ?? '';
+  return `${r.stdout}${r.stderr}`.trim().split("\n")[0] ?? "";
 }
 
 function probe(): PeerStatus {
   return {
-    restic: version('restic', ['version']),
-    borg: version('borg', ['--version']),
-    openssl: version('openssl', ['version']),
+    restic: version("restic", ["version"]),
+    borg: version("borg", ["--version"]),
+    openssl: version("openssl", ["version"]),
     gnuTime: hasGnuTime(),
     notes: [],
   };
@@ -38,22 +38,22 @@ function probe(): PeerStatus {
 export function ensurePeers(log: (s: string) => void): PeerStatus {
   let s = probe();
   if (s.restic && s.borg && s.gnuTime) return s;
-  const missing = [!s.restic && 'restic', !s.borg && 'borgbackup', !s.gnuTime && 'time'].filter(Boolean).join(', ');
+  const missing = [!s.restic && "restic", !s.borg && "borgbackup", !s.gnuTime && "time"].filter(Boolean).join(", ");
   log(`peers missing (${missing}): running apt-get install -y restic borgbackup time`);
   const notes: string[] = [];
   const install = (): ReturnType<typeof spawnSync> =>
-    spawnSync('apt-get', ['install', '-y', 'restic', 'borgbackup', 'time'], {
-      encoding: 'utf8',
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    spawnSync("apt-get", ["install", "-y", "restic", "borgbackup", "time"], {
+      encoding: "utf8",
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
       timeout: 10 * 60_000,
     });
   let r = install();
   if (r.status !== 0) {
-    spawnSync('apt-get', ['update'], { encoding: 'utf8', timeout: 5 * 60_000 });
+    spawnSync("apt-get", ["update"], { encoding: "utf8", timeout: 5 * 60_000 });
     r = install();
   }
   if (r.status !== 0) {
-    const why = r.error ? r.error.message : String(r.stderr).trim().split('\n').at(-1);
+    const why = r.error ? r.error.message : String(r.stderr).trim().split("\n").at(-1);
     notes.push(`apt-get install -y restic borgbackup time failed (${why}); the rows show the missing peers as not available`);
   } else notes.push(`installed with apt-get: ${missing}`);
   s = probe();
@@ -67,17 +67,17 @@ export interface Peers {
 }
 
 export async function peerEnv(root: string): Promise<Peers> {
-  const resticCache = join(root, 'restic-cache');
-  const borgBase = join(root, 'borg-base');
+  const resticCache = join(root, "restic-cache");
+  const borgBase = join(root, "borg-base");
   await mkdir(resticCache, { recursive: true });
   await mkdir(borgBase, { recursive: true });
   return {
-    resticEnv: { RESTIC_PASSWORD: 'strata-bench', RESTIC_CACHE_DIR: resticCache },
+    resticEnv: { RESTIC_PASSWORD: "strata-bench", RESTIC_CACHE_DIR: resticCache },
     borgEnv: {
-      BORG_PASSPHRASE: '',
+      BORG_PASSPHRASE: "",
       BORG_BASE_DIR: borgBase,
-      BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK: 'yes',
-      BORG_RELOCATED_REPO_ACCESS_IS_OK: 'yes',
+      BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK: "yes",
+      BORG_RELOCATED_REPO_ACCESS_IS_OK: "yes",
     },
   };
 }
@@ -89,19 +89,19 @@ export class Restic {
   ) {}
 
   init(): Promise<Measured> {
-    return timed(['restic', '--repo', this.repo, 'init'], { env: this.peers.resticEnv });
+    return timed(["restic", "--repo", this.repo, "init"], { env: this.peers.resticEnv });
   }
 
   /** A snapshot of `path`; the previous snapshot of the same host and path is its parent. */
   backup(path: string, tag?: string): Promise<Measured> {
-    const args = ['restic', '--repo', this.repo, 'backup', '--quiet', '--host', 'bench', path];
-    if (tag) args.push('--tag', tag);
+    const args = ["restic", "--repo", this.repo, "backup", "--quiet", "--host", "bench", path];
+    if (tag) args.push("--tag", tag);
     return timed(args, { env: this.peers.resticEnv });
   }
 
-  restore(target: string, snapshot = 'latest', tag?: string): Promise<Measured> {
-    const args = ['restic', '--repo', this.repo, 'restore', snapshot, '--quiet', '--target', target];
-    if (tag) args.push('--tag', tag);
+  restore(target: string, snapshot = "latest", tag?: string): Promise<Measured> {
+    const args = ["restic", "--repo", this.repo, "restore", snapshot, "--quiet", "--target", target];
+    if (tag) args.push("--tag", tag);
     return timed(args, { env: this.peers.resticEnv });
   }
 }
@@ -113,27 +113,27 @@ export class Borg {
   ) {}
 
   init(): Promise<Measured> {
-    return timed(['borg', 'init', '--encryption=none', this.repo], { env: this.peers.borgEnv });
+    return timed(["borg", "init", "--encryption=none", this.repo], { env: this.peers.borgEnv });
   }
 
   create(archive: string, path: string): Promise<Measured> {
-    return timed(['borg', 'create', `${this.repo}::${archive}`, path], { env: this.peers.borgEnv });
+    return timed(["borg", "create", `${this.repo}::${archive}`, path], { env: this.peers.borgEnv });
   }
 
   /** Extracts into `cwd` (borg extracts into the current folder). */
   extract(archive: string, cwd: string): Promise<Measured> {
-    return timed(['borg', 'extract', `${this.repo}::${archive}`], { env: this.peers.borgEnv, cwd });
+    return timed(["borg", "extract", `${this.repo}::${archive}`], { env: this.peers.borgEnv, cwd });
   }
 }
 
 export function opensslDigest(files: string[]): Promise<Measured> {
-  return timed(['openssl', 'dgst', '-sha256', ...files]);
+  return timed(["openssl", "dgst", "-sha256", ...files]);
 }
 
 export function cpTree(src: string, dst: string): Promise<Measured> {
-  return timed(['cp', '-r', src, dst]);
+  return timed(["cp", "-r", src, dst]);
 }
 
 export function syncDisks(): void {
-  spawnSync('sync');
+  spawnSync("sync");
 }

@@ -2,9 +2,9 @@
  * The bench's results: rows of measured lines (one command each), ratios against
  * the peers of the row, targets with PASS/MISS, and their text rendering.
  */
-import type { Measured } from './measure.js';
+import type { Measured } from "./measure.js";
 
-export type Unit = 'MB/s' | 'files/s' | 'PUT/s' | 's/GiB' | 'bytes';
+export type Unit = "MB/s" | "files/s" | "PUT/s" | "s/GiB" | "bytes";
 
 export interface Line {
   tool: string;
@@ -40,7 +40,7 @@ export interface Row {
 
 export interface Target {
   name: string;
-  status: 'PASS' | 'MISS' | 'n/a';
+  status: "PASS" | "MISS" | "n/a";
   detail: string;
 }
 
@@ -53,13 +53,13 @@ export function lineOf(
   m: Measured,
   work: { bytes?: number; files?: number; unit?: Unit; note?: string } = {},
 ): Line {
-  const unit: Unit = work.unit ?? (work.bytes !== undefined ? 'MB/s' : 'files/s');
+  const unit: Unit = work.unit ?? (work.bytes !== undefined ? "MB/s" : "files/s");
   const s = Math.max(m.seconds, 0.01); // GNU time's resolution
   let rate: number | null = null;
   if (m.ok) {
-    if (unit === 'MB/s' && work.bytes !== undefined) rate = work.bytes / MB / s;
-    else if (unit === 'files/s' && work.files !== undefined) rate = work.files / s;
-    else if (unit === 's/GiB' && work.bytes !== undefined) rate = m.seconds / (work.bytes / 2 ** 30);
+    if (unit === "MB/s" && work.bytes !== undefined) rate = work.bytes / MB / s;
+    else if (unit === "files/s" && work.files !== undefined) rate = work.files / s;
+    else if (unit === "s/GiB" && work.bytes !== undefined) rate = m.seconds / (work.bytes / 2 ** 30);
   }
   const line: Line = {
     tool,
@@ -73,7 +73,7 @@ export function lineOf(
   if (work.bytes !== undefined) line.bytes = work.bytes;
   if (work.files !== undefined) line.files = work.files;
   if (work.note) line.note = work.note;
-  if (!m.ok) line.error = m.error ?? 'failed';
+  if (!m.ok) line.error = m.error ?? "failed";
   return line;
 }
 
@@ -82,7 +82,7 @@ export function unavailable(tool: string, op: string, why: string): Line {
 }
 
 export function valueLine(tool: string, op: string, bytes: number, note?: string): Line {
-  const l: Line = { tool, op, seconds: null, rate: bytes, unit: 'bytes', rssMiB: null, bytes };
+  const l: Line = { tool, op, seconds: null, rate: bytes, unit: "bytes", rssMiB: null, bytes };
   if (note) l.note = note;
   return l;
 }
@@ -101,14 +101,14 @@ export function fmtBytes(n: number): string {
 }
 
 function fmtRate(l: Line): string {
-  if (l.rate === null || l.unit === null) return '';
-  if (l.unit === 'bytes') return fmtBytes(l.rate);
-  if (l.unit === 's/GiB') return `${l.rate.toFixed(3)} s/GiB`;
+  if (l.rate === null || l.unit === null) return "";
+  if (l.unit === "bytes") return fmtBytes(l.rate);
+  if (l.unit === "s/GiB") return `${l.rate.toFixed(3)} s/GiB`;
   return `${l.rate >= 100 ? l.rate.toFixed(0) : l.rate.toFixed(1)} ${l.unit}`;
 }
 
 export function fmtRatio(v: number | null): string {
-  if (v === null) return 'n/a';
+  if (v === null) return "n/a";
   return v >= 100 ? `${v.toFixed(0)}x` : v >= 10 ? `${v.toFixed(1)}x` : `${v.toFixed(2)}x`;
 }
 
@@ -117,29 +117,29 @@ export function renderRow(r: Row): string {
   const cells = r.lines.map((l) => [
     l.tool,
     l.op,
-    l.seconds === null ? '' : l.seconds.toFixed(2),
+    l.seconds === null ? "" : l.seconds.toFixed(2),
     fmtRate(l),
-    l.rssMiB === null ? '' : l.rssMiB.toFixed(0),
-    l.error ? `ERROR ${l.error}` : (l.note ?? ''),
+    l.rssMiB === null ? "" : l.rssMiB.toFixed(0),
+    l.error ? `ERROR ${l.error}` : (l.note ?? ""),
   ]);
-  const head = ['tool', 'operation', 'time s', 'rate', 'peak RSS MiB', ''];
+  const head = ["tool", "operation", "time s", "rate", "peak RSS MiB", ""];
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (i < 5 ? c[i]!.length : 0))));
   const fmt = (c: string[]): string =>
     `   ${c[0]!.padEnd(widths[0]!)}  ${c[1]!.padEnd(widths[1]!)}  ${c[2]!.padStart(widths[2]!)}  ${c[3]!.padStart(widths[3]!)}  ${c[4]!.padStart(widths[4]!)}  ${c[5]}`.trimEnd();
   out.push(fmt(head));
   for (const c of cells) out.push(fmt(c));
   if (r.ratios.length) {
-    out.push(`   ratios: ${r.ratios.map((x) => `${x.name} ${fmtRatio(x.value)}`).join('   ')}`);
+    out.push(`   ratios: ${r.ratios.map((x) => `${x.name} ${fmtRatio(x.value)}`).join("   ")}`);
   }
   for (const n of r.notes) out.push(`   note: ${n}`);
-  return out.join('\n');
+  return out.join("\n");
 }
 
 export function renderTargets(ts: Target[]): string {
   const w = Math.max(...ts.map((t) => t.name.length));
-  return ts.map((t) => `   ${t.status.padEnd(4)}  ${t.name.padEnd(w)}  ${t.detail}`).join('\n');
+  return ts.map((t) => `   ${t.status.padEnd(4)}  ${t.name.padEnd(w)}  ${t.detail}`).join("\n");
 }
 
 export function target(name: string, pass: boolean | null, detail: string): Target {
-  return { name, status: pass === null ? 'n/a' : pass ? 'PASS' : 'MISS', detail };
+  return { name, status: pass === null ? "n/a" : pass ? "PASS" : "MISS", detail };
 }

@@ -4,15 +4,15 @@
  * against each other and each row's metadata can be sized), and the real CLI
  * (bin/strata.js, the compiled dist/) run as a child process under GNU time.
  */
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import pg from 'pg';
-import { createThrowawayCluster, type ThrowawayCluster } from '../../test/helpers/throwaway-cluster.js';
-import { migrate } from '../../loader/db/migrate.js';
-import { timed, type Measured } from './measure.js';
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { createThrowawayCluster, type ThrowawayCluster } from "../../test/helpers/throwaway-cluster.js";
+import { migrate } from "../../loader/db/migrate.js";
+import { timed, type Measured } from "./measure.js";
 import type { PushResult } from "../../loader/push/push.js";
 
-export const STRATA_BIN = fileURLToPath(new URL('../../bin/strata.js', import.meta.url));
+export const STRATA_BIN = fileURLToPath(new URL("../../bin/strata.js", import.meta.url));
 
 export interface Cluster {
   cluster: ThrowawayCluster;
@@ -49,11 +49,11 @@ async function query<R extends pg.QueryResultRow>(url: string, sql: string, para
  * then checkpoints so nothing written before stays unsynced.
  */
 export async function startCluster(): Promise<Cluster> {
-  const cluster = await createThrowawayCluster({ sharedBuffers: '256MB' });
-  const admin = withDb(cluster.url, 'postgres');
+  const cluster = await createThrowawayCluster({ sharedBuffers: "256MB" });
+  const admin = withDb(cluster.url, "postgres");
   try {
-    for (const s of ['fsync', 'synchronous_commit', 'full_page_writes']) await query(admin, `alter system set ${s} = on`);
-    await query(admin, 'select pg_reload_conf()');
+    for (const s of ["fsync", "synchronous_commit", "full_page_writes"]) await query(admin, `alter system set ${s} = on`);
+    await query(admin, "select pg_reload_conf()");
     // the reload is asynchronous: wait until a new session sees it
     const durability: Record<string, string> = {};
     for (let i = 0; i < 50; i++) {
@@ -62,17 +62,17 @@ export async function startCluster(): Promise<Cluster> {
         "select name, setting from pg_settings where name in ('fsync', 'synchronous_commit', 'full_page_writes', 'wal_sync_method', 'shared_buffers')",
       );
       for (const r of rows) durability[r.name] = r.setting;
-      if (durability.fsync === 'on' && durability.synchronous_commit === 'on') break;
+      if (durability.fsync === "on" && durability.synchronous_commit === "on") break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    await query(admin, 'checkpoint');
+    await query(admin, "checkpoint");
     await migrate(cluster.url);
     let n = 0;
     return {
       cluster,
       durability,
       async database(name: string): Promise<string> {
-        const db = `bench_${name.replace(/[^a-z0-9_]/gi, '_')}_${n++}`;
+        const db = `bench_${name.replace(/[^a-z0-9_]/gi, "_")}_${n++}`;
         await query(admin, `create database ${db} template strata`);
         return withDb(cluster.url, db);
       },
@@ -123,8 +123,8 @@ export async function strataPush(
   tag?: string,
   nodeArgs: string[] = [],
 ): Promise<Measured & { result?: PushJson }> {
-  const args = [process.execPath, ...nodeArgs, STRATA_BIN, 'push', path, '--dataset', dataset, '--json'];
-  if (tag !== undefined) args.push('--tag', tag);
+  const args = [process.execPath, ...nodeArgs, STRATA_BIN, "push", path, "--dataset", dataset, "--json"];
+  if (tag !== undefined) args.push("--tag", tag);
   const m: Measured & { result?: PushJson } = await timed(args, { env: strataEnv(t) });
   if (m.ok) {
     try {
@@ -147,10 +147,10 @@ export interface CheckoutSupport {
 export function checkoutSupport(): CheckoutSupport {
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
-  const top = spawnSync(process.execPath, [STRATA_BIN, '--help'], { encoding: 'utf8', env });
+  const top = spawnSync(process.execPath, [STRATA_BIN, "--help"], { encoding: "utf8", env });
   const text = `${top.stdout}\n${top.stderr}`;
-  if (!/^\s+checkout\b/m.test(text)) return { available: false, json: false, why: '`strata checkout` is not in this build of the CLI yet' };
-  const sub = spawnSync(process.execPath, [STRATA_BIN, 'checkout', '--help'], { encoding: 'utf8', env });
+  if (!/^\s+checkout\b/m.test(text)) return { available: false, json: false, why: "`strata checkout` is not in this build of the CLI yet" };
+  const sub = spawnSync(process.execPath, [STRATA_BIN, "checkout", "--help"], { encoding: "utf8", env });
   return { available: true, json: /--json\b/.test(`${sub.stdout}${sub.stderr}`) };
 }
 
@@ -163,9 +163,14 @@ export interface CheckoutJson {
   bytesFromCache?: number;
 }
 
-export async function strataCheckout(t: StrataTarget, ref: string, dir: string, support: CheckoutSupport): Promise<Measured & { result?: CheckoutJson }> {
-  const args = [process.execPath, STRATA_BIN, 'checkout', ref, dir];
-  if (support.json) args.push('--json');
+export async function strataCheckout(
+  t: StrataTarget,
+  ref: string,
+  dir: string,
+  support: CheckoutSupport,
+): Promise<Measured & { result?: CheckoutJson }> {
+  const args = [process.execPath, STRATA_BIN, "checkout", ref, dir];
+  if (support.json) args.push("--json");
   const m: Measured & { result?: CheckoutJson } = await timed(args, { env: strataEnv(t) });
   if (m.ok && support.json) {
     try {

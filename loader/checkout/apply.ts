@@ -19,7 +19,13 @@ export interface Applied {
   deleted: number;
 }
 
-export async function applyPlan(dir: string, plan: Plan, staged: ReadonlyMap<string, string>, concurrency: number, onFile?: () => void): Promise<Applied> {
+export async function applyPlan(
+  dir: string,
+  plan: Plan,
+  staged: ReadonlyMap<string, string>,
+  concurrency: number,
+  onFile?: () => void,
+): Promise<Applied> {
   const emptied = new Set<string>();
   await eachLimited(plan.remove, concurrency, async (path) => {
     await unlink(join(dir, path)).catch(ignore("ENOENT"));

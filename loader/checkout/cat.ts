@@ -25,7 +25,13 @@ export interface CatResult {
   bytes: number;
 }
 
-export async function cat(session: Session, ref: VersionRef, path: string, out: NodeJS.WritableStream, opts: CatOptions = {}): Promise<CatResult> {
+export async function cat(
+  session: Session,
+  ref: VersionRef,
+  path: string,
+  out: NodeJS.WritableStream,
+  opts: CatOptions = {},
+): Promise<CatResult> {
   await session.checkStore();
   const want = path.replace(/^(\.\/|\/)+/, "").replace(/\/+$/, "");
   const version = await findVersion(session, ref);
@@ -34,7 +40,10 @@ export async function cat(session: Session, ref: VersionRef, path: string, out: 
   const entry = found.find((e) => e.path === want);
   if (entry === undefined) {
     if (want === "" || found.some((e) => e.path.startsWith(`${want}/`)))
-      throw new StrataError(`${want === "" ? "the version root" : want} is a folder in ${where}, not a file (use checkout for folders)`, "usage");
+      throw new StrataError(
+        `${want === "" ? "the version root" : want} is a folder in ${where}, not a file (use checkout for folders)`,
+        "usage",
+      );
     throw new StrataError(`no file ${want} in ${where}`, "notFound");
   }
   if (entry.kind === "symlink") throw new StrataError(`${want} is a symlink to ${entry.target} in ${where}, not a file`, "usage");
@@ -78,7 +87,10 @@ export async function cat(session: Session, ref: VersionRef, path: string, out: 
   }
   const got = hash.digest("hex");
   if (got !== entry.hash)
-    throw new StrataError(`${want} does not match its hash (its verified chunks assemble to ${got}, ${where} says ${entry.hash}; the database is damaged)`, "corrupt");
+    throw new StrataError(
+      `${want} does not match its hash (its verified chunks assemble to ${got}, ${where} says ${entry.hash}; the database is damaged)`,
+      "corrupt",
+    );
   return { dataset: version.dataset, tag: version.tag, bytes: entry.size };
 }
 

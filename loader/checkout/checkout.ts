@@ -63,7 +63,8 @@ const MiB = 1024 * 1024;
 export async function checkout(session: Session, ref: VersionRef, dir: string, opts: CheckoutOptions = {}): Promise<CheckoutResult> {
   await session.checkStore();
   const concurrency = opts.concurrency ?? 8;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new StrataError(`concurrency must be a positive integer, got ${concurrency}`, "usage");
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new StrataError(`concurrency must be a positive integer, got ${concurrency}`, "usage");
   const batchBytes = opts.batchBytes ?? 32 * MiB;
   const root = resolve(dir);
 
@@ -91,7 +92,7 @@ export async function checkout(session: Session, ref: VersionRef, dir: string, o
   const fetcher = new ChunkFetcher(session.store, cacheDir === undefined ? undefined : new ChunkCache(cacheDir), concurrency);
   const staging = join(root, STATE_DIR, `tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
   await mkdir(staging, { recursive: true });
-  let applied;
+  let applied: Awaited<ReturnType<typeof applyPlan>>;
   try {
     const files = plan.write.filter((e) => e.kind === "file");
     const staged = await stageFiles(session, fetcher, files, staging, {
@@ -118,7 +119,13 @@ export async function checkout(session: Session, ref: VersionRef, dir: string, o
   for (const e of entries) files.set(e.path, plan.keep.get(e.path) ?? applied.records.get(e.path)!);
   await writeState(
     root,
-    { dataset: version.dataset, tag: version.tag, versionId: version.id, contentHash: version.contentHash, updatedAt: new Date().toISOString() },
+    {
+      dataset: version.dataset,
+      tag: version.tag,
+      versionId: version.id,
+      contentHash: version.contentHash,
+      updatedAt: new Date().toISOString(),
+    },
     files,
   );
   report("done");
@@ -145,7 +152,8 @@ async function makeRoot(root: string): Promise<void> {
     await mkdir(root, { recursive: true });
   } catch (e) {
     const code = (e as { code?: string }).code;
-    if (code === "EEXIST" || code === "ENOTDIR") throw new StrataError(`cannot check out into ${root}: it is not a folder`, "usage", { cause: e });
+    if (code === "EEXIST" || code === "ENOTDIR")
+      throw new StrataError(`cannot check out into ${root}: it is not a folder`, "usage", { cause: e });
     throw e;
   }
 }

@@ -92,13 +92,24 @@ export class ChunkFetcher {
   private async readPack(pack: string, list: readonly ChunkNeed[]): Promise<Buffer[]> {
     const key = packKey(pack);
     try {
-      return await this.store.getRanges(key, list.map((n) => ({ offset: n.offset, length: n.size })));
+      return await this.store.getRanges(
+        key,
+        list.map((n) => ({ offset: n.offset, length: n.size })),
+      );
     } catch (e) {
       const first = list[0]!;
       if (isStoreError(e, "not_found"))
-        throw new StrataError(`pack ${key} holding chunk ${first.seq} of ${first.path} is missing from ${this.store.describe()}`, "corrupt", { cause: e });
+        throw new StrataError(
+          `pack ${key} holding chunk ${first.seq} of ${first.path} is missing from ${this.store.describe()}`,
+          "corrupt",
+          { cause: e },
+        );
       if (isStoreError(e, "bad_range"))
-        throw new StrataError(`pack ${key} holding chunk ${first.seq} of ${first.path} is shorter than the database says (${this.store.describe()})`, "corrupt", { cause: e });
+        throw new StrataError(
+          `pack ${key} holding chunk ${first.seq} of ${first.path} is shorter than the database says (${this.store.describe()})`,
+          "corrupt",
+          { cause: e },
+        );
       throw e;
     }
   }

@@ -7,7 +7,6 @@ import { StrataError } from "../errors.js";
 import type { Session } from "../session.js";
 import type { VersionInfo } from "../versions.js";
 
-
 export interface Entry {
   /** '/'-separated, relative to the version root. */
   path: string;
@@ -86,15 +85,26 @@ export interface BlobWanted {
 export async function chunkLists(session: Session, blobs: readonly BlobWanted[]): Promise<Map<string, ChunkRow[]>> {
   const out = new Map<string, ChunkRow[]>();
   if (blobs.length === 0) return out;
-  const rows = await session.query<{ blob: Buffer; seq: number; chunk: Buffer; size: number; pack: Buffer; pack_offset: number; stored_size: number }>(
-    "select blob, seq, chunk, size, pack, pack_offset, stored_size from strata.blob_chunks($1::bytea[])",
-    [blobs.map((b) => Buffer.from(b.hash, "hex"))],
-  );
+  const rows = await session.query<{
+    blob: Buffer;
+    seq: number;
+    chunk: Buffer;
+    size: number;
+    pack: Buffer;
+    pack_offset: number;
+    stored_size: number;
+  }>("select blob, seq, chunk, size, pack, pack_offset, stored_size from strata.blob_chunks($1::bytea[])", [
+    blobs.map((b) => Buffer.from(b.hash, "hex")),
+  ]);
   for (const r of rows) {
     const blob = r.blob.toString("hex");
     let list = out.get(blob);
-    if (list === undefined) out.set(blob, (list = []));
-    if (r.stored_size !== r.size) throw new StrataError(`chunk ${r.seq} of contents ${blob} is stored compressed, which this loader cannot read`, "corrupt");
+    if (list === undefined) {
+      list = [];
+      out.set(blob, list);
+    }
+    if (r.stored_size !== r.size)
+      throw new StrataError(`chunk ${r.seq} of contents ${blob} is stored compressed, which this loader cannot read`, "corrupt");
     list.push({ seq: r.seq, hash: r.chunk.toString("hex"), size: r.size, pack: r.pack.toString("hex"), offset: r.pack_offset });
   }
   for (const b of blobs) {

@@ -47,7 +47,8 @@ export async function planCheckout(dir: string, entries: readonly Entry[], state
     }
     return ok;
   };
-  const look = async (rel: string): Promise<FileStat | undefined> => ((await realDir(parentOf(rel))) ? statPath(join(dir, rel)) : undefined);
+  const look = async (rel: string): Promise<FileStat | undefined> =>
+    (await realDir(parentOf(rel))) ? statPath(join(dir, rel)) : undefined;
 
   // Leaving paths first: a folder in the way of a new file may hold only those.
   const leaving = [...old.keys()].filter((p) => !wanted.has(p));
@@ -63,7 +64,8 @@ export async function planCheckout(dir: string, entries: readonly Entry[], state
   await eachLimited(entries, PLAN_PARALLEL, async (e) => {
     const abs = join(dir, e.path);
     const st = await look(e.path);
-    const want: PathRecord = e.kind === "symlink" ? { kind: "symlink", target: e.target! } : { kind: "file", hash: e.hash, size: e.size, mtimeNs: "", ino: "" };
+    const want: PathRecord =
+      e.kind === "symlink" ? { kind: "symlink", target: e.target! } : { kind: "file", hash: e.hash, size: e.size, mtimeNs: "", ino: "" };
     const rec = old.get(e.path);
     if (e.kind === "file" && rec?.kind === "file" && unchangedSince(rec, st)) {
       // The stat vouches for the recorded contents: no need to read the file.
@@ -80,7 +82,10 @@ export async function planCheckout(dir: string, entries: readonly Entry[], state
   for (const e of inWay) {
     const stray = await firstStray(dir, e.path, removed);
     if (stray !== undefined)
-      throw new StrataError(`cannot check out ${e.path}: a folder is in its place and holds ${stray}, which is not from the previous checkout (move it away)`, "conflict");
+      throw new StrataError(
+        `cannot check out ${e.path}: a folder is in its place and holds ${stray}, which is not from the previous checkout (move it away)`,
+        "conflict",
+      );
     plan.clearDirs.push(e.path);
     plan.write.push(e);
   }

@@ -46,7 +46,13 @@ interface Writer {
 const EMPTY_HASH = createHash("sha256").digest("hex");
 
 /** Writes `files` (regular files only) under `staging`; returns each path's staged file. */
-export async function stageFiles(session: Session, fetcher: ChunkFetcher, files: readonly Entry[], staging: string, opts: StageOptions): Promise<Map<string, string>> {
+export async function stageFiles(
+  session: Session,
+  fetcher: ChunkFetcher,
+  files: readonly Entry[],
+  staging: string,
+  opts: StageOptions,
+): Promise<Map<string, string>> {
   const blobs = new Map<string, Blob>();
   for (const f of files) {
     const b = blobs.get(f.hash);
@@ -67,7 +73,10 @@ export async function stageFiles(session: Session, fetcher: ChunkFetcher, files:
     writers.delete(blob.hash);
     const got = w.hash.digest("hex");
     if (got !== blob.hash)
-      throw new StrataError(`${blob.paths[0]} does not match its hash (its verified chunks assemble to ${got}, the version says ${blob.hash}; the database is damaged)`, "corrupt");
+      throw new StrataError(
+        `${blob.paths[0]} does not match its hash (its verified chunks assemble to ${got}, the version says ${blob.hash}; the database is damaged)`,
+        "corrupt",
+      );
     const first = staged.get(blob.paths[0]!)!;
     for (const p of blob.paths.slice(1)) await copyFile(first, tmpOf(p));
     for (let i = 0; i < blob.paths.length; i++) opts.onFile?.(blob.size);
@@ -98,7 +107,8 @@ export async function stageFiles(session: Session, fetcher: ChunkFetcher, files:
   try {
     const all = [...blobs.values()];
     for (const b of all.filter((b) => b.size === 0)) {
-      if (b.hash !== EMPTY_HASH) throw new StrataError(`${b.paths[0]} is empty but its recorded hash is ${b.hash}; the database is damaged`, "corrupt");
+      if (b.hash !== EMPTY_HASH)
+        throw new StrataError(`${b.paths[0]} is empty but its recorded hash is ${b.hash}; the database is damaged`, "corrupt");
       const w: Writer = { fh: await open(tmpOf(b.paths[0]!), "wx"), hash: createHash("sha256") };
       writers.set(b.hash, w);
       await finish(b, w);
@@ -106,7 +116,10 @@ export async function stageFiles(session: Session, fetcher: ChunkFetcher, files:
     const sized = all.filter((b) => b.size > 0);
     for (let g = 0; g < sized.length; g += BLOB_BATCH) {
       const group = sized.slice(g, g + BLOB_BATCH);
-      const lists = await chunkLists(session, group.map((b) => ({ hash: b.hash, size: b.size, path: b.paths[0]! })));
+      const lists = await chunkLists(
+        session,
+        group.map((b) => ({ hash: b.hash, size: b.size, path: b.paths[0]! })),
+      );
       const batches = cutBatches(group, lists, opts.batchBytes);
       await runBatches(fetcher, batches, opts.retainBytes, writePieces);
     }
@@ -144,11 +157,20 @@ async function runBatches(
   write: (pieces: readonly Piece[], data: ReadonlyMap<string, Buffer>) => Promise<void>,
 ): Promise<void> {
   const lastUse = new Map<string, number>();
-  batches.forEach((batch, i) => batch.forEach((p) => lastUse.set(p.chunk.hash, i)));
+  batches.forEach((batch, i) => {
+    for (const p of batch) lastUse.set(p.chunk.hash, i);
+  });
   const retained = new Map<string, Buffer>();
   let retainedSize = 0;
   const needs = (batch: readonly Piece[]): ChunkNeed[] =>
-    batch.map((p) => ({ hash: p.chunk.hash, size: p.chunk.size, pack: p.chunk.pack, offset: p.chunk.offset, path: p.blob.paths[0]!, seq: p.chunk.seq }));
+    batch.map((p) => ({
+      hash: p.chunk.hash,
+      size: p.chunk.size,
+      pack: p.chunk.pack,
+      offset: p.chunk.offset,
+      path: p.blob.paths[0]!,
+      seq: p.chunk.seq,
+    }));
 
   let next: Promise<Map<string, Buffer>> | undefined = batches.length > 0 ? fetcher.fetch(needs(batches[0]!)) : undefined;
   for (let i = 0; i < batches.length; i++) {
@@ -177,7 +199,7 @@ async function runBatches(
 }
 
 async function writeAll(fh: FileHandle, buffers: Buffer[]): Promise<void> {
-  let rest = buffers.filter((b) => b.length > 0);
+  const rest = buffers.filter((b) => b.length > 0);
   while (rest.length > 0) {
     let { bytesWritten } = await fh.writev(rest);
     // A short write: drop what went out and retry the remainder.

@@ -74,7 +74,12 @@ export async function readState(dir: string): Promise<CheckoutState | undefined>
       read++;
       // A hand-edited state must not steer deletions outside the folder.
       if (!safePath(r.path)) continue;
-      state.files.set(r.path, r.kind === "symlink" ? { kind: r.kind, target: r.target } : { kind: "file", hash: r.hash, size: r.size, mtimeNs: r.mtimeNs, ino: r.ino });
+      state.files.set(
+        r.path,
+        r.kind === "symlink"
+          ? { kind: r.kind, target: r.target }
+          : { kind: "file", hash: r.hash, size: r.size, mtimeNs: r.mtimeNs, ino: r.ino },
+      );
     }
   } catch {
     return undefined;
@@ -91,7 +96,11 @@ function safePath(path: unknown): path is string {
   return parts[0] !== STATE_DIR && parts.every((p) => p !== "" && p !== "." && p !== ".." && !p.includes("\0"));
 }
 
-export async function writeState(dir: string, header: Omit<StateHeader, "format" | "count">, files: ReadonlyMap<string, PathRecord>): Promise<void> {
+export async function writeState(
+  dir: string,
+  header: Omit<StateHeader, "format" | "count">,
+  files: ReadonlyMap<string, PathRecord>,
+): Promise<void> {
   const folder = join(dir, STATE_DIR);
   await mkdir(folder, { recursive: true });
   const tmp = join(folder, `.${STATE_FILE}.tmp-${randomBytes(6).toString("hex")}`);
@@ -99,9 +108,9 @@ export async function writeState(dir: string, header: Omit<StateHeader, "format"
     const fh = await open(tmp, "w");
     try {
       const head: StateHeader = { format: FORMAT, ...header, count: files.size };
-      let buf = JSON.stringify(head) + "\n";
+      let buf = `${JSON.stringify(head)}\n`;
       for (const [path, rec] of files) {
-        buf += JSON.stringify({ path, ...rec }) + "\n";
+        buf += `${JSON.stringify({ path, ...rec })}\n`;
         if (buf.length >= 1 << 20) {
           await fh.writeFile(buf);
           buf = "";
@@ -140,13 +149,7 @@ export async function statPath(path: string): Promise<FileStat | undefined> {
 
 /** True when the file on disk is, by its stat, still the one the record describes. */
 export function unchangedSince(record: FileRecord, st: FileStat | undefined): boolean {
-  return (
-    st !== undefined &&
-    st.kind === "file" &&
-    st.size === record.size &&
-    st.mtimeNs === record.mtimeNs &&
-    st.ino === record.ino
-  );
+  return st !== undefined && st.kind === "file" && st.size === record.size && st.mtimeNs === record.mtimeNs && st.ino === record.ino;
 }
 
 export function fileRecord(hash: string, st: FileStat): FileRecord {

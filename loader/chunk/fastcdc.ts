@@ -11,8 +11,8 @@
  * Every decision depends only on this per-chunk state, so feeding a stream in
  * any pieces gives the same boundaries as feeding it whole.
  */
-import { GEAR } from './gear.js';
-import { resolveParams, type ChunkParams, type ResolvedParams } from './params.js';
+import { GEAR } from "./gear.js";
+import { resolveParams, type ChunkParams, type ResolvedParams } from "./params.js";
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
@@ -26,21 +26,16 @@ let lastH = 0;
  * the bulk is read a word at a time: V8 runs that about twice as fast as
  * byte loads. Little-endian only; `words` is null elsewhere.
  */
-function scan(
-  src: Uint8Array,
-  words: Uint32Array | null,
-  head: number,
-  start: number,
-  end: number,
-  h0: number,
-  mask: number,
-): number {
+function scan(src: Uint8Array, words: Uint32Array | null, head: number, start: number, end: number, h0: number, mask: number): number {
   const g = GEAR;
   let h = h0;
   let i = start;
   while (i < end && ((i - head) & 3) !== 0) {
     h = ((h << 1) + g[src[i]!]!) | 0;
-    if ((h & mask) === 0) { lastH = h; return i; }
+    if ((h & mask) === 0) {
+      lastH = h;
+      return i;
+    }
     i++;
   }
   if (words !== null && ((i - head) & 3) === 0) {
@@ -51,39 +46,122 @@ function scan(
     for (; w + 4 <= wEnd; w += 4) {
       const b = head + (w << 2);
       x = words[w]!;
-      h = ((h << 1) + g[x & 255]!) | 0; if ((h & mask) === 0) { lastH = h; return b; }
-      h = ((h << 1) + g[(x >>> 8) & 255]!) | 0; if ((h & mask) === 0) { lastH = h; return b + 1; }
-      h = ((h << 1) + g[(x >>> 16) & 255]!) | 0; if ((h & mask) === 0) { lastH = h; return b + 2; }
-      h = ((h << 1) + g[x >>> 24]!) | 0; if ((h & mask) === 0) { lastH = h; return b + 3; }
+      h = ((h << 1) + g[x & 255]!) | 0;
+      if ((h & mask) === 0) {
+        lastH = h;
+        return b;
+      }
+      h = ((h << 1) + g[(x >>> 8) & 255]!) | 0;
+      if ((h & mask) === 0) {
+        lastH = h;
+        return b + 1;
+      }
+      h = ((h << 1) + g[(x >>> 16) & 255]!) | 0;
+      if ((h & mask) === 0) {
+        lastH = h;
+        return b + 2;
+      }
+      h = ((h << 1) + g[x >>> 24]!) | 0;
+      if ((h & mask) === 0) {
+        lastH = h;
+        return b + 3;
+      }
       x = words[w + 1]!;
-      h = ((h << 1) + g[x & 255]!) | 0; if ((h & mask) === 0) { lastH = h; return b + 4; }
-      h = ((h << 1) + g[(x >>> 8) & 255]!) | 0; if ((h & mask) === 0) { lastH = h; return b + 5; }
-      h = ((h << 1) + g[(x >>> 16) & 255]!) | 0; if ((h & mask) === 0) { lastH = h; return b + 6; }
-      h = ((h << 1) + g[x >>> 24]!) | 0; if ((h & mask) === 0) { lastH = h; return b + 7; }
+      h = ((h << 1) + g[x & 255]!) | 0;
+      if ((h & mask) === 0) {
+        lastH = h;
+        return b + 4;
+      }
+      h = ((h << 1) + g[(x >>> 8) & 255]!) | 0;
+      if ((h & mask) === 0) {
+        lastH = h;
+        return b + 5;
+      }
+      h = ((h << 1) + g[(x >>> 16) & 255]!) | 0;
+      if ((h & mask) === 0) {
+        lastH = h;
+        return b + 6;
+      }
+      h = ((h << 1) + g[x >>> 24]!) | 0;
+      if ((h & mask) === 0) {
+        lastH = h;
+        return b + 7;
+      }
       x = words[w + 2]!;
-      h = ((h << 1) + g[x & 255]!) | 0; if ((h & mask) === 0) { lastH = h; return b + 8; }
-      h = ((h << 1) + g[(x >>> 8) & 255]!) | 0; if ((h & mask) === 0) { lastH = h; return b + 9; }
-      h = ((h << 1) + g[(x >>> 16) & 255]!) | 0; if ((h & mask) === 0) { lastH = h; return b + 10; }
-      h = ((h << 1) + g[x >>> 24]!) | 0; if ((h & mask) === 0) { lastH = h; return b + 11; }
+      h = ((h << 1) + g[x & 255]!) | 0;
+      if ((h & mask) === 0) {
+        lastH = h;
+        return b + 8;
+      }
+      h = ((h << 1) + g[(x >>> 8) & 255]!) | 0;
+      if ((h & mask) === 0) {
+        lastH = h;
+        return b + 9;
+      }
+      h = ((h << 1) + g[(x >>> 16) & 255]!) | 0;
+      if ((h & mask) === 0) {
+        lastH = h;
+        return b + 10;
+      }
+      h = ((h << 1) + g[x >>> 24]!) | 0;
+      if ((h & mask) === 0) {
+        lastH = h;
+        return b + 11;
+      }
       x = words[w + 3]!;
-      h = ((h << 1) + g[x & 255]!) | 0; if ((h & mask) === 0) { lastH = h; return b + 12; }
-      h = ((h << 1) + g[(x >>> 8) & 255]!) | 0; if ((h & mask) === 0) { lastH = h; return b + 13; }
-      h = ((h << 1) + g[(x >>> 16) & 255]!) | 0; if ((h & mask) === 0) { lastH = h; return b + 14; }
-      h = ((h << 1) + g[x >>> 24]!) | 0; if ((h & mask) === 0) { lastH = h; return b + 15; }
+      h = ((h << 1) + g[x & 255]!) | 0;
+      if ((h & mask) === 0) {
+        lastH = h;
+        return b + 12;
+      }
+      h = ((h << 1) + g[(x >>> 8) & 255]!) | 0;
+      if ((h & mask) === 0) {
+        lastH = h;
+        return b + 13;
+      }
+      h = ((h << 1) + g[(x >>> 16) & 255]!) | 0;
+      if ((h & mask) === 0) {
+        lastH = h;
+        return b + 14;
+      }
+      h = ((h << 1) + g[x >>> 24]!) | 0;
+      if ((h & mask) === 0) {
+        lastH = h;
+        return b + 15;
+      }
     }
     for (; w < wEnd; w++) {
       const b = head + (w << 2);
       x = words[w]!;
-      h = ((h << 1) + g[x & 255]!) | 0; if ((h & mask) === 0) { lastH = h; return b; }
-      h = ((h << 1) + g[(x >>> 8) & 255]!) | 0; if ((h & mask) === 0) { lastH = h; return b + 1; }
-      h = ((h << 1) + g[(x >>> 16) & 255]!) | 0; if ((h & mask) === 0) { lastH = h; return b + 2; }
-      h = ((h << 1) + g[x >>> 24]!) | 0; if ((h & mask) === 0) { lastH = h; return b + 3; }
+      h = ((h << 1) + g[x & 255]!) | 0;
+      if ((h & mask) === 0) {
+        lastH = h;
+        return b;
+      }
+      h = ((h << 1) + g[(x >>> 8) & 255]!) | 0;
+      if ((h & mask) === 0) {
+        lastH = h;
+        return b + 1;
+      }
+      h = ((h << 1) + g[(x >>> 16) & 255]!) | 0;
+      if ((h & mask) === 0) {
+        lastH = h;
+        return b + 2;
+      }
+      h = ((h << 1) + g[x >>> 24]!) | 0;
+      if ((h & mask) === 0) {
+        lastH = h;
+        return b + 3;
+      }
     }
     i = head + (w << 2);
   }
   for (; i < end; i++) {
     h = ((h << 1) + g[src[i]!]!) | 0;
-    if ((h & mask) === 0) { lastH = h; return i; }
+    if ((h & mask) === 0) {
+      lastH = h;
+      return i;
+    }
   }
   lastH = h;
   return -1;
@@ -121,9 +199,7 @@ export class FastCdc {
     // A plain Uint8Array view keeps the element loads monomorphic (Buffer is a subclass).
     const src = new Uint8Array(piece.buffer, piece.byteOffset, n);
     const head = (4 - (src.byteOffset & 3)) & 3;
-    const words = LITTLE_ENDIAN && n >= head + 4
-      ? new Uint32Array(src.buffer, src.byteOffset + head, (n - head) >>> 2)
-      : null;
+    const words = LITTLE_ENDIAN && n >= head + 4 ? new Uint32Array(src.buffer, src.byteOffset + head, (n - head) >>> 2) : null;
     const { minSize, avgSize, maxSize, maskS, maskL } = this.params;
     let pos = this.pos;
     let h = this.h;

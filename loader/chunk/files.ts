@@ -4,10 +4,10 @@
  * time, since their cost is mostly system calls; larger files go through the
  * pipeline one after another.
  */
-import { openForChunking, type Opened } from './fsio.js';
-import { resolveParams, type ChunkParams, type ResolvedParams } from './params.js';
-import { checkOptions, runJob } from './stream.js';
-import type { ChunkEvent, ChunkOptions } from './types.js';
+import { openForChunking, type Opened } from "./fsio.js";
+import { resolveParams, type ChunkParams, type ResolvedParams } from "./params.js";
+import { checkOptions, runJob } from "./stream.js";
+import type { ChunkEvent, ChunkOptions } from "./types.js";
 
 /** A chunkFile record, tagged with the file it belongs to. */
 export type FileChunkEvent = ChunkEvent & { path: string };
@@ -73,7 +73,7 @@ async function* chunkFilesGen(
       const next = window.shift();
       if (next === undefined) return;
       const prep = await next;
-      if (prep.kind === 'small') {
+      if (prep.kind === "small") {
         for (const ev of prep.events) yield { ...ev, path: prep.path };
       } else {
         for await (const ev of runJob(prep.source, p, opts)) yield { ...ev, path: prep.path };
@@ -81,7 +81,7 @@ async function* chunkFilesGen(
     }
   } finally {
     // Files opened ahead but never reached.
-    for (const pr of window) pr.then((x) => (x.kind === 'large' ? x.source.close() : undefined)).catch(() => {});
+    for (const pr of window) pr.then((x) => (x.kind === "large" ? x.source.close() : undefined)).catch(() => {});
     window.length = 0;
     if (!exhausted) await it.return?.();
   }

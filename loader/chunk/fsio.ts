@@ -3,11 +3,11 @@
  * (promisified) costs about half what FileHandle's promises do per call,
  * which is most of the cost of a small file.
  */
-import { close, fstat, open, read } from 'node:fs';
-import { promisify } from 'node:util';
-import type { ResolvedParams } from './params.js';
-import { singleChunkEvents } from './single.js';
-import type { ByteSource, ChunkEvent } from './types.js';
+import { close, fstat, open, read } from "node:fs";
+import { promisify } from "node:util";
+import type { ResolvedParams } from "./params.js";
+import { singleChunkEvents } from "./single.js";
+import type { ByteSource, ChunkEvent } from "./types.js";
 
 const openP = promisify(open);
 const fstatP = promisify(fstat);
@@ -25,7 +25,10 @@ export class FdSource implements ByteSource {
   private closed = false;
 
   /** positional: pread from offset 0 (regular files); otherwise read at the current position (pipes). */
-  constructor(private readonly fd: number, private readonly positional: boolean) {}
+  constructor(
+    private readonly fd: number,
+    private readonly positional: boolean,
+  ) {}
 
   async read(dst: Uint8Array): Promise<number> {
     let filled = 0;
@@ -64,13 +67,13 @@ async function readSmall(fd: number, size: number): Promise<Buffer | null> {
 
 export type Opened =
   /** At most minSize bytes: already read and hashed (one chunk, one SHA-256), file closed. */
-  | { kind: 'small'; events: ChunkEvent[] }
+  | { kind: "small"; events: ChunkEvent[] }
   /** Larger, or not a regular file: open, not read yet. */
-  | { kind: 'large'; source: FdSource };
+  | { kind: "large"; source: FdSource };
 
 /** Opens a file and, when it is small, reads and hashes it whole. */
 export async function openForChunking(path: string, p: ResolvedParams): Promise<Opened> {
-  const fd = await openP(path, 'r');
+  const fd = await openP(path, "r");
   let whole: Buffer | null = null;
   let isFile: boolean;
   try {
@@ -81,7 +84,7 @@ export async function openForChunking(path: string, p: ResolvedParams): Promise<
     await closeP(fd).catch(() => {});
     throw err;
   }
-  if (whole === null) return { kind: 'large', source: new FdSource(fd, isFile) };
+  if (whole === null) return { kind: "large", source: new FdSource(fd, isFile) };
   await closeP(fd);
-  return { kind: 'small', events: singleChunkEvents(whole) };
+  return { kind: "small", events: singleChunkEvents(whole) };
 }

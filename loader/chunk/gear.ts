@@ -7,16 +7,18 @@
  * table the same on every machine; the test pins a digest of the table, since
  * any change to it moves every chunk boundary.
  */
-import { createHash } from 'node:crypto';
+import { createHash } from "node:crypto";
 
-export const GEAR_SEED = 'strata/fastcdc/gear/v1/';
+export const GEAR_SEED = "strata/fastcdc/gear/v1/";
 
 function makeGear(): Int32Array {
   // Int32Array, not Uint32Array: V8 keeps int32 loads in registers, while
   // uint32 values above 2^31 would be boxed as doubles in the hot loop.
   const gear = new Int32Array(256);
   for (let i = 0; i < 256; i++) {
-    const d = createHash('sha256').update(GEAR_SEED + String(i), 'latin1').digest();
+    const d = createHash("sha256")
+      .update(GEAR_SEED + String(i), "latin1")
+      .digest();
     gear[i] = d.readInt32BE(0);
   }
   return gear;

@@ -11,24 +11,24 @@
 /** Main -> worker. */
 export type WorkerRequest =
   /** Feed the whole-file hash of `job`; when cut >= 0, report the digest of the first `cut` bytes of this segment plus all before it (the file's first chunk). */
-  | { t: 'update'; job: number; ref: number; sab: SharedArrayBuffer; off: number; len: number; cut: number }
+  | { t: "update"; job: number; ref: number; sab: SharedArrayBuffer; off: number; len: number; cut: number }
   /** Finish the whole-file hash of `job`. */
-  | { t: 'end'; job: number }
+  | { t: "end"; job: number }
   /** Drop the state of `job` (the consumer stopped early or it failed). */
-  | { t: 'drop'; job: number }
+  | { t: "drop"; job: number }
   /** Copy a chunk's segments (flattened triples sab, off, len) into one owned buffer, and hash it when `hash`. */
-  | { t: 'chunk'; job: number; seq: number; segs: (SharedArrayBuffer | number)[]; hash: boolean };
+  | { t: "chunk"; job: number; seq: number; segs: (SharedArrayBuffer | number)[]; hash: boolean };
 
 /** Worker -> main. */
 export type WorkerReply =
-  | { t: 'updated'; job: number; ref: number }
-  | { t: 'first'; job: number; digest: Uint8Array }
-  | { t: 'digest'; job: number; digest: Uint8Array }
-  | { t: 'chunk'; job: number; seq: number; digest: Uint8Array | null; data: Uint8Array }
+  | { t: "updated"; job: number; ref: number }
+  | { t: "first"; job: number; digest: Uint8Array }
+  | { t: "digest"; job: number; digest: Uint8Array }
+  | { t: "chunk"; job: number; seq: number; digest: Uint8Array | null; data: Uint8Array }
   /** Ends a request that failed; ref / seq name the block or chunk it held (-1 if none). */
-  | { t: 'error'; job: number; ref: number; seq: number; message: string };
+  | { t: "error"; job: number; ref: number; seq: number; message: string };
 
-export const HASH_WORKER_SOURCE = String.raw`
+export const HASH_WORKER_SOURCE = `
 'use strict';
 const { parentPort } = require('node:worker_threads');
 const { createHash } = require('node:crypto');

@@ -6,12 +6,12 @@
  * Memory is bounded twice: at most `aheadLimit` bytes are read ahead of the
  * consumer, and at most `maxBlocks` shared blocks are held at once.
  */
-import type { Block, BlockPool } from './blocks.js';
-import { FastCdc } from './fastcdc.js';
-import type { WorkerReply } from './hash-worker.js';
-import type { ResolvedParams } from './params.js';
-import type { ChunkPipeline, JobSink } from './pipeline.js';
-import type { ByteSource, ChunkEvent } from './types.js';
+import type { Block, BlockPool } from "./blocks.js";
+import { FastCdc } from "./fastcdc.js";
+import type { WorkerReply } from "./hash-worker.js";
+import type { ResolvedParams } from "./params.js";
+import type { ChunkPipeline, JobSink } from "./pipeline.js";
+import type { ByteSource, ChunkEvent } from "./types.js";
 
 export const DEFAULT_READ_AHEAD = 64 * 1024 * 1024;
 
@@ -87,7 +87,7 @@ export class ChunkJob implements JobSink {
     this.signal = signal;
     if (signal !== undefined) {
       if (signal.aborted) this.fail(abortError(signal));
-      else signal.addEventListener('abort', this.onAbort, { once: true });
+      else signal.addEventListener("abort", this.onAbort, { once: true });
     }
     void this.pump();
   }
@@ -133,7 +133,9 @@ export class ChunkJob implements JobSink {
 
   private async readBlock(): Promise<Segment | null> {
     while (!this.stopped && (this.inflight >= this.aheadLimit || this.blocksHeld >= this.maxBlocks)) {
-      await new Promise<void>((resolve) => { this.producerWake = resolve; });
+      await new Promise<void>((resolve) => {
+        this.producerWake = resolve;
+      });
     }
     if (this.stopped) return null;
     this.blocksHeld++;
@@ -163,7 +165,7 @@ export class ChunkJob implements JobSink {
     }
     this.pool.ref(block);
     this.outstanding++;
-    this.pipeline.toFileWorker({ t: 'update', job: this.id, ref: block.id, sab: block.sab, off: 0, len, cut: firstCut });
+    this.pipeline.toFileWorker({ t: "update", job: this.id, ref: block.id, sab: block.sab, off: 0, len, cut: firstCut });
     let prev = 0;
     for (const cut of cuts) {
       this.extendOpen(block, prev, cut);
@@ -197,7 +199,7 @@ export class ChunkJob implements JobSink {
     this.outstanding++;
     // The first chunk's digest comes from the whole-file hash (Hash.copy at the
     // first cut, or the file digest itself when the file is one chunk).
-    this.pipeline.toChunkWorker({ t: 'chunk', job: this.id, seq: p.seq, segs: this.openSegs, hash: p.seq !== 0 });
+    this.pipeline.toChunkWorker({ t: "chunk", job: this.id, seq: p.seq, segs: this.openSegs, hash: p.seq !== 0 });
     this.queue.push(p);
     this.openStart += this.openLength;
     this.openLength = 0;
@@ -209,7 +211,7 @@ export class ChunkJob implements JobSink {
     this.cdc.finish();
     if (this.openLength > 0) this.closeOpen();
     this.outstanding++;
-    this.pipeline.toFileWorker({ t: 'end', job: this.id });
+    this.pipeline.toFileWorker({ t: "end", job: this.id });
     this.produced = true;
   }
 
@@ -217,22 +219,22 @@ export class ChunkJob implements JobSink {
 
   onReply(msg: WorkerReply): void {
     switch (msg.t) {
-      case 'updated':
+      case "updated":
         this.outstanding--;
         this.pool.unref(this.pool.get(msg.ref));
         break;
-      case 'first':
+      case "first":
         this.firstDigest = toBuffer(msg.digest);
         if (this.first !== null) this.first.digest = this.firstDigest;
         break;
-      case 'digest':
+      case "digest":
         this.outstanding--;
         this.fileDigest = toBuffer(msg.digest);
         if (this.chunkCount === 1 && this.first !== null && this.first.digest === null) {
           this.first.digest = this.fileDigest;
         }
         break;
-      case 'chunk': {
+      case "chunk": {
         this.outstanding--;
         const p = this.pending(msg.seq);
         this.releaseBlocks(p);
@@ -242,7 +244,7 @@ export class ChunkJob implements JobSink {
         }
         break;
       }
-      case 'error':
+      case "error":
         this.outstanding--;
         if (msg.ref >= 0) this.pool.unref(this.pool.get(msg.ref));
         if (msg.seq >= 0) this.releaseBlocks(this.pending(msg.seq));
@@ -285,15 +287,17 @@ export class ChunkJob implements JobSink {
           }
           this.inflight -= p.length;
           this.wakeProducer();
-          return { kind: 'chunk', index: p.seq, offset: p.offset, length: p.length, sha256: p.digest, data: p.data };
+          return { kind: "chunk", index: p.seq, offset: p.offset, length: p.length, sha256: p.digest, data: p.data };
         }
       } else if (this.produced && this.fileDigest !== null) {
         if (this.endGiven) return null;
         this.endGiven = true;
         this.detachSignal();
-        return { kind: 'end', sha256: this.fileDigest, size: this.size, chunkCount: this.chunkCount };
+        return { kind: "end", sha256: this.fileDigest, size: this.size, chunkCount: this.chunkCount };
       }
-      await new Promise<void>((resolve) => { this.consumerWake = resolve; });
+      await new Promise<void>((resolve) => {
+        this.consumerWake = resolve;
+      });
     }
   }
 
@@ -314,7 +318,7 @@ export class ChunkJob implements JobSink {
     this.stopped = true;
     this.detachSignal();
     // Queued after every update of this job, so the worker drops the hash for good.
-    if (!this.produced) this.pipeline.toFileWorker({ t: 'drop', job: this.id });
+    if (!this.produced) this.pipeline.toFileWorker({ t: "drop", job: this.id });
     for (const b of this.openBlocks) this.pool.unref(b);
     this.openBlocks = [];
     this.openSegs = [];
@@ -324,7 +328,7 @@ export class ChunkJob implements JobSink {
   }
 
   private detachSignal(): void {
-    this.signal?.removeEventListener('abort', this.onAbort);
+    this.signal?.removeEventListener("abort", this.onAbort);
   }
 
   private maybeUnregister(): void {

@@ -36,7 +36,7 @@ export interface ResolvedParams extends ChunkParams {
 }
 
 function checkSize(name: keyof ChunkParams, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+  if (typeof value !== "number" || !Number.isSafeInteger(value)) {
     throw new RangeError(`chunk parameter ${name} must be an integer number of bytes, got ${String(value)}`);
   }
   return value;
@@ -58,9 +58,9 @@ export function topMask(bits: number): number {
  * @throws RangeError naming the offending parameter.
  */
 export function resolveParams(p: Partial<ChunkParams> = {}): ResolvedParams {
-  const minSize = checkSize('minSize', p.minSize ?? DEFAULT_CHUNK_PARAMS.minSize);
-  const avgSize = checkSize('avgSize', p.avgSize ?? DEFAULT_CHUNK_PARAMS.avgSize);
-  const maxSize = checkSize('maxSize', p.maxSize ?? DEFAULT_CHUNK_PARAMS.maxSize);
+  const minSize = checkSize("minSize", p.minSize ?? DEFAULT_CHUNK_PARAMS.minSize);
+  const avgSize = checkSize("avgSize", p.avgSize ?? DEFAULT_CHUNK_PARAMS.avgSize);
+  const maxSize = checkSize("maxSize", p.maxSize ?? DEFAULT_CHUNK_PARAMS.maxSize);
   if (minSize < MIN_MIN_SIZE) {
     throw new RangeError(`chunk parameter minSize must be at least ${MIN_MIN_SIZE} bytes, got ${minSize}`);
   }

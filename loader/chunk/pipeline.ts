@@ -7,9 +7,9 @@
  * chunk worker(s) copy each chunk out of the shared blocks into a buffer the
  * caller owns and hash it. On two cores the OS balances these three.
  */
-import { Worker } from 'node:worker_threads';
-import { BlockPool } from './blocks.js';
-import { HASH_WORKER_SOURCE, type WorkerReply, type WorkerRequest } from './hash-worker.js';
+import { Worker } from "node:worker_threads";
+import { BlockPool } from "./blocks.js";
+import { HASH_WORKER_SOURCE, type WorkerReply, type WorkerRequest } from "./hash-worker.js";
 
 export interface PipelineOptions {
   /** Workers that copy and hash chunks (the whole-file hash has its own). Default 1. */
@@ -54,15 +54,15 @@ export class ChunkPipeline {
   }
 
   private spawn(): Worker {
-    const w = new Worker(HASH_WORKER_SOURCE, { eval: true, name: 'strata-chunk-hash' });
+    const w = new Worker(HASH_WORKER_SOURCE, { eval: true, name: "strata-chunk-hash" });
     w.unref();
-    w.on('message', (msg: WorkerReply) => {
-      if (msg.t !== 'first' && --this.busy === 0) for (const x of this.workers()) x.unref();
+    w.on("message", (msg: WorkerReply) => {
+      if (msg.t !== "first" && --this.busy === 0) for (const x of this.workers()) x.unref();
       // Replies for a job that already went away are dropped: nothing waits for them.
       this.jobs.get(msg.job)?.onReply(msg);
     });
-    w.on('error', (err: Error) => this.die(err));
-    w.on('exit', (code) => {
+    w.on("error", (err: Error) => this.die(err));
+    w.on("exit", (code) => {
       if (!this.closed) this.die(new Error(`chunk hashing worker exited with code ${code}`));
     });
     return w;
@@ -83,7 +83,7 @@ export class ChunkPipeline {
 
   register(sink: JobSink): number {
     if (this.fatal !== null) throw this.fatal;
-    if (this.closed) throw new Error('chunk pipeline is closed');
+    if (this.closed) throw new Error("chunk pipeline is closed");
     const id = this.nextJob++;
     this.jobs.set(id, sink);
     return id;
@@ -105,7 +105,7 @@ export class ChunkPipeline {
 
   private post(w: Worker, msg: WorkerRequest): void {
     // Ref only while answers are awaited: an iterator abandoned mid-file must not keep the process alive.
-    if (msg.t !== 'drop' && this.busy++ === 0) for (const x of this.workers()) x.ref();
+    if (msg.t !== "drop" && this.busy++ === 0) for (const x of this.workers()) x.ref();
     w.postMessage(msg);
   }
 
@@ -117,7 +117,7 @@ export class ChunkPipeline {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const err = this.fatal ?? new Error('chunk pipeline closed');
+    const err = this.fatal ?? new Error("chunk pipeline closed");
     for (const job of this.jobs.values()) job.onFatal(err);
     this.jobs.clear();
     await Promise.all(this.workers().map((w) => w.terminate()));

@@ -1,5 +1,5 @@
 /** A byte source for the chunk pipeline over any async iterable of bytes (files: see fsio.ts). */
-import type { ByteSource } from './types.js';
+import type { ByteSource } from "./types.js";
 
 /** Copies pieces of an async iterable (a Readable, a generator of Buffers, ...) into the caller's buffer. */
 export class IterableSource implements ByteSource {

@@ -4,12 +4,12 @@
  * size. Reading, boundary finding and hashing overlap across threads (see
  * pipeline.ts); the consumer pulls, and nothing is read far ahead of it.
  */
-import { openForChunking } from './fsio.js';
-import { ChunkJob, DEFAULT_READ_AHEAD } from './job.js';
-import { resolveParams, type ChunkParams, type ResolvedParams } from './params.js';
-import { defaultPipeline } from './pipeline.js';
-import { IterableSource } from './sources.js';
-import type { ByteSource, ChunkEvent, ChunkOptions } from './types.js';
+import { openForChunking } from "./fsio.js";
+import { ChunkJob, DEFAULT_READ_AHEAD } from "./job.js";
+import { resolveParams, type ChunkParams, type ResolvedParams } from "./params.js";
+import { defaultPipeline } from "./pipeline.js";
+import { IterableSource } from "./sources.js";
+import type { ByteSource, ChunkEvent, ChunkOptions } from "./types.js";
 
 /**
  * Chunks the file at `path`. Yields its chunks in order, then a final
@@ -50,7 +50,7 @@ export function checkOptions<T extends ChunkOptions>(opts: T): T {
 async function* chunkFileGen(path: string, p: ResolvedParams, opts: ChunkOptions): AsyncGenerator<ChunkEvent, void, undefined> {
   opts.signal?.throwIfAborted();
   const opened = await openForChunking(path, p);
-  if (opened.kind === 'small') yield* opened.events;
+  if (opened.kind === "small") yield* opened.events;
   else yield* runJob(opened.source, p, opts);
 }
 

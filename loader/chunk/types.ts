@@ -1,9 +1,9 @@
 /** Records produced by chunkFile / chunkStream / chunkFiles. */
-import type { ChunkPipeline } from './pipeline.js';
+import type { ChunkPipeline } from "./pipeline.js";
 
 /** One chunk of a file, in file order. */
 export interface Chunk {
-  kind: 'chunk';
+  kind: "chunk";
   /** 0-based position of the chunk in the file. */
   index: number;
   /** Byte offset of the chunk in the file. */
@@ -17,7 +17,7 @@ export interface Chunk {
 
 /** The last record of a file: its whole-content digest and size. */
 export interface FileEnd {
-  kind: 'end';
+  kind: "end";
   /** SHA-256 of the whole file (32 bytes); of the empty string for an empty file. */
   sha256: Buffer;
   size: number;

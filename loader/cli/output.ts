@@ -13,7 +13,12 @@ export function formatBytes(n: number | null | undefined): string {
 }
 
 export function formatTime(d: Date | null | undefined): string {
-  return d ? d.toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z") : "";
+  return d
+    ? d
+        .toISOString()
+        .replace("T", " ")
+        .replace(/\.\d+Z$/, "Z")
+    : "";
 }
 
 /** Columns left-aligned, numbers right-aligned (a column is numeric when its header says so). */
@@ -24,10 +29,10 @@ export function printTable(headers: string[], rows: string[][], numeric: Set<str
       .map((c, i) => (numeric.has(headers[i]!) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
       .join("  ")
       .trimEnd();
-  process.stdout.write(line(headers) + "\n");
-  for (const r of rows) process.stdout.write(line(r) + "\n");
+  process.stdout.write(`${line(headers)}\n`);
+  for (const r of rows) process.stdout.write(`${line(r)}\n`);
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }

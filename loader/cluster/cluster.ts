@@ -2,16 +2,16 @@
 // first use from the machine's PostgreSQL binaries and started on demand. It listens on
 // 127.0.0.1 (password) and on a Unix socket in <home>/pg (trust; the folder is private).
 // As root, the server runs as the unprivileged OS user `postgres` (see system.ts).
-import fs from 'node:fs';
-import path from 'node:path';
-import { withClusterLock } from './lock.js';
-import { createStrataDatabase, initCluster, readPassword, startServer, stopServer } from './server.js';
-import type { ClusterPaths, Postmaster } from './state.js';
-import { clusterPaths, livePostmaster } from './state.js';
-import type { OsUser } from './system.js';
-import { assertReachable, ClusterError, findPgBinDir, giveTo, serverUser } from './system.js';
+import fs from "node:fs";
+import path from "node:path";
+import { withClusterLock } from "./lock.js";
+import { createStrataDatabase, initCluster, readPassword, startServer, stopServer } from "./server.js";
+import type { ClusterPaths, Postmaster } from "./state.js";
+import { clusterPaths, livePostmaster } from "./state.js";
+import type { OsUser } from "./system.js";
+import { assertReachable, ClusterError, findPgBinDir, giveTo, serverUser } from "./system.js";
 
-export { ClusterError, findPgBinDir } from './system.js';
+export { ClusterError, findPgBinDir } from "./system.js";
 
 export interface ClusterInfo {
   /** The absolute home folder; the cluster lives in <home>/pg. */
@@ -57,7 +57,7 @@ function urlFor(p: ClusterPaths, port: number): string {
 /** The info of a running, ready, fully initialized cluster, else undefined. */
 function readyInfo(p: ClusterPaths, created: boolean, started: boolean): ClusterInfo | undefined {
   const pm = livePostmaster(p.dataDir);
-  if (!pm || pm.status !== 'ready' || !fs.existsSync(p.readyFile)) return undefined;
+  if (pm?.status !== "ready" || !fs.existsSync(p.readyFile)) return undefined;
   return {
     home: p.home,
     url: urlFor(p, pm.port),
@@ -75,7 +75,7 @@ async function settledPostmaster(p: ClusterPaths): Promise<Postmaster | undefine
   const deadline = Date.now() + SETTLE_TIMEOUT_MS;
   for (;;) {
     const pm = livePostmaster(p.dataDir);
-    if (!pm || pm.status === 'ready') return pm;
+    if (!pm || pm.status === "ready") return pm;
     if (Date.now() > deadline) {
       throw new ClusterError(`the server (pid ${pm.pid}) stayed "${pm.status}" for ${SETTLE_TIMEOUT_MS / 1000} s; see ${p.logFile}`);
     }
@@ -102,7 +102,7 @@ export async function ensureCluster(home: string, opts: EnsureOptions = {}): Pro
   const running = readyInfo(p, false, false);
   if (running) return running;
   fs.mkdirSync(p.home, { recursive: true });
-  const settings = { fsync: opts.fsync ?? true, sharedBuffers: opts.sharedBuffers ?? '256MB' };
+  const settings = { fsync: opts.fsync ?? true, sharedBuffers: opts.sharedBuffers ?? "256MB" };
   return withClusterLock(p.lockFile, opts.lockTimeoutMs ?? LOCK_TIMEOUT_MS, async () => {
     let pm = await settledPostmaster(p);
     const binDir = findPgBinDir(); // fails first, naming what to install
@@ -111,7 +111,7 @@ export async function ensureCluster(home: string, opts: EnsureOptions = {}): Pro
     let started = false;
     if (!pm) {
       await preparePgDir(p, user);
-      if (!fs.existsSync(path.join(p.dataDir, 'PG_VERSION'))) {
+      if (!fs.existsSync(path.join(p.dataDir, "PG_VERSION"))) {
         await initCluster(p, binDir, user, settings);
         created = true;
       }
@@ -130,7 +130,7 @@ export async function ensureCluster(home: string, opts: EnsureOptions = {}): Pro
 /** Whether the cluster of `home` exists and runs; reads files only, starts nothing. */
 export async function clusterStatus(home: string): Promise<ClusterStatus> {
   const p = clusterPaths(home);
-  const initialized = fs.existsSync(p.readyFile) && fs.existsSync(path.join(p.dataDir, 'PG_VERSION'));
+  const initialized = fs.existsSync(p.readyFile) && fs.existsSync(path.join(p.dataDir, "PG_VERSION"));
   const pm = livePostmaster(p.dataDir);
   if (!pm) return { initialized, running: false };
   const status: ClusterStatus = { initialized, running: true, port: pm.port, pid: pm.pid };
@@ -142,12 +142,12 @@ export async function clusterStatus(home: string): Promise<ClusterStatus> {
  * Stops the server of `home` and waits until it is gone; false if it was not running.
  * mode `fast` (default) ends sessions cleanly; `immediate` skips the shutdown checkpoint.
  */
-export async function stopCluster(home: string, opts: { mode?: 'fast' | 'immediate' } = {}): Promise<boolean> {
+export async function stopCluster(home: string, opts: { mode?: "fast" | "immediate" } = {}): Promise<boolean> {
   const p = clusterPaths(home);
   if (!livePostmaster(p.dataDir)) return false;
   return withClusterLock(p.lockFile, LOCK_TIMEOUT_MS, async () => {
     if (!livePostmaster(p.dataDir)) return false;
-    await stopServer(p, findPgBinDir(), serverUser(p.dataDir), opts.mode ?? 'fast');
+    await stopServer(p, findPgBinDir(), serverUser(p.dataDir), opts.mode ?? "fast");
     return true;
   });
 }

@@ -1,13 +1,13 @@
 // The server-side steps of a private cluster: initdb, settings, start, stop, and the
 // `strata` database. Callers hold the cluster lock (see cluster.ts).
-import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
-import { processAlive } from './lock.js';
-import type { ClusterPaths } from './state.js';
-import { choosePort, freePort, livePostmaster, socketDirFits } from './state.js';
-import type { OsUser } from './system.js';
-import { ClusterError, giveTo, run } from './system.js';
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { processAlive } from "./lock.js";
+import type { ClusterPaths } from "./state.js";
+import { choosePort, freePort, livePostmaster, socketDirFits } from "./state.js";
+import type { OsUser } from "./system.js";
+import { ClusterError, giveTo, run } from "./system.js";
 
 export interface ServerSettings {
   /** false: no fsync in initdb or the server; a crash of the machine may lose the data. */
@@ -22,11 +22,11 @@ const LOG_ROTATE_BYTES = 16 * 1024 * 1024;
 /** The line of a program's output or log that best says why it failed. */
 export function failureReason(text: string): string {
   const lines = text
-    .split('\n')
+    .split("\n")
     .map((l) => l.trim())
     .filter(Boolean);
   const marked = lines.filter((l) => /\b(FATAL|PANIC|ERROR)\b|error:/i.test(l));
-  const line = marked.at(-1) ?? lines.at(-1) ?? 'no output';
+  const line = marked.at(-1) ?? lines.at(-1) ?? "no output";
   return line.length > 300 ? `${line.slice(0, 300)}...` : line;
 }
 
@@ -37,12 +37,12 @@ function writeOwned(file: string, content: string, mode: number, user: OsUser | 
 }
 
 function appendLog(p: ClusterPaths, user: OsUser | undefined, text: string): void {
-  fs.appendFileSync(p.logFile, text.endsWith('\n') ? text : `${text}\n`);
+  fs.appendFileSync(p.logFile, text.endsWith("\n") ? text : `${text}\n`);
   giveTo(p.logFile, user);
 }
 
 export function readPassword(p: ClusterPaths): string {
-  return fs.readFileSync(p.passwordFile, 'utf8').trim();
+  return fs.readFileSync(p.passwordFile, "utf8").trim();
 }
 
 /**
@@ -51,38 +51,38 @@ export function readPassword(p: ClusterPaths): string {
  * existing data/ is always a complete one.
  */
 export async function initCluster(p: ClusterPaths, binDir: string, user: OsUser | undefined, s: ServerSettings): Promise<void> {
-  writeOwned(p.passwordFile, `${randomBytes(24).toString('base64url')}\n`, 0o600, user);
+  writeOwned(p.passwordFile, `${randomBytes(24).toString("base64url")}\n`, 0o600, user);
   const tmp = `${p.dataDir}.init`;
   fs.rmSync(tmp, { recursive: true, force: true });
-  let result = { code: 1, output: '' };
+  let result = { code: 1, output: "" };
   // C.UTF-8 sorts by code point (indexes survive glibc upgrades) and knows non-ASCII
   // letters; plain C is the fallback where that locale is missing.
-  for (const locale of ['C.UTF-8', 'C']) {
-    const args = ['-D', tmp, '-U', 'strata', '--auth-local=trust', '--auth-host=scram-sha-256'];
-    args.push(`--pwfile=${p.passwordFile}`, '-E', 'UTF8', `--locale=${locale}`);
-    if (!s.fsync) args.push('--no-sync');
-    result = await run(path.join(binDir, 'initdb'), args, user, p.pgDir);
+  for (const locale of ["C.UTF-8", "C"]) {
+    const args = ["-D", tmp, "-U", "strata", "--auth-local=trust", "--auth-host=scram-sha-256"];
+    args.push(`--pwfile=${p.passwordFile}`, "-E", "UTF8", `--locale=${locale}`);
+    if (!s.fsync) args.push("--no-sync");
+    result = await run(path.join(binDir, "initdb"), args, user, p.pgDir);
     appendLog(p, user, `strata: initdb --locale=${locale} exited ${result.code}\n${result.output}`);
     if (result.code === 0) break;
     fs.rmSync(tmp, { recursive: true, force: true });
     if (!/locale/i.test(result.output)) break;
   }
   if (result.code !== 0) throw new ClusterError(`initdb failed: ${failureReason(result.output)}; see ${p.logFile}`);
-  fs.appendFileSync(path.join(tmp, 'postgresql.conf'), "\n# strata's settings (port, sockets, memory)\ninclude = 'strata.conf'\n");
+  fs.appendFileSync(path.join(tmp, "postgresql.conf"), "\n# strata's settings (port, sockets, memory)\ninclude = 'strata.conf'\n");
   fs.renameSync(tmp, p.dataDir);
 }
 
 function confString(s: string): string {
-  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+  return `'${s.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
 }
 
 function writeServerConf(p: ClusterPaths, port: number, s: ServerSettings, user: OsUser | undefined): void {
   // A socket path longer than the kernel allows would stop the server from starting, so
   // such a cluster listens on TCP only; the note below says so to whoever reads the file.
   const socket = socketDirFits(p.pgDir);
-  const onOff = s.fsync ? 'on' : 'off';
+  const onOff = s.fsync ? "on" : "off";
   const lines = [
-    '# Written by strata before every start; put your own settings in with ALTER SYSTEM.',
+    "# Written by strata before every start; put your own settings in with ALTER SYSTEM.",
     `port = ${port}`,
     "listen_addresses = '127.0.0.1'",
     socket
@@ -90,15 +90,15 @@ function writeServerConf(p: ClusterPaths, port: number, s: ServerSettings, user:
       : `unix_socket_directories = ''  # ${p.pgDir} is too long for a Unix socket path; TCP only`,
     // Sized for a developer machine (2 cores, tens of GiB) that also runs other things.
     `shared_buffers = ${s.sharedBuffers}`,
-    'effective_cache_size = 4GB',
-    'work_mem = 16MB',
-    'maintenance_work_mem = 256MB',
-    'max_wal_size = 2GB',
+    "effective_cache_size = 4GB",
+    "work_mem = 16MB",
+    "maintenance_work_mem = 256MB",
+    "max_wal_size = 2GB",
     `fsync = ${onOff}`,
     `synchronous_commit = ${onOff}`,
     `full_page_writes = ${onOff}`,
   ];
-  writeOwned(p.confFile, `${lines.join('\n')}\n`, 0o600, user);
+  writeOwned(p.confFile, `${lines.join("\n")}\n`, 0o600, user);
 }
 
 function logSize(file: string): number {
@@ -111,9 +111,9 @@ function logSize(file: string): number {
 
 function readLogFrom(file: string, offset: number): string {
   try {
-    return fs.readFileSync(file).subarray(offset).toString('utf8');
+    return fs.readFileSync(file).subarray(offset).toString("utf8");
   } catch {
-    return '';
+    return "";
   }
 }
 
@@ -123,15 +123,15 @@ function readLogFrom(file: string, offset: number): string {
  * Returns the port.
  */
 export async function startServer(p: ClusterPaths, binDir: string, user: OsUser | undefined, s: ServerSettings): Promise<number> {
-  if (!livePostmaster(p.dataDir)) fs.rmSync(path.join(p.dataDir, 'postmaster.pid'), { force: true }); // stale
+  if (!livePostmaster(p.dataDir)) fs.rmSync(path.join(p.dataDir, "postmaster.pid"), { force: true }); // stale
   if (logSize(p.logFile) > LOG_ROTATE_BYTES) fs.renameSync(p.logFile, `${p.logFile}.1`);
   let port = await choosePort(p.portFile);
   for (let attempt = 1; ; attempt++) {
     writeServerConf(p, port, s, user);
     writeOwned(p.portFile, `${port}\n`, 0o644, user);
     const from = logSize(p.logFile);
-    const args = ['start', '-D', p.dataDir, '-l', p.logFile, '-w', '-t', '60', '-s'];
-    const r = await run(path.join(binDir, 'pg_ctl'), args, user, p.pgDir);
+    const args = ["start", "-D", p.dataDir, "-l", p.logFile, "-w", "-t", "60", "-s"];
+    const r = await run(path.join(binDir, "pg_ctl"), args, user, p.pgDir);
     if (r.code === 0) return port;
     const log = readLogFrom(p.logFile, from);
     if (attempt < START_ATTEMPTS && /could not bind|could not create any TCP\/IP sockets/.test(log)) {
@@ -143,15 +143,10 @@ export async function startServer(p: ClusterPaths, binDir: string, user: OsUser 
 }
 
 /** pg_ctl stop; `immediate` skips the shutdown checkpoint (for clusters about to be deleted). */
-export async function stopServer(
-  p: ClusterPaths,
-  binDir: string,
-  user: OsUser | undefined,
-  mode: 'fast' | 'immediate',
-): Promise<void> {
+export async function stopServer(p: ClusterPaths, binDir: string, user: OsUser | undefined, mode: "fast" | "immediate"): Promise<void> {
   const pid = livePostmaster(p.dataDir)?.pid;
-  const args = ['stop', '-D', p.dataDir, '-m', mode, '-w', '-t', '60', '-s'];
-  const r = await run(path.join(binDir, 'pg_ctl'), args, user, p.pgDir);
+  const args = ["stop", "-D", p.dataDir, "-m", mode, "-w", "-t", "60", "-s"];
+  const r = await run(path.join(binDir, "pg_ctl"), args, user, p.pgDir);
   if (r.code !== 0 && livePostmaster(p.dataDir)) {
     throw new ClusterError(`pg_ctl stop failed: ${failureReason(r.output)}; see ${p.logFile}`);
   }
@@ -161,12 +156,12 @@ export async function stopServer(
 
 /** Creates the `strata` database if missing, then marks the cluster initialized. */
 export async function createStrataDatabase(p: ClusterPaths, port: number, user: OsUser | undefined): Promise<void> {
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({ host: '127.0.0.1', port, user: 'strata', password: readPassword(p), database: 'postgres' });
+  const { default: pg } = await import("pg");
+  const client = new pg.Client({ host: "127.0.0.1", port, user: "strata", password: readPassword(p), database: "postgres" });
   try {
     await client.connect();
     const found = await client.query("SELECT 1 FROM pg_database WHERE datname = 'strata'");
-    if (found.rowCount === 0) await client.query('CREATE DATABASE strata');
+    if (found.rowCount === 0) await client.query("CREATE DATABASE strata");
   } catch (e) {
     throw new ClusterError(`could not create database strata: ${(e as Error).message}; see ${p.logFile}`);
   } finally {

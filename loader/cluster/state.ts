@@ -1,10 +1,10 @@
 // The files of a private cluster and what they say: where everything lives under
 // <home>/pg, whether a postmaster is running for it, and which TCP port to use.
-import fs from 'node:fs';
-import net from 'node:net';
-import path from 'node:path';
-import { processAlive } from './lock.js';
-import { ClusterError } from './system.js';
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { processAlive } from "./lock.js";
+import { ClusterError } from "./system.js";
 
 export interface ClusterPaths {
   home: string;
@@ -27,18 +27,18 @@ export function clusterPaths(home: string): ClusterPaths {
   if (/["$`\\\n]/.test(abs)) {
     throw new ClusterError(`the folder ${JSON.stringify(abs)} has a character (" $ \` \\ or newline) that PostgreSQL's pg_ctl cannot take`);
   }
-  const pgDir = path.join(abs, 'pg');
-  const dataDir = path.join(pgDir, 'data');
+  const pgDir = path.join(abs, "pg");
+  const dataDir = path.join(pgDir, "data");
   return {
     home: abs,
     pgDir,
     dataDir,
-    passwordFile: path.join(pgDir, 'password'),
-    portFile: path.join(pgDir, 'port'),
-    logFile: path.join(pgDir, 'log'),
-    confFile: path.join(dataDir, 'strata.conf'),
-    readyFile: path.join(pgDir, 'initialized'),
-    lockFile: path.join(abs, 'pg.lock'),
+    passwordFile: path.join(pgDir, "password"),
+    portFile: path.join(pgDir, "port"),
+    logFile: path.join(pgDir, "log"),
+    confFile: path.join(dataDir, "strata.conf"),
+    readyFile: path.join(pgDir, "initialized"),
+    lockFile: path.join(abs, "pg.lock"),
   };
 }
 
@@ -47,7 +47,7 @@ const SOCKET_PATH_MAX = 107;
 
 /** Whether a Unix socket in `dir` fits the kernel's limit on socket path length. */
 export function socketDirFits(dir: string): boolean {
-  return Buffer.byteLength(path.join(dir, '.s.PGSQL.65535')) <= SOCKET_PATH_MAX;
+  return Buffer.byteLength(path.join(dir, ".s.PGSQL.65535")) <= SOCKET_PATH_MAX;
 }
 
 export interface Postmaster {
@@ -63,19 +63,19 @@ export interface Postmaster {
 export function readPostmasterPid(dataDir: string): Postmaster | undefined {
   let text: string;
   try {
-    text = fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8');
+    text = fs.readFileSync(path.join(dataDir, "postmaster.pid"), "utf8");
   } catch {
     return undefined;
   }
   // Lines: pid, data dir, start time, port, socket dir, listen address, shmem key, status.
-  const lines = text.split('\n');
+  const lines = text.split("\n");
   const pid = Number(lines[0]);
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   return {
     pid,
     port: Number(lines[3]),
     socketDir: lines[4]?.trim() || undefined,
-    status: lines[7]?.trim() ?? '',
+    status: lines[7]?.trim() ?? "",
   };
 }
 
@@ -87,7 +87,7 @@ export function isOurPostmaster(pid: number, dataDir: string): boolean {
   } catch {
     // No /proc, or not allowed to look: fall back to the program name, else trust the pid.
     try {
-      return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
+      return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "postgres";
     } catch {
       return true;
     }
@@ -104,8 +104,8 @@ export function livePostmaster(dataDir: string): Postmaster | undefined {
 export function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = net.createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => srv.close(() => resolve(true)));
+    srv.once("error", () => resolve(false));
+    srv.listen({ port, host: "127.0.0.1", exclusive: true }, () => srv.close(() => resolve(true)));
   });
 }
 
@@ -113,10 +113,10 @@ export function portIsFree(port: number): Promise<boolean> {
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => {
+    srv.once("error", reject);
+    srv.listen({ port: 0, host: "127.0.0.1", exclusive: true }, () => {
       const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      const port = typeof addr === "object" && addr ? addr.port : 0;
       srv.close(() => resolve(port));
     });
   });
@@ -126,7 +126,7 @@ export function freePort(): Promise<number> {
 export async function choosePort(portFile: string): Promise<number> {
   let saved = 0;
   try {
-    saved = Number(fs.readFileSync(portFile, 'utf8').trim());
+    saved = Number(fs.readFileSync(portFile, "utf8").trim());
   } catch {
     // first start
   }

@@ -1,16 +1,16 @@
 // The operating-system side of the private cluster: where the PostgreSQL binaries are,
 // which OS user runs them, and running them as that user.
-import { execFileSync, spawn } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
+import { execFileSync, spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
 
 /** Any failure of the private cluster; the message is one line naming the problem and what to do. */
 export class ClusterError extends Error {
-  override name = 'ClusterError';
+  override name = "ClusterError";
 }
 
-const SERVER_BINARIES = ['initdb', 'pg_ctl', 'postgres'];
-const INSTALL_HINT = 'apt-get install postgresql postgresql-15-pllua';
+const SERVER_BINARIES = ["initdb", "pg_ctl", "postgres"];
+const INSTALL_HINT = "apt-get install postgresql postgresql-15-pllua";
 
 function hasServerBinaries(dir: string): boolean {
   return SERVER_BINARIES.every((name) => {
@@ -25,9 +25,9 @@ function hasServerBinaries(dir: string): boolean {
 
 function pgConfigBinDir(): string | undefined {
   // pg_config may be missing from PATH (Debian keeps the server binaries off it).
-  for (const cmd of ['pg_config', '/usr/bin/pg_config']) {
+  for (const cmd of ["pg_config", "/usr/bin/pg_config"]) {
     try {
-      const out = execFileSync(cmd, ['--bindir'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      const out = execFileSync(cmd, ["--bindir"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
       return out.trim();
     } catch {
       // try the next one
@@ -40,14 +40,14 @@ function pgConfigBinDir(): string | undefined {
 function debianBinDirs(): string[] {
   let names: string[];
   try {
-    names = fs.readdirSync('/usr/lib/postgresql');
+    names = fs.readdirSync("/usr/lib/postgresql");
   } catch {
     return [];
   }
   return names
     .filter((n) => /^\d+(\.\d+)?$/.test(n))
     .sort((a, b) => Number(b) - Number(a))
-    .map((n) => path.join('/usr/lib/postgresql', n, 'bin'));
+    .map((n) => path.join("/usr/lib/postgresql", n, "bin"));
 }
 
 let cachedBinDir: string | undefined;
@@ -59,21 +59,23 @@ let cachedBinDir: string | undefined;
  */
 export function findPgBinDir(): string {
   if (cachedBinDir) return cachedBinDir;
-  const forced = process.env['STRATA_PG_BINDIR'];
+  const forced = process.env.STRATA_PG_BINDIR;
   if (forced) {
     if (!hasServerBinaries(forced)) {
       throw new ClusterError(`STRATA_PG_BINDIR=${forced} lacks initdb, pg_ctl or postgres; fix it or unset it`);
     }
-    return (cachedBinDir = forced);
+    cachedBinDir = forced;
+    return forced;
   }
-  const candidates = [pgConfigBinDir(), ...debianBinDirs(), ...(process.env['PATH'] ?? '').split(path.delimiter)];
+  const candidates = [pgConfigBinDir(), ...debianBinDirs(), ...(process.env.PATH ?? "").split(path.delimiter)];
   const found = candidates.find((d): d is string => !!d && hasServerBinaries(d));
   if (!found) {
     throw new ClusterError(
       `no PostgreSQL server binaries (initdb, pg_ctl, postgres) found via pg_config, /usr/lib/postgresql/*/bin or PATH; install them: ${INSTALL_HINT}, or set STRATA_PG_BINDIR`,
     );
   }
-  return (cachedBinDir = found);
+  cachedBinDir = found;
+  return found;
 }
 
 export interface OsUser {
@@ -87,23 +89,23 @@ function lookupUser(key: string): OsUser | undefined {
   let line: string | undefined;
   try {
     // getent also sees users from NSS (LDAP, sssd), not only /etc/passwd.
-    line = execFileSync('getent', ['passwd', key], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n')[0];
+    line = execFileSync("getent", ["passwd", key], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split("\n")[0];
   } catch {
     try {
       line = fs
-        .readFileSync('/etc/passwd', 'utf8')
-        .split('\n')
+        .readFileSync("/etc/passwd", "utf8")
+        .split("\n")
         .find((l) => {
-          const f = l.split(':');
+          const f = l.split(":");
           return f[0] === key || f[2] === key;
         });
     } catch {
       line = undefined;
     }
   }
-  const f = line?.split(':');
+  const f = line?.split(":");
   if (!f || f.length < 6) return undefined;
-  return { name: f[0] ?? key, uid: Number(f[2]), gid: Number(f[3]), home: f[5] || '/' };
+  return { name: f[0] ?? key, uid: Number(f[2]), gid: Number(f[3]), home: f[5] || "/" };
 }
 
 /**
@@ -116,11 +118,11 @@ export function serverUser(dataDir: string): OsUser | undefined {
   if (process.getuid?.() !== 0) return undefined;
   try {
     const st = fs.statSync(dataDir);
-    if (st.uid !== 0) return lookupUser(String(st.uid)) ?? { name: `uid ${st.uid}`, uid: st.uid, gid: st.gid, home: '/' };
+    if (st.uid !== 0) return lookupUser(String(st.uid)) ?? { name: `uid ${st.uid}`, uid: st.uid, gid: st.gid, home: "/" };
   } catch {
     // no data directory yet
   }
-  const name = process.env['STRATA_PG_OS_USER'] || 'postgres';
+  const name = process.env.STRATA_PG_OS_USER || "postgres";
   const user = lookupUser(name);
   if (!user || user.uid === 0) {
     throw new ClusterError(
@@ -133,10 +135,10 @@ export function serverUser(dataDir: string): OsUser | undefined {
 function childEnv(user: OsUser | undefined): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   // PG* variables (PGDATA, PGPORT, ...) of the caller must not steer our private server.
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PG')) env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("PG")) env[k] = v;
   // English messages, so a failure can be recognised (port taken, bad locale) and reported.
-  delete env['LC_ALL'];
-  env['LC_MESSAGES'] = 'C';
+  delete env.LC_ALL;
+  env.LC_MESSAGES = "C";
   if (user) Object.assign(env, { HOME: user.home, USER: user.name, LOGNAME: user.name });
   return env;
 }
@@ -152,14 +154,14 @@ export function run(cmd: string, args: string[], user: OsUser | undefined, cwd: 
     const child = spawn(cmd, args, {
       cwd,
       env: childEnv(user),
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ["ignore", "pipe", "pipe"],
       ...(user ? { uid: user.uid, gid: user.gid } : {}),
     });
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
-    child.on('error', (e) => reject(new ClusterError(`could not run ${path.basename(cmd)}: ${e.message}`)));
-    child.on('close', (code) => resolve({ code: code ?? 1, output }));
+    let output = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (output += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (output += d));
+    child.on("error", (e) => reject(new ClusterError(`could not run ${path.basename(cmd)}: ${e.message}`)));
+    child.on("close", (code) => resolve({ code: code ?? 1, output }));
   });
 }
 
@@ -179,7 +181,7 @@ export async function assertReachable(user: OsUser, dir: string): Promise<void> 
     if (path.dirname(d) === d) break;
   }
   const script = 'for d do [ -x "$d" ] || { printf %s "$d"; exit 1; }; done';
-  const r = await run('/bin/sh', ['-c', script, 'sh', ...chain], user, '/');
+  const r = await run("/bin/sh", ["-c", script, "sh", ...chain], user, "/");
   if (r.code === 0) return;
   const blocked = r.output.trim() || dir;
   throw new ClusterError(

@@ -73,7 +73,9 @@ export function loadStoredLogic(): StoredLogic {
   const { bundleHash, signatures } = JSON.parse(readFileSync(manifestPath, "utf8")) as { bundleHash: string; signatures: string[] };
   const bundle = readFileSync(join(dir, "strata.lua"), "utf8");
   const sqlDir = join(projectRoot(), "sql");
-  const files = readdirSync(sqlDir).filter((f) => /^\d+_.*\.sql$/.test(f)).sort();
+  const files = readdirSync(sqlDir)
+    .filter((f) => /^\d+_.*\.sql$/.test(f))
+    .sort();
   const read = (f: string) => ({ name: `sql/${f}`, sql: readFileSync(join(sqlDir, f), "utf8") });
   const scripts = [
     ...files.filter((f) => parseInt(f, 10) < 50).map(read),
@@ -89,17 +91,15 @@ async function installStoredLogic(client: pg.Client): Promise<"installed" | "unc
   const logic = loadStoredLogic();
   await client.query("begin");
   try {
-    const { rows } = await client.query<{ install_hash: string }>(
-      "select install_hash from strata._installs order by id desc limit 1",
-    );
+    const { rows } = await client.query<{ install_hash: string }>("select install_hash from strata._installs order by id desc limit 1");
     if (rows[0]?.install_hash === logic.installHash) {
       await client.query("commit");
       return "unchanged";
     }
-    await client.query(
-      "insert into strata._bundles (hash, source) values ($1, $2) on conflict (hash) do nothing",
-      [logic.bundleHash, logic.bundle],
-    );
+    await client.query("insert into strata._bundles (hash, source) values ($1, $2) on conflict (hash) do nothing", [
+      logic.bundleHash,
+      logic.bundle,
+    ]);
     for (const s of logic.scripts) {
       try {
         await client.query(s.sql);
@@ -108,10 +108,7 @@ async function installStoredLogic(client: pg.Client): Promise<"installed" | "unc
       }
     }
     await dropUndeclared(client, logic.signatures);
-    await client.query("insert into strata._installs (install_hash, bundle_hash) values ($1, $2)", [
-      logic.installHash,
-      logic.bundleHash,
-    ]);
+    await client.query("insert into strata._installs (install_hash, bundle_hash) values ($1, $2)", [logic.installHash, logic.bundleHash]);
     await client.query("commit");
     return "installed";
   } catch (e) {

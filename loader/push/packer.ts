@@ -87,7 +87,13 @@ export class Packer {
       offsets.push(offset);
       offset += p.length;
     }
-    await this.db.registerPack(packHash, offset, hashes, offsets, parts.map((p) => p.length));
+    await this.db.registerPack(
+      packHash,
+      offset,
+      hashes,
+      offsets,
+      parts.map((p) => p.length),
+    );
     this.stats.packs++;
     this.stats.chunks += parts.length;
     this.stats.bytes += offset;

@@ -70,14 +70,37 @@ export async function missingHashes(
 }
 
 /** Record a stored pack and its chunks. */
-export async function registerPack(s: Session, pack: Buffer, size: number, hashes: Buffer[], offsets: number[], sizes: number[]): Promise<void> {
+export async function registerPack(
+  s: Session,
+  pack: Buffer,
+  size: number,
+  hashes: Buffer[],
+  offsets: number[],
+  sizes: number[],
+): Promise<void> {
   await s.query("select strata.register_pack($1, $2, $3::bytea[], $4::bigint[], $5::int[])", [pack, size, hashes, offsets, sizes]);
 }
 
 /** Stage what the database lacks of the version's trees and contents, then commit it, in one transaction. */
 export async function commitVersion(s: Session, req: CommitRequest): Promise<VersionInfo> {
-  const missingTrees = new Set((await missingHashes(s, "missing_trees", req.trees.map((t) => t.hash))).map((h) => h.toString("hex")));
-  const missingBlobs = new Set((await missingHashes(s, "missing_blobs", req.blobs.map((b) => b.hash))).map((h) => h.toString("hex")));
+  const missingTrees = new Set(
+    (
+      await missingHashes(
+        s,
+        "missing_trees",
+        req.trees.map((t) => t.hash),
+      )
+    ).map((h) => h.toString("hex")),
+  );
+  const missingBlobs = new Set(
+    (
+      await missingHashes(
+        s,
+        "missing_blobs",
+        req.blobs.map((b) => b.hash),
+      )
+    ).map((h) => h.toString("hex")),
+  );
   const stagedTrees = req.trees.filter((t) => missingTrees.has(t.hash.toString("hex")));
   const stagedBlobs = req.blobs.filter((b) => missingBlobs.has(b.hash.toString("hex")));
 
@@ -105,7 +128,14 @@ export async function commitVersion(s: Session, req: CommitRequest): Promise<Ver
     await insertBatches(entries, (e) =>
       client.query(
         "insert into pg_temp.strata_stage_entries select * from unnest($1::bytea[], $2::text[], $3::text[], $4::bytea[], $5::bigint[], $6::text[])",
-        [e.map((x) => x.tree), e.map((x) => x.name), e.map((x) => x.kind), e.map((x) => x.hash), e.map((x) => x.size), e.map((x) => x.target ?? null)],
+        [
+          e.map((x) => x.tree),
+          e.map((x) => x.name),
+          e.map((x) => x.kind),
+          e.map((x) => x.hash),
+          e.map((x) => x.size),
+          e.map((x) => x.target ?? null),
+        ],
       ),
     );
     await insertBatches(req.newChunks, (k) =>

@@ -33,7 +33,10 @@ export async function tabularRowsOf(session: Session, files: ReadFile[]): Promis
   const out: TabularRows[] = [];
   for (const f of byHash.values()) {
     const digest = createHash("sha256");
-    const rows = await hashRows(tee(createReadStream(f.abs), (b) => digest.update(b)), f.path);
+    const rows = await hashRows(
+      tee(createReadStream(f.abs), (b) => digest.update(b)),
+      f.path,
+    );
     // a file rewritten since it was chunked would get row hashes of other contents
     if (rows && digest.digest().equals(f.hash)) out.push({ blob: f.hash, rows });
   }

@@ -37,9 +37,7 @@ export interface FileRecord {
 const KIND_BYTE: Record<EntryKind, number> = { file: 0x66, dir: 0x64, symlink: 0x6c };
 
 export function hashTree(entries: TreeEntry[]): Buffer {
-  const sorted = entries
-    .map((e) => ({ e, name: Buffer.from(e.name, "utf8") }))
-    .sort((a, b) => Buffer.compare(a.name, b.name));
+  const sorted = entries.map((e) => ({ e, name: Buffer.from(e.name, "utf8") })).sort((a, b) => Buffer.compare(a.name, b.name));
   const h = createHash("sha256");
   const size = Buffer.alloc(8);
   for (const { e, name } of sorted) {
@@ -71,7 +69,10 @@ export function buildTrees(files: Iterable<FileRecord>): { root: Tree; trees: Tr
     let folder = top;
     for (const p of parts) {
       let next = folder.folders.get(p);
-      if (!next) folder.folders.set(p, (next = { folders: new Map(), files: [] }));
+      if (!next) {
+        next = { folders: new Map(), files: [] };
+        folder.folders.set(p, next);
+      }
       folder = next;
     }
     folder.files.push({ name, kind: f.kind, hash: f.hash, size: f.kind === "file" ? f.size : 0, target: f.target });

@@ -1,7 +1,7 @@
 // Walking the input of a push: files and symlinks (recorded as links, never followed),
 // with the metadata the local file index keys on.
 
-import { lstatSync, readdirSync, readlinkSync, statSync } from "node:fs";
+import { type Dirent, lstatSync, readdirSync, readlinkSync, type Stats, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { STATE_DIR } from "../checkout/listing.js";
 import { StrataError } from "../errors.js";
@@ -18,14 +18,13 @@ export interface InputFile {
   target?: string;
 }
 
-
 /**
  * The files under `root` (a folder, or a single file pushed under its own name).
  * Synchronous calls: a walk is one metadata call per file, and the thread-pool round
  * trip of the async ones costs more than the call itself.
  */
 export function walkInput(root: string): InputFile[] {
-  let st;
+  let st: Stats;
   try {
     st = statSync(root);
   } catch (e) {
@@ -41,7 +40,7 @@ export function walkInput(root: string): InputFile[] {
 }
 
 function walkFolder(abs: string, rel: string, out: InputFile[]): void {
-  let names;
+  let names: Dirent[];
   try {
     names = readdirSync(abs, { withFileTypes: true });
   } catch (e) {
@@ -54,7 +53,7 @@ function walkFolder(abs: string, rel: string, out: InputFile[]): void {
     if (d.isDirectory()) {
       walkFolder(childAbs, childRel, out);
     } else if (d.isFile() || d.isSymbolicLink()) {
-      let st;
+      let st: Stats;
       try {
         st = lstatSync(childAbs);
       } catch (e) {
@@ -79,10 +78,14 @@ function walkFolder(abs: string, rel: string, out: InputFile[]): void {
 export function inputError(path: string, e: unknown): StrataError {
   const code = (e as { code?: string }).code;
   const why =
-    code === "ENOENT" ? "does not exist"
-    : code === "EACCES" || code === "EPERM" ? "cannot be read (permission denied)"
-    : code === "ELOOP" ? "is a symlink loop"
-    : code === "ENOTDIR" ? "is not a folder"
-    : (e as Error).message;
+    code === "ENOENT"
+      ? "does not exist"
+      : code === "EACCES" || code === "EPERM"
+        ? "cannot be read (permission denied)"
+        : code === "ELOOP"
+          ? "is a symlink loop"
+          : code === "ENOTDIR"
+            ? "is not a folder"
+            : (e as Error).message;
   return new StrataError(`${path} ${why}`, code === "EACCES" || code === "EPERM" ? "failure" : "usage", { cause: e });
 }

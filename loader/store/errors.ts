@@ -3,17 +3,17 @@
 // the store and says what to do next (the CLI prints it as is).
 
 export type StoreErrorKind =
-  | 'not_found' // the object does not exist
-  | 'no_bucket' // the bucket (or the store's root folder) does not exist
-  | 'bad_credentials' // credentials missing, unknown or rejected
-  | 'access_denied' // credentials accepted but not allowed to do this
-  | 'unreachable' // network: refused, timed out, DNS, reset
-  | 'throttled' // still throttled (503 SlowDown, 429) after all retries
-  | 'server' // still 5xx after all retries
-  | 'bad_range' // a range outside the object
-  | 'bad_key' // a key the stores refuse (see keys.ts)
-  | 'bad_config' // a store URL or option that cannot work
-  | 'io'; // anything else (local file system errors, unexpected answers)
+  | "not_found" // the object does not exist
+  | "no_bucket" // the bucket (or the store's root folder) does not exist
+  | "bad_credentials" // credentials missing, unknown or rejected
+  | "access_denied" // credentials accepted but not allowed to do this
+  | "unreachable" // network: refused, timed out, DNS, reset
+  | "throttled" // still throttled (503 SlowDown, 429) after all retries
+  | "server" // still 5xx after all retries
+  | "bad_range" // a range outside the object
+  | "bad_key" // a key the stores refuse (see keys.ts)
+  | "bad_config" // a store URL or option that cannot work
+  | "io"; // anything else (local file system errors, unexpected answers)
 
 export interface StoreErrorOptions {
   cause?: unknown;
@@ -22,7 +22,7 @@ export interface StoreErrorOptions {
 }
 
 export class StoreError extends Error {
-  override readonly name = 'StoreError';
+  override readonly name = "StoreError";
   readonly kind: StoreErrorKind;
   readonly key: string | undefined;
   readonly store: string | undefined;
@@ -41,14 +41,14 @@ export function isStoreError(err: unknown, kind?: StoreErrorKind): err is StoreE
 
 /** Collapses whitespace so that SDK and OS messages cannot break the one-line rule. */
 export function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
+  return text.replace(/\s+/g, " ").trim();
 }
 
 /** The errno-style code of an error, looking through AggregateError and `cause`. */
 export function errorCode(err: unknown, depth = 0): string | undefined {
-  if (typeof err !== 'object' || err === null || depth > 5) return undefined;
+  if (typeof err !== "object" || err === null || depth > 5) return undefined;
   const e = err as { code?: unknown; errors?: unknown; cause?: unknown };
-  if (typeof e.code === 'string') return e.code;
+  if (typeof e.code === "string") return e.code;
   // Node's happy-eyeballs connect reports an AggregateError of per-address errors.
   if (Array.isArray(e.errors)) {
     for (const inner of e.errors) {

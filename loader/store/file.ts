@@ -5,18 +5,19 @@
 // the rename survives a power cut. Dot-names are never valid keys (keys.ts), so a
 // temp file a crash leaves behind is invisible to has/get/list.
 
-import { randomBytes } from 'node:crypto';
-import { access, constants, mkdir, open, readdir, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { randomBytes } from "node:crypto";
+import type { Dirent } from "node:fs";
+import { access, constants, mkdir, open, readdir, readFile, rename, rm, stat, unlink, type FileHandle } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 
-import { errorCode, StoreError, type StoreErrorKind } from './errors.js';
-import { validateKey, validatePrefix } from './keys.js';
-import { mapLimited } from './limit.js';
-import { checkRange, readRanges } from './ranges.js';
-import { emptyStats, type ByteRange, type GetRangesOptions, type ListEntry, type ObjectStore, type StoreStats } from './store.js';
+import { errorCode, StoreError, type StoreErrorKind } from "./errors.js";
+import { validateKey, validatePrefix } from "./keys.js";
+import { mapLimited } from "./limit.js";
+import { checkRange, readRanges } from "./ranges.js";
+import { emptyStats, type ByteRange, type GetRangesOptions, type ListEntry, type ObjectStore, type StoreStats } from "./store.js";
 
-const TEMP_PREFIX = '.tmp-';
+const TEMP_PREFIX = ".tmp-";
 // Local reads and unlinks run on libuv's thread pool; more in flight only queues.
 const FILE_PARALLEL = 8;
 
@@ -44,10 +45,10 @@ export class FileStore implements ObjectStore {
       await access(this.root, constants.R_OK | constants.W_OK | constants.X_OK);
     } catch (err) {
       const code = errorCode(err);
-      if (code === 'EEXIST' || code === 'ENOTDIR') {
-        throw new StoreError('bad_config', `${this.describe()} is not a folder (fix STRATA_STORE)`, { cause: err, store: this.describe() });
+      if (code === "EEXIST" || code === "ENOTDIR") {
+        throw new StoreError("bad_config", `${this.describe()} is not a folder (fix STRATA_STORE)`, { cause: err, store: this.describe() });
       }
-      throw this.fsError(err, 'open the store folder', undefined);
+      throw this.fsError(err, "open the store folder", undefined);
     }
   }
 
@@ -59,11 +60,11 @@ export class FileStore implements ObjectStore {
     if ((await this.statFile(path, key))?.size === size) return false;
     this.counts.put++;
     const dir = dirname(path);
-    const tmp = join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(8).toString('hex')}`);
+    const tmp = join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(8).toString("hex")}`);
     try {
       await mkdir(dir, { recursive: true });
       try {
-        const fh = await open(tmp, 'wx', 0o644);
+        const fh = await open(tmp, "wx", 0o644);
         try {
           await writeParts(fh, parts);
           await fh.sync();
@@ -77,7 +78,7 @@ export class FileStore implements ObjectStore {
       }
       await syncFolder(dir);
     } catch (err) {
-      throw this.fsError(err, 'write', key);
+      throw this.fsError(err, "write", key);
     }
     return true;
   }
@@ -98,7 +99,7 @@ export class FileStore implements ObjectStore {
     try {
       return await readFile(path);
     } catch (err) {
-      throw this.fsError(err, 'read', key);
+      throw this.fsError(err, "read", key);
     }
   }
 
@@ -113,9 +114,9 @@ export class FileStore implements ObjectStore {
     for (const r of ranges) checkRange(r.offset, r.length, key, this.describe());
     let fh: FileHandle;
     try {
-      fh = await open(path, 'r');
+      fh = await open(path, "r");
     } catch (err) {
-      throw this.fsError(err, 'read', key);
+      throw this.fsError(err, "read", key);
     }
     try {
       return await readRanges(
@@ -132,10 +133,10 @@ export class FileStore implements ObjectStore {
     }
   }
 
-  async *list(prefix = ''): AsyncIterable<ListEntry> {
+  async *list(prefix = ""): AsyncIterable<ListEntry> {
     validatePrefix(prefix, this.describe());
     // Start at the deepest folder the prefix names in full; filter the rest by string.
-    const folder = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+    const folder = prefix.slice(0, prefix.lastIndexOf("/") + 1);
     yield* this.walk(folder, prefix);
   }
 
@@ -146,7 +147,7 @@ export class FileStore implements ObjectStore {
       try {
         await unlink(path);
       } catch (err) {
-        if (errorCode(err) !== 'ENOENT') throw this.fsError(err, 'delete', keys[i]);
+        if (errorCode(err) !== "ENOENT") throw this.fsError(err, "delete", keys[i]);
       }
     });
   }
@@ -155,18 +156,18 @@ export class FileStore implements ObjectStore {
   // write into one, and there are at most 256 fan-out folders per key space.
 
   private async *walk(folderKey: string, prefix: string): AsyncGenerator<ListEntry> {
-    let entries;
+    let entries: Dirent[];
     this.counts.list++;
     try {
       entries = await readdir(join(this.root, folderKey), { withFileTypes: true });
     } catch (err) {
       const code = errorCode(err);
-      if (code === 'ENOENT' || code === 'ENOTDIR') return;
-      throw this.fsError(err, 'list', folderKey);
+      if (code === "ENOENT" || code === "ENOTDIR") return;
+      throw this.fsError(err, "list", folderKey);
     }
     // Sort as S3 does (by key bytes): a folder sorts as its name plus '/'.
     const items = entries
-      .filter((e) => !e.name.startsWith('.') && (e.isFile() || e.isDirectory()))
+      .filter((e) => !e.name.startsWith(".") && (e.isFile() || e.isDirectory()))
       .map((e) => ({ name: e.name, folder: e.isDirectory(), sortKey: e.isDirectory() ? `${e.name}/` : e.name }))
       .sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
     for (const item of items) {
@@ -183,7 +184,7 @@ export class FileStore implements ObjectStore {
 
   private pathOf(key: string): string {
     validateKey(key, this.describe());
-    return join(this.root, ...key.split('/'));
+    return join(this.root, ...key.split("/"));
   }
 
   private async statFile(path: string, key: string): Promise<{ size: number } | undefined> {
@@ -192,8 +193,8 @@ export class FileStore implements ObjectStore {
       return info.isFile() ? { size: info.size } : undefined;
     } catch (err) {
       const code = errorCode(err);
-      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-      throw this.fsError(err, 'stat', key);
+      if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+      throw this.fsError(err, "stat", key);
     }
   }
 
@@ -205,13 +206,17 @@ export class FileStore implements ObjectStore {
       try {
         ({ bytesRead } = await fh.read(buf, done, length - done, offset + done));
       } catch (err) {
-        throw this.fsError(err, 'read', key);
+        throw this.fsError(err, "read", key);
       }
       if (bytesRead === 0) {
-        throw new StoreError('bad_range', `range ${offset}+${length} is past the end of '${key}' in ${this.describe()} (object has ${offset + done} bytes or fewer)`, {
-          key,
-          store: this.describe(),
-        });
+        throw new StoreError(
+          "bad_range",
+          `range ${offset}+${length} is past the end of '${key}' in ${this.describe()} (object has ${offset + done} bytes or fewer)`,
+          {
+            key,
+            store: this.describe(),
+          },
+        );
       }
       done += bytesRead;
     }
@@ -219,19 +224,19 @@ export class FileStore implements ObjectStore {
   }
 
   private fsError(err: unknown, action: string, key: string | undefined): StoreError {
-    const code = errorCode(err) ?? 'unknown error';
+    const code = errorCode(err) ?? "unknown error";
     const what = key === undefined ? this.describe() : `'${key}' in ${this.describe()}`;
-    let kind: StoreErrorKind = 'io';
-    let hint = 'check the folder and the disk';
-    if ((code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') && action === 'read') {
-      kind = 'not_found';
+    let kind: StoreErrorKind = "io";
+    let hint = "check the folder and the disk";
+    if ((code === "ENOENT" || code === "EISDIR" || code === "ENOTDIR") && action === "read") {
+      kind = "not_found";
       return new StoreError(kind, `object ${what} not found`, { cause: err, key, store: this.describe() });
     }
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-      kind = 'access_denied';
-      hint = 'check the folder permissions or choose another STRATA_STORE';
-    } else if (code === 'ENOSPC' || code === 'EDQUOT') {
-      hint = 'the disk is full: free space or choose another STRATA_STORE';
+    if (code === "EACCES" || code === "EPERM" || code === "EROFS") {
+      kind = "access_denied";
+      hint = "check the folder permissions or choose another STRATA_STORE";
+    } else if (code === "ENOSPC" || code === "EDQUOT") {
+      hint = "the disk is full: free space or choose another STRATA_STORE";
     }
     return new StoreError(kind, `cannot ${action} ${what}: ${code} (${hint})`, { cause: err, key, store: this.describe() });
   }
@@ -241,18 +246,18 @@ export class FileStore implements ObjectStore {
 async function syncFolder(dir: string): Promise<void> {
   let fh: FileHandle | undefined;
   try {
-    fh = await open(dir, 'r');
+    fh = await open(dir, "r");
     await fh.sync();
   } catch (err) {
     const code = errorCode(err);
-    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') throw err;
+    if (code !== "EISDIR" && code !== "EINVAL" && code !== "EPERM" && code !== "EBADF") throw err;
   } finally {
     await fh?.close();
   }
 }
 
 /** Write the parts back to back without joining them (writev, in groups under IOV_MAX). */
-async function writeParts(fh: import('node:fs/promises').FileHandle, parts: readonly Buffer[]): Promise<void> {
+async function writeParts(fh: import("node:fs/promises").FileHandle, parts: readonly Buffer[]): Promise<void> {
   for (let i = 0; i < parts.length; i += 512) {
     let group = parts.slice(i, i + 512);
     let want = group.reduce((n, b) => n + b.length, 0);

@@ -39,7 +39,7 @@ export async function checkStoreIdentity(db: StoreIdDb, store: ObjectStore): Pro
     if (now === id) return { ok: true };
     return { ok: false, why: `it holds no Strata data; the database's chunks are in store ${id}` };
   }
-  await store.put(MARKER_KEY, Buffer.from(JSON.stringify({ format: 1, storeId: id }) + "\n"));
+  await store.put(MARKER_KEY, Buffer.from(`${JSON.stringify({ format: 1, storeId: id })}\n`));
   const stored = await readMarker(store);
   return stored === id ? { ok: true } : { ok: false, why: `another database claimed it first (store id ${stored})` };
 }

@@ -3,9 +3,9 @@
 // `gap` bytes of each other are read together and sliced apart afterwards. The
 // gap trades a few wasted bytes for fewer requests.
 
-import { StoreError } from './errors.js';
-import { mapLimited } from './limit.js';
-import type { ByteRange, GetRangesOptions } from './store.js';
+import { StoreError } from "./errors.js";
+import { mapLimited } from "./limit.js";
+import type { ByteRange, GetRangesOptions } from "./store.js";
 
 export const DEFAULT_RANGE_GAP = 256 * 1024;
 export const DEFAULT_MAX_SPAN = 32 * 1024 * 1024;
@@ -17,7 +17,7 @@ export interface RangeGroup extends ByteRange {
 
 export function checkRange(offset: number, length: number, key: string, store: string): void {
   if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
-    throw new StoreError('bad_range', `invalid range offset=${offset} length=${length} of '${key}' in ${store}`, { key, store });
+    throw new StoreError("bad_range", `invalid range offset=${offset} length=${length} of '${key}' in ${store}`, { key, store });
   }
 }
 

@@ -2,8 +2,8 @@
 // then defaults. Kept apart from the client so the precedence is testable
 // without a network.
 
-import { StoreError } from './errors.js';
-import { validateKey } from './keys.js';
+import { StoreError } from "./errors.js";
+import { validateKey } from "./keys.js";
 
 export type Env = Record<string, string | undefined>;
 
@@ -30,7 +30,7 @@ export interface S3StoreOptions {
   /** Attempts per request, first included; env STRATA_S3_MAX_ATTEMPTS, AWS_MAX_ATTEMPTS; default 5. */
   maxAttempts?: number;
   /** SDK retry mode; env STRATA_S3_RETRY_MODE, AWS_RETRY_MODE; default 'standard'. */
-  retryMode?: 'standard' | 'adaptive';
+  retryMode?: "standard" | "adaptive";
   /** TCP connect timeout; default 10 s. */
   connectTimeoutMs?: number;
   /** A socket idle this long is dropped (and the request retried); default 120 s. */
@@ -51,36 +51,36 @@ export interface S3Settings {
   credentials: S3Credentials | undefined;
   concurrency: number;
   maxAttempts: number;
-  retryMode: 'standard' | 'adaptive';
+  retryMode: "standard" | "adaptive";
   connectTimeoutMs: number;
   socketTimeoutMs: number;
   listPageSize: number;
 }
 
-export const DEFAULT_REGION = 'us-east-1';
+export const DEFAULT_REGION = "us-east-1";
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 export function resolveS3Settings(options: S3StoreOptions): S3Settings {
   const env = options.env ?? process.env;
   const bucket = options.bucket;
   if (!BUCKET.test(bucket)) {
-    throw new StoreError('bad_config', `invalid bucket name '${bucket}' (3-63 of a-z 0-9 . -; fix STRATA_STORE)`);
+    throw new StoreError("bad_config", `invalid bucket name '${bucket}' (3-63 of a-z 0-9 . -; fix STRATA_STORE)`);
   }
-  const endpoint = options.endpoint ?? firstSet(env, 'STRATA_S3_ENDPOINT', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL');
+  const endpoint = options.endpoint ?? firstSet(env, "STRATA_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL");
   if (endpoint !== undefined) checkEndpoint(endpoint);
-  const retryMode = options.retryMode ?? firstSet(env, 'STRATA_S3_RETRY_MODE', 'AWS_RETRY_MODE') ?? 'standard';
-  if (retryMode !== 'standard' && retryMode !== 'adaptive') {
-    throw new StoreError('bad_config', `unknown S3 retry mode '${retryMode}' (use standard or adaptive)`);
+  const retryMode = options.retryMode ?? firstSet(env, "STRATA_S3_RETRY_MODE", "AWS_RETRY_MODE") ?? "standard";
+  if (retryMode !== "standard" && retryMode !== "adaptive") {
+    throw new StoreError("bad_config", `unknown S3 retry mode '${retryMode}' (use standard or adaptive)`);
   }
   return {
     bucket,
-    prefix: normalizePrefix(options.prefix ?? ''),
+    prefix: normalizePrefix(options.prefix ?? ""),
     endpoint,
-    region: options.region ?? firstSet(env, 'AWS_REGION', 'AWS_DEFAULT_REGION'),
-    forcePathStyle: options.forcePathStyle ?? flag(env, 'STRATA_S3_FORCE_PATH_STYLE') ?? endpoint !== undefined,
+    region: options.region ?? firstSet(env, "AWS_REGION", "AWS_DEFAULT_REGION"),
+    forcePathStyle: options.forcePathStyle ?? flag(env, "STRATA_S3_FORCE_PATH_STYLE") ?? endpoint !== undefined,
     credentials: options.credentials,
-    concurrency: options.concurrency ?? positiveInt(env, 'STRATA_S3_CONCURRENCY') ?? 8,
-    maxAttempts: options.maxAttempts ?? positiveInt(env, 'STRATA_S3_MAX_ATTEMPTS', 'AWS_MAX_ATTEMPTS') ?? 5,
+    concurrency: options.concurrency ?? positiveInt(env, "STRATA_S3_CONCURRENCY") ?? 8,
+    maxAttempts: options.maxAttempts ?? positiveInt(env, "STRATA_S3_MAX_ATTEMPTS", "AWS_MAX_ATTEMPTS") ?? 5,
     retryMode,
     connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
     socketTimeoutMs: options.socketTimeoutMs ?? 120_000,
@@ -90,12 +90,15 @@ export function resolveS3Settings(options: S3StoreOptions): S3Settings {
 
 /** '' or 'a/b/' : no leading slash, exactly one trailing slash, valid key segments. */
 export function normalizePrefix(prefix: string): string {
-  const trimmed = prefix.replace(/^\/+/, '').replace(/\/+$/, '');
-  if (trimmed === '') return '';
+  const trimmed = prefix.replace(/^\/+/, "").replace(/\/+$/, "");
+  if (trimmed === "") return "";
   try {
     validateKey(trimmed);
   } catch {
-    throw new StoreError('bad_config', `invalid S3 key prefix '${prefix}' (segments of [A-Za-z0-9._~=+-], not starting with '.'; fix STRATA_STORE)`);
+    throw new StoreError(
+      "bad_config",
+      `invalid S3 key prefix '${prefix}' (segments of [A-Za-z0-9._~=+-], not starting with '.'; fix STRATA_STORE)`,
+    );
   }
   return `${trimmed}/`;
 }
@@ -111,9 +114,9 @@ function firstSet(env: Env, ...names: string[]): string | undefined {
 function flag(env: Env, name: string): boolean | undefined {
   const value = firstSet(env, name)?.toLowerCase();
   if (value === undefined) return undefined;
-  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
-  if (['0', 'false', 'no', 'off'].includes(value)) return false;
-  throw new StoreError('bad_config', `${name}=${value} is not a yes/no value (use 1 or 0)`);
+  if (["1", "true", "yes", "on"].includes(value)) return true;
+  if (["0", "false", "no", "off"].includes(value)) return false;
+  throw new StoreError("bad_config", `${name}=${value} is not a yes/no value (use 1 or 0)`);
 }
 
 function positiveInt(env: Env, ...names: string[]): number | undefined {
@@ -121,7 +124,7 @@ function positiveInt(env: Env, ...names: string[]): number | undefined {
     const value = firstSet(env, name);
     if (value === undefined) continue;
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new StoreError('bad_config', `${name}=${value} is not a positive integer`);
+    if (!Number.isInteger(n) || n < 1) throw new StoreError("bad_config", `${name}=${value} is not a positive integer`);
     return n;
   }
   return undefined;
@@ -134,7 +137,7 @@ function checkEndpoint(endpoint: string): void {
   } catch {
     url = undefined;
   }
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new StoreError('bad_config', `S3 endpoint '${endpoint}' is not an http(s) URL (fix STRATA_S3_ENDPOINT or AWS_ENDPOINT_URL)`);
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    throw new StoreError("bad_config", `S3 endpoint '${endpoint}' is not an http(s) URL (fix STRATA_S3_ENDPOINT or AWS_ENDPOINT_URL)`);
   }
 }

@@ -12,37 +12,38 @@
 // push at the cost of one small request; a size mismatch (a damaged object) is
 // overwritten. Bodies are Buffers with Content-MD5, so S3 rejects damage in transit.
 
-import { createHash } from 'node:crypto';
+import { createHash } from "node:crypto";
 
-import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import type { S3Client, S3ClientConfig } from "@aws-sdk/client-s3";
 
-import { isStoreError, StoreError } from './errors.js';
-import { validateKey, validatePrefix } from './keys.js';
-import { Limiter, mapLimited } from './limit.js';
-import { checkRange, readRanges } from './ranges.js';
-import { DEFAULT_REGION, resolveS3Settings, type S3Settings, type S3StoreOptions } from './s3-config.js';
-import { mapS3Error } from './s3-errors.js';
-import { emptyStats, type ByteRange, type GetRangesOptions, type ListEntry, type ObjectStore, type StoreStats } from './store.js';
+import { isStoreError, StoreError } from "./errors.js";
+import { validateKey, validatePrefix } from "./keys.js";
+import { Limiter, mapLimited } from "./limit.js";
+import { checkRange, readRanges } from "./ranges.js";
+import { DEFAULT_REGION, resolveS3Settings, type S3Settings, type S3StoreOptions } from "./s3-config.js";
+import { mapS3Error } from "./s3-errors.js";
+import { emptyStats, type ByteRange, type GetRangesOptions, type ListEntry, type ObjectStore, type StoreStats } from "./store.js";
 
-export type { S3StoreOptions } from './s3-config.js';
+export type { S3StoreOptions } from "./s3-config.js";
 
 const DELETE_BATCH = 1000; // the DeleteObjects maximum
 
 const COMMAND_STAT: Record<string, keyof StoreStats> = {
-  GetObjectCommand: 'get',
-  PutObjectCommand: 'put',
-  HeadObjectCommand: 'head',
-  ListObjectsV2Command: 'list',
-  DeleteObjectsCommand: 'delete',
+  GetObjectCommand: "get",
+  PutObjectCommand: "put",
+  HeadObjectCommand: "head",
+  ListObjectsV2Command: "list",
+  DeleteObjectsCommand: "delete",
 };
 
-type Sdk = typeof import('@aws-sdk/client-s3');
+type Sdk = typeof import("@aws-sdk/client-s3");
 let sdkModule: Promise<Sdk> | undefined;
 
 /** The AWS SDK, loaded on first use: it takes a tenth of a second to load, which every
  * command on a file store would otherwise pay. */
 function sdk(): Promise<Sdk> {
-  return (sdkModule ??= import('@aws-sdk/client-s3'));
+  sdkModule ??= import("@aws-sdk/client-s3");
+  return sdkModule;
 }
 
 /** Marks a failure while streaming a response body, which the SDK does not retry. */
@@ -59,7 +60,7 @@ export class S3Store implements ObjectStore {
   constructor(options: S3StoreOptions) {
     this.settings = resolveS3Settings(options);
     const s = this.settings;
-    this.where = s.endpoint ?? 'AWS S3';
+    this.where = s.endpoint ?? "AWS S3";
     this.limiter = new Limiter(s.concurrency);
     const agent = { keepAlive: true, maxSockets: s.concurrency * 2 };
     const config: S3ClientConfig = {
@@ -71,8 +72,8 @@ export class S3Store implements ObjectStore {
       // Checksums only where S3 demands them (DeleteObjects): the default mode
       // frames streamed bodies in aws-chunked encoding that some servers store
       // verbatim (s3rver), and Content-MD5 already protects our PUTs.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
       requestHandler: { connectionTimeout: s.connectTimeoutMs, socketTimeout: s.socketTimeoutMs, httpAgent: agent, httpsAgent: agent },
     };
     if (s.endpoint !== undefined) config.endpoint = s.endpoint;
@@ -88,11 +89,11 @@ export class S3Store implements ObjectStore {
       // In the deserialize step, i.e. inside the retry loop: counts every attempt.
       client.middlewareStack.add(
         (next, context) => async (args) => {
-          const stat = COMMAND_STAT[context.commandName ?? ''];
+          const stat = COMMAND_STAT[context.commandName ?? ""];
           if (stat) this.counts[stat]++;
           return next(args);
         },
-        { step: 'deserialize', name: 'strataRequestCounter' },
+        { step: "deserialize", name: "strataRequestCounter" },
       );
       return client;
     });
@@ -114,8 +115,10 @@ export class S3Store implements ObjectStore {
   async check(): Promise<void> {
     // ListObjectsV2 rather than HeadBucket: a HEAD answer has no body, so it
     // could not tell an unknown key id from a denied one.
-    await this.send('list', undefined, () =>
-      this.sdkClient().then(([c, m]) => c.send(new m.ListObjectsV2Command({ Bucket: this.settings.bucket, Prefix: this.settings.prefix, MaxKeys: 1 }))),
+    await this.send("list", undefined, () =>
+      this.sdkClient().then(([c, m]) =>
+        c.send(new m.ListObjectsV2Command({ Bucket: this.settings.bucket, Prefix: this.settings.prefix, MaxKeys: 1 })),
+      ),
     );
   }
 
@@ -126,13 +129,15 @@ export class S3Store implements ObjectStore {
     // A denied HEAD says nothing (S3 also denies HEAD of a missing key to
     // credentials without s3:ListBucket): let the PUT answer, with a reason.
     const existing = await this.size(key).catch((err: unknown) => {
-      if (isStoreError(err, 'access_denied')) return undefined;
+      if (isStoreError(err, "access_denied")) return undefined;
       throw err;
     });
     if (existing === body.length) return false;
-    const ContentMD5 = createHash('md5').update(body).digest('base64');
-    await this.send('write', key, () =>
-      this.sdkClient().then(([c, m]) => c.send(new m.PutObjectCommand({ Bucket: this.settings.bucket, Key, Body: body, ContentLength: body.length, ContentMD5 }))),
+    const ContentMD5 = createHash("md5").update(body).digest("base64");
+    await this.send("write", key, () =>
+      this.sdkClient().then(([c, m]) =>
+        c.send(new m.PutObjectCommand({ Bucket: this.settings.bucket, Key, Body: body, ContentLength: body.length, ContentMD5 })),
+      ),
     );
     return true;
   }
@@ -145,10 +150,12 @@ export class S3Store implements ObjectStore {
   async size(key: string): Promise<number | undefined> {
     const Key = this.fullKey(key);
     try {
-      const res = await this.send('stat', key, () => this.sdkClient().then(([c, m]) => c.send(new m.HeadObjectCommand({ Bucket: this.settings.bucket, Key }))));
+      const res = await this.send("stat", key, () =>
+        this.sdkClient().then(([c, m]) => c.send(new m.HeadObjectCommand({ Bucket: this.settings.bucket, Key }))),
+      );
       return res.ContentLength ?? 0;
     } catch (err) {
-      if (err instanceof StoreError && err.kind === 'not_found') return undefined;
+      if (err instanceof StoreError && err.kind === "not_found") return undefined;
       throw err;
     }
   }
@@ -169,20 +176,22 @@ export class S3Store implements ObjectStore {
     return readRanges(ranges, (offset, length) => this.read(key, { offset, length }), this.settings.concurrency, options);
   }
 
-  async *list(prefix = ''): AsyncIterable<ListEntry> {
+  async *list(prefix = ""): AsyncIterable<ListEntry> {
     validatePrefix(prefix, this.describe());
     const base = this.settings.prefix;
     let token: string | undefined;
     do {
-      const res = await this.send('list', undefined, () =>
-        this.sdkClient().then(([c, m]) => c.send(
-          new m.ListObjectsV2Command({
-            Bucket: this.settings.bucket,
-            Prefix: base + prefix,
-            MaxKeys: this.settings.listPageSize,
-            ContinuationToken: token,
-          }),
-        )),
+      const res = await this.send("list", undefined, () =>
+        this.sdkClient().then(([c, m]) =>
+          c.send(
+            new m.ListObjectsV2Command({
+              Bucket: this.settings.bucket,
+              Prefix: base + prefix,
+              MaxKeys: this.settings.listPageSize,
+              ContinuationToken: token,
+            }),
+          ),
+        ),
       );
       for (const item of res.Contents ?? []) {
         if (item.Key !== undefined) yield { key: item.Key.slice(base.length), size: item.Size ?? 0 };
@@ -196,17 +205,23 @@ export class S3Store implements ObjectStore {
     const batches: string[][] = [];
     for (let i = 0; i < full.length; i += DELETE_BATCH) batches.push(full.slice(i, i + DELETE_BATCH));
     await mapLimited(batches, this.settings.concurrency, async (batch) => {
-      const res = await this.send('delete', undefined, () =>
-        this.sdkClient().then(([c, m]) => c.send(
-          new m.DeleteObjectsCommand({ Bucket: this.settings.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
-        )),
+      const res = await this.send("delete", undefined, () =>
+        this.sdkClient().then(([c, m]) =>
+          c.send(
+            new m.DeleteObjectsCommand({ Bucket: this.settings.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
+          ),
+        ),
       );
-      const failed = (res.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
+      const failed = (res.Errors ?? []).filter((e) => e.Code !== "NoSuchKey");
       const first = failed[0];
       if (first) {
-        throw new StoreError('io', `could not delete ${failed.length} object(s) from ${this.describe()}, first '${first.Key}': ${first.Code} ${first.Message ?? ''}`, {
-          store: this.describe(),
-        });
+        throw new StoreError(
+          "io",
+          `could not delete ${failed.length} object(s) from ${this.describe()}, first '${first.Key}': ${first.Code} ${first.Message ?? ""}`,
+          {
+            store: this.describe(),
+          },
+        );
       }
     });
   }
@@ -217,7 +232,7 @@ export class S3Store implements ObjectStore {
     for (let attempt = 1; ; attempt++) {
       try {
         // The body is read inside the slot: the connection is busy until then.
-        const { body, contentRange } = await this.send('read', key, async () => {
+        const { body, contentRange } = await this.send("read", key, async () => {
           const res = await this.sdkClient().then(([c, m]) => c.send(new m.GetObjectCommand({ Bucket: this.settings.bucket, Key, Range })));
           const bytes = await readBody(res.Body);
           if (res.ContentLength !== undefined && bytes.length !== res.ContentLength) {
@@ -245,13 +260,13 @@ export class S3Store implements ObjectStore {
     const from = range.offset - start;
     const data = Number.isNaN(from) || from < 0 ? undefined : body.subarray(from, from + range.length);
     if (data === undefined) {
-      throw new StoreError('io', `${this.where} answered range ${range.offset}+${range.length} of '${key}' with '${contentRange}'`, {
+      throw new StoreError("io", `${this.where} answered range ${range.offset}+${range.length} of '${key}' with '${contentRange}'`, {
         key,
         store: this.describe(),
       });
     }
     if (data.length !== range.length) {
-      throw new StoreError('bad_range', `range ${range.offset}+${range.length} is past the end of '${key}' in ${this.describe()}`, {
+      throw new StoreError("bad_range", `range ${range.offset}+${range.length} is past the end of '${key}' in ${this.describe()}`, {
         key,
         store: this.describe(),
       });
@@ -265,11 +280,15 @@ export class S3Store implements ObjectStore {
       return await this.limiter.run(request);
     } catch (err) {
       if (err instanceof BodyReadError) {
-        throw new StoreError('unreachable', `connection to ${this.where} broke while reading '${key}' in ${this.describe()}: ${err.message}`, {
-          cause: err,
-          key,
-          store: this.describe(),
-        });
+        throw new StoreError(
+          "unreachable",
+          `connection to ${this.where} broke while reading '${key}' in ${this.describe()}: ${err.message}`,
+          {
+            cause: err,
+            key,
+            store: this.describe(),
+          },
+        );
       }
       throw mapS3Error(err, { store: this.describe(), where: this.where, bucket: this.settings.bucket, key, action });
     }

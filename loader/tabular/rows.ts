@@ -112,13 +112,11 @@ export class RowSplitter {
 }
 
 const hashHex: (data: Uint8Array) => string =
-  typeof crypto.hash === "function"
-    ? (d) => crypto.hash("sha256", d, "hex")
-    : (d) => crypto.createHash("sha256").update(d).digest("hex");
+  typeof crypto.hash === "function" ? (d) => crypto.hash("sha256", d, "hex") : (d) => crypto.createHash("sha256").update(d).digest("hex");
 
 /** The hash of one row's bytes: the first 8 bytes of SHA-256, signed big-endian. */
 export function rowHash(row: Uint8Array): bigint {
-  return BigInt.asIntN(64, BigInt("0x" + hashHex(row).slice(0, 16)));
+  return BigInt.asIntN(64, BigInt(`0x${hashHex(row).slice(0, 16)}`));
 }
 
 /** A growable BigInt64Array filled from 32-bit halves (no BigInt per row). */

@@ -2,7 +2,9 @@
 // Namespaces are @noSelf so calls compile to `spi.f(x)`; objects whose methods need
 // Lua's colon call declare an explicit `this` parameter.
 
-declare interface PgDatum { readonly __pgDatum: "PgDatum" }
+declare interface PgDatum {
+  readonly __pgDatum: "PgDatum";
+}
 declare type PgRow<T extends object = Record<string, unknown>> = T & PgDatum;
 
 /** @noSelf */
@@ -40,8 +42,13 @@ declare namespace spi {
   function prepare(sql: string, argtypes?: string[], options?: { fetch_count?: number }): PgStatement;
   function rows<R extends object = Record<string, unknown>>(sql: string, ...args: unknown[]): LuaIterable<PgRow<R>>;
   function error(report: {
-    sqlstate?: string; message: string; detail?: string; hint?: string;
-    table?: string; column?: string; constraint?: string;
+    sqlstate?: string;
+    message: string;
+    detail?: string;
+    hint?: string;
+    table?: string;
+    column?: string;
+    constraint?: string;
   }): never;
   function notice(...a: unknown[]): void;
 }

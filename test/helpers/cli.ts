@@ -22,7 +22,11 @@ export function strata(
     for (const [k, v] of Object.entries(env)) if (v === undefined) delete merged[k];
     // The CLI runs compiled JavaScript as users would: without the loader hooks the test
     // runner adds to child processes (env -u, since the runner re-adds them to the spawn).
-    const child = spawn("env", ["-u", "NODE_OPTIONS", process.execPath, BIN, ...args], { env: merged, stdio: ["pipe", "pipe", "pipe"], ...as });
+    const child = spawn("env", ["-u", "NODE_OPTIONS", process.execPath, BIN, ...args], {
+      env: merged,
+      stdio: ["pipe", "pipe", "pipe"],
+      ...as,
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

@@ -4,6 +4,6 @@ export const TEMPLATE_DB = "strata_template";
 
 export function withDatabase(url: string, db: string): string {
   const u = new URL(url);
-  u.pathname = "/" + db;
+  u.pathname = `/${db}`;
   return u.toString();
 }

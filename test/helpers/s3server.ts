@@ -9,16 +9,16 @@
 // The child exits by itself when its stdin closes, i.e. when this process dies
 // in any way, and stop() or process exit kill it and remove the folder.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
 
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 
 /** Plain data (it travels to test files as JSON in STRATA_TEST_S3) plus stop(). */
 export interface S3ServerInfo {
@@ -35,7 +35,7 @@ export interface S3ServerInfo {
   stop(): Promise<void>;
 }
 
-export type S3ServerAddress = Omit<S3ServerInfo, 'stop'>;
+export type S3ServerAddress = Omit<S3ServerInfo, "stop">;
 
 export interface S3ServerOptions {
   /** Buckets to create before the server answers; default ['strata-test']. */
@@ -77,43 +77,43 @@ function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   // 'exit' handlers must be synchronous: kill hard and remove the folders.
-  process.on('exit', () => {
+  process.on("exit", () => {
     for (const entry of running) {
-      entry.child.kill('SIGKILL');
+      entry.child.kill("SIGKILL");
       rmSync(entry.directory, { recursive: true, force: true });
     }
   });
 }
 
 export async function startS3Server(options: S3ServerOptions = {}): Promise<S3ServerInfo> {
-  const buckets = options.buckets ?? ['strata-test'];
+  const buckets = options.buckets ?? ["strata-test"];
   const bucket = buckets[0];
-  if (bucket === undefined) throw new Error('startS3Server needs at least one bucket');
+  if (bucket === undefined) throw new Error("startS3Server needs at least one bucket");
   const require = createRequire(import.meta.url);
-  const main = require.resolve('s3rver');
-  const directory = mkdtempSync(join(tmpdir(), 'strata-s3rver-'));
-  const accessKeyId = `strata-test-${randomBytes(4).toString('hex')}`;
-  const secretAccessKey = randomBytes(16).toString('hex');
+  const main = require.resolve("s3rver");
+  const directory = mkdtempSync(join(tmpdir(), "strata-s3rver-"));
+  const accessKeyId = `strata-test-${randomBytes(4).toString("hex")}`;
+  const secretAccessKey = randomBytes(16).toString("hex");
 
   installExitHook();
-  const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD_SCRIPT], {
-    stdio: ['pipe', 'pipe', 'pipe'],
+  const child = spawn(process.execPath, ["--openssl-legacy-provider", "-e", CHILD_SCRIPT], {
+    stdio: ["pipe", "pipe", "pipe"],
     env: {
-      PATH: process.env.PATH ?? '',
+      PATH: process.env.PATH ?? "",
       S3RVER_MAIN: main,
-      S3RVER_ACCOUNT: join(main, '..', 'models', 'account.js'),
+      S3RVER_ACCOUNT: join(main, "..", "models", "account.js"),
       S3RVER_KEY_ID: accessKeyId,
       S3RVER_SECRET: secretAccessKey,
       S3RVER_DIR: directory,
       S3RVER_BUCKETS: JSON.stringify(buckets),
     },
   });
-  child.stdin?.on('error', () => undefined); // never written to; a dead child must not crash us
+  child.stdin?.on("error", () => undefined); // never written to; a dead child must not crash us
   const entry = { child, directory };
   running.add(entry);
 
-  let stderr = '';
-  child.stderr?.setEncoding('utf8').on('data', (text: string) => {
+  let stderr = "";
+  child.stderr?.setEncoding("utf8").on("data", (text: string) => {
     stderr = (stderr + text).slice(-4000);
   });
 
@@ -121,9 +121,9 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
         child.ref(); // unref'd below; without this the wait would not hold the process open
-        child.kill('SIGKILL');
+        child.kill("SIGKILL");
         await exited;
       }
       rmSync(directory, { recursive: true, force: true });
@@ -147,7 +147,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
     endpoint: `http://127.0.0.1:${port}`,
     accessKeyId,
     secretAccessKey,
-    region: 'us-east-1',
+    region: "us-east-1",
     bucket,
     buckets,
     directory,
@@ -161,15 +161,15 @@ function readPort(child: ChildProcess, timeoutMs: number, stderr: () => string):
     const fail = (why: string) => {
       clearTimeout(timer);
       lines.close();
-      reject(new Error(`s3rver did not start: ${why}${stderr() ? `\n${stderr()}` : ''}`));
+      reject(new Error(`s3rver did not start: ${why}${stderr() ? `\n${stderr()}` : ""}`));
     };
     const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
-    child.once('exit', (code, signal) => fail(`exited with ${code ?? signal}`));
-    child.once('error', (err) => fail(err.message));
-    lines.once('line', (line) => {
+    child.once("exit", (code, signal) => fail(`exited with ${code ?? signal}`));
+    child.once("error", (err) => fail(err.message));
+    lines.once("line", (line) => {
       clearTimeout(timer);
-      child.removeAllListeners('exit');
-      child.removeAllListeners('error');
+      child.removeAllListeners("exit");
+      child.removeAllListeners("error");
       try {
         const { port } = JSON.parse(line) as { port: number };
         resolve(port);
@@ -183,7 +183,7 @@ function readPort(child: ChildProcess, timeoutMs: number, stderr: () => string):
 }
 
 /** Environment for a Strata process (CLI, loader) that should use this server. */
-export function s3Env(server: S3ServerAddress, bucket = server.bucket, prefix = ''): Record<string, string> {
+export function s3Env(server: S3ServerAddress, bucket = server.bucket, prefix = ""): Record<string, string> {
   return {
     STRATA_STORE: `s3://${bucket}/${prefix}`,
     STRATA_S3_ENDPOINT: server.endpoint,
@@ -205,7 +205,7 @@ export async function createBucket(server: S3ServerAddress, bucket: string): Pro
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
   } catch (err) {
     const name = (err as { name?: string }).name;
-    if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw err;
+    if (name !== "BucketAlreadyOwnedByYou" && name !== "BucketAlreadyExists") throw err;
   } finally {
     client.destroy();
   }
@@ -237,7 +237,7 @@ export async function seedObjects(server: S3ServerAddress, bucket: string, objec
       const path = join(server.directory, bucket, `${o.key}._S3rver_object`);
       await writeFile(path, o.body);
       // s3rver would otherwise hash every object on each listing.
-      await writeFile(`${path}.md5`, createHash('md5').update(o.body).digest('hex'));
+      await writeFile(`${path}.md5`, createHash("md5").update(o.body).digest("hex"));
     }),
   );
 }

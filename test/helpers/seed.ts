@@ -53,7 +53,10 @@ export async function seedVersion(
     let dir = root;
     for (const p of parts) {
       let sub = dir.dirs.get(p);
-      if (sub === undefined) dir.dirs.set(p, (sub = { dirs: new Map(), leaves: new Map() }));
+      if (sub === undefined) {
+        sub = { dirs: new Map(), leaves: new Map() };
+        dir.dirs.set(p, sub);
+      }
       dir = sub;
     }
     if (typeof value === "object" && !Buffer.isBuffer(value)) {
@@ -127,22 +130,28 @@ export async function seedVersion(
     }
     await client.query("select strata.stage_commit()");
     const b = [...blobs.values()];
-    await client.query("insert into pg_temp.strata_stage_blobs (hash, size, chunks) select * from unnest($1::bytea[], $2::bigint[], $3::bytea[])", [
-      b.map((x) => x.hash),
-      b.map((x) => x.size),
-      b.map((x) => x.chunks),
-    ]);
-    await client.query("insert into pg_temp.strata_stage_trees (hash, entry_count, file_count, size) select * from unnest($1::bytea[], $2::int[], $3::bigint[], $4::bigint[])", [
-      trees.map((x) => x.hash),
-      trees.map((x) => x.entries),
-      trees.map((x) => x.files),
-      trees.map((x) => x.size),
-    ]);
+    await client.query(
+      "insert into pg_temp.strata_stage_blobs (hash, size, chunks) select * from unnest($1::bytea[], $2::bigint[], $3::bytea[])",
+      [b.map((x) => x.hash), b.map((x) => x.size), b.map((x) => x.chunks)],
+    );
+    await client.query(
+      "insert into pg_temp.strata_stage_trees (hash, entry_count, file_count, size) select * from unnest($1::bytea[], $2::int[], $3::bigint[], $4::bigint[])",
+      [trees.map((x) => x.hash), trees.map((x) => x.entries), trees.map((x) => x.files), trees.map((x) => x.size)],
+    );
     await client.query(
       "insert into pg_temp.strata_stage_entries (tree, name, kind, hash, size, target) select * from unnest($1::bytea[], $2::text[], $3::text[], $4::bytea[], $5::bigint[], $6::text[])",
-      [entries.map((e) => e.tree), entries.map((e) => e.name), entries.map((e) => e.kind), entries.map((e) => e.hash), entries.map((e) => e.size), entries.map((e) => e.target)],
+      [
+        entries.map((e) => e.tree),
+        entries.map((e) => e.name),
+        entries.map((e) => e.kind),
+        entries.map((e) => e.hash),
+        entries.map((e) => e.size),
+        entries.map((e) => e.target),
+      ],
     );
-    await client.query("insert into pg_temp.strata_stage_new_chunks (hash) select * from unnest($1::bytea[])", [[...packChunks.keys()].map((h) => Buffer.from(h, "hex"))]);
+    await client.query("insert into pg_temp.strata_stage_new_chunks (hash) select * from unnest($1::bytea[])", [
+      [...packChunks.keys()].map((h) => Buffer.from(h, "hex")),
+    ]);
     const { rows } = await client.query<{ tag: string }>("select tag from strata.commit_version($1, $2)", [dataset, rootHash]);
     await client.query("commit");
     return { tag: rows[0]!.tag, pack: packHex };

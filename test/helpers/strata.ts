@@ -18,7 +18,10 @@ export function tempDir(t: TestLike, prefix = "strata-test-"): string {
 let buckets = 0;
 
 /** A store of this test's own: a temp folder, or a new bucket on the shared S3 API server. */
-export async function testStore(t: TestLike, kind: "file" | "s3"): Promise<{ store: ObjectStore; url: string; env: Record<string, string> }> {
+export async function testStore(
+  t: TestLike,
+  kind: "file" | "s3",
+): Promise<{ store: ObjectStore; url: string; env: Record<string, string> }> {
   if (kind === "file") {
     const url = `file://${tempDir(t, "strata-store-")}`;
     return { store: openStore(url), url, env: { STRATA_STORE: url } };
@@ -27,7 +30,11 @@ export async function testStore(t: TestLike, kind: "file" | "s3"): Promise<{ sto
   const bucket = `b-${process.pid}-${++buckets}`;
   await createBucket(s3, bucket);
   const url = `s3://${bucket}/data`;
-  const s3opts = { endpoint: s3.endpoint, region: s3.region, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } };
+  const s3opts = {
+    endpoint: s3.endpoint,
+    region: s3.region,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  };
   return {
     store: openStore(url, { s3: s3opts }),
     url,

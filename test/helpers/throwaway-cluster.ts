@@ -1,11 +1,11 @@
 // A private PostgreSQL cluster in a fresh temporary folder, fsync off: for tests and
 // benchmarks only. stop() stops it and removes the folder; a process that exits without
 // calling it still kills the server.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { ensureCluster, stopCluster, type ClusterInfo } from '../../loader/cluster/cluster.js';
-import { clusterPaths, livePostmaster } from '../../loader/cluster/state.js';
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { ensureCluster, stopCluster, type ClusterInfo } from "../../loader/cluster/cluster.js";
+import { clusterPaths, livePostmaster } from "../../loader/cluster/state.js";
 
 export interface ThrowawayCluster extends ClusterInfo {
   /** Stops the server and deletes its folder. */
@@ -22,7 +22,7 @@ function killThrowawaysOnExit(): void {
     const pm = livePostmaster(clusterPaths(home).dataDir);
     if (pm) {
       try {
-        process.kill(pm.pid, 'SIGQUIT');
+        process.kill(pm.pid, "SIGQUIT");
       } catch {
         // already gone
       }
@@ -36,13 +36,13 @@ function killThrowawaysOnExit(): void {
  * removes the folder; a process that exits without calling it still kills the server.
  */
 export async function createThrowawayCluster(opts: { sharedBuffers?: string } = {}): Promise<ThrowawayCluster> {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-pg-'));
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), "strata-pg-"));
   // mkdtemp makes the folder 0700; as root, the server user must be able to enter it.
   fs.chmodSync(home, 0o711);
   if (!exitHookInstalled) {
-    process.once('exit', killThrowawaysOnExit);
+    process.once("exit", killThrowawaysOnExit);
     // a test runner's timeout ends a process with a signal, which skips 'exit' handlers
-    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
+    for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const)
       process.once(sig, () => {
         killThrowawaysOnExit();
         process.kill(process.pid, sig);
@@ -52,14 +52,14 @@ export async function createThrowawayCluster(opts: { sharedBuffers?: string } = 
   throwawayHomes.add(home);
   const stop = async (): Promise<void> => {
     try {
-      await stopCluster(home, { mode: 'immediate' });
+      await stopCluster(home, { mode: "immediate" });
     } finally {
       throwawayHomes.delete(home);
       fs.rmSync(home, { recursive: true, force: true, maxRetries: 3 });
     }
   };
   try {
-    const info = await ensureCluster(home, { fsync: false, sharedBuffers: opts.sharedBuffers ?? '128MB' });
+    const info = await ensureCluster(home, { fsync: false, sharedBuffers: opts.sharedBuffers ?? "128MB" });
     return { ...info, stop };
   } catch (e) {
     await stop().catch(() => undefined);

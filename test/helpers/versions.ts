@@ -51,7 +51,10 @@ function buildNode(files: Files): TreeNode {
     for (const dir of parts.slice(0, -1)) {
       if (node.files.has(dir)) throw new Error(`${path}: ${dir} is a file`);
       let next = node.dirs.get(dir);
-      if (!next) node.dirs.set(dir, (next = { files: new Map(), dirs: new Map() }));
+      if (!next) {
+        next = { files: new Map(), dirs: new Map() };
+        node.dirs.set(dir, next);
+      }
       node = next;
     }
     const leaf = parts[parts.length - 1]!;
@@ -179,10 +182,13 @@ export async function commitFiles(db: pg.ClientBase, dataset: string, files: Fil
           rows.map((r) => r.target),
         ],
       );
-    const { rows: v } = await db.query<{ tag: string }>(
-      "select tag from strata.commit_version($1, $2, $3, $4, $5)",
-      [dataset, root.hash, opts.parent ?? null, opts.tag ?? null, opts.message ?? null],
-    );
+    const { rows: v } = await db.query<{ tag: string }>("select tag from strata.commit_version($1, $2, $3, $4, $5)", [
+      dataset,
+      root.hash,
+      opts.parent ?? null,
+      opts.tag ?? null,
+      opts.message ?? null,
+    ]);
     await db.query("commit");
     return { tag: v[0]!.tag, root: root.hash.toString("hex"), blobs };
   } catch (e) {

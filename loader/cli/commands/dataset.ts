@@ -23,20 +23,22 @@ export function register(program: Command): void {
     .option("--chunk-max <bytes>", "largest chunk (default 4194304)", parseBytes)
     .option("--json", "print the result as JSON")
     .description("create a dataset")
-    .action(async (name: string, opts: { description?: string; json?: boolean; chunkMin?: number; chunkAvg?: number; chunkMax?: number }) => {
-      const custom = opts.chunkMin ?? opts.chunkAvg ?? opts.chunkMax;
-      const chunking =
-        custom === undefined
-          ? undefined
-          : {
-              min: opts.chunkMin ?? DEFAULT_CHUNK_PARAMS.minSize,
-              avg: opts.chunkAvg ?? DEFAULT_CHUNK_PARAMS.avgSize,
-              max: opts.chunkMax ?? DEFAULT_CHUNK_PARAMS.maxSize,
-            };
-      const id = await withStrata((s) => s.createDataset(name, opts.description, chunking));
-      if (opts.json) printJson({ id, name });
-      else process.stdout.write(`created dataset ${name}\n`);
-    });
+    .action(
+      async (name: string, opts: { description?: string; json?: boolean; chunkMin?: number; chunkAvg?: number; chunkMax?: number }) => {
+        const custom = opts.chunkMin ?? opts.chunkAvg ?? opts.chunkMax;
+        const chunking =
+          custom === undefined
+            ? undefined
+            : {
+                min: opts.chunkMin ?? DEFAULT_CHUNK_PARAMS.minSize,
+                avg: opts.chunkAvg ?? DEFAULT_CHUNK_PARAMS.avgSize,
+                max: opts.chunkMax ?? DEFAULT_CHUNK_PARAMS.maxSize,
+              };
+        const id = await withStrata((s) => s.createDataset(name, opts.description, chunking));
+        if (opts.json) printJson({ id, name });
+        else process.stdout.write(`created dataset ${name}\n`);
+      },
+    );
 
   dataset
     .command("list")

@@ -33,9 +33,9 @@ export function register(program: Command): void {
     });
 
   db.command("url")
-    .description("print the connection URL (starting the cluster if needed), e.g. psql \"$(strata db url)\"")
+    .description('print the connection URL (starting the cluster if needed), e.g. psql "$(strata db url)"')
     .action(async () => {
       const info = await ensureCluster(strataHome());
-      process.stdout.write(info.url + "\n");
+      process.stdout.write(`${info.url}\n`);
     });
 }

@@ -15,37 +15,42 @@ export function register(program: Command): void {
     .option("--metadata <json>", "a JSON object stored with the version")
     .option("--json", "print JSON for scripts")
     .description("push a folder or file as a new immutable version")
-    .action(async (path: string, opts: { dataset: string; tag?: string; parent?: string; message?: string; metadata?: string; json?: boolean }) => {
-      let metadata: Record<string, unknown> | undefined;
-      if (opts.metadata !== undefined) {
-        try {
-          metadata = JSON.parse(opts.metadata) as Record<string, unknown>;
-        } catch {
-          throw new StrataError("--metadata is not valid JSON", "usage");
+    .action(
+      async (
+        path: string,
+        opts: { dataset: string; tag?: string; parent?: string; message?: string; metadata?: string; json?: boolean },
+      ) => {
+        let metadata: Record<string, unknown> | undefined;
+        if (opts.metadata !== undefined) {
+          try {
+            metadata = JSON.parse(opts.metadata) as Record<string, unknown>;
+          } catch {
+            throw new StrataError("--metadata is not valid JSON", "usage");
+          }
+          if (metadata === null || typeof metadata !== "object" || Array.isArray(metadata))
+            throw new StrataError("--metadata must be a JSON object", "usage");
         }
-        if (metadata === null || typeof metadata !== "object" || Array.isArray(metadata))
-          throw new StrataError("--metadata must be a JSON object", "usage");
-      }
-      const bar = progressBar("push", !opts.json);
-      const result = await withStrata((s) =>
-        s
-          .push(path, {
-            dataset: opts.dataset,
-            tag: opts.tag,
-            parent: opts.parent,
-            message: opts.message,
-            metadata,
-            onProgress: (p) =>
-              bar.update(p.bytes, p.bytesTotal, { files: `${p.files}/${p.filesTotal} files`, extra: `${formatBytes(p.newBytes)} new` }),
-          })
-          .finally(() => bar.stop()),
-      );
-      if (opts.json) return printJson(result);
-      const v = result.version;
-      process.stdout.write(
-        `${v.dataset}@${v.tag}: ${v.fileCount} files, ${formatBytes(v.size)}; ${formatBytes(result.newBytes)} new in ${result.packs} packs` +
-          (result.unchangedFiles ? `; ${result.unchangedFiles} files unchanged since the last push` : "") +
-          "\n",
-      );
-    });
+        const bar = progressBar("push", !opts.json);
+        const result = await withStrata((s) =>
+          s
+            .push(path, {
+              dataset: opts.dataset,
+              tag: opts.tag,
+              parent: opts.parent,
+              message: opts.message,
+              metadata,
+              onProgress: (p) =>
+                bar.update(p.bytes, p.bytesTotal, { files: `${p.files}/${p.filesTotal} files`, extra: `${formatBytes(p.newBytes)} new` }),
+            })
+            .finally(() => bar.stop()),
+        );
+        if (opts.json) return printJson(result);
+        const v = result.version;
+        process.stdout.write(
+          `${v.dataset}@${v.tag}: ${v.fileCount} files, ${formatBytes(v.size)}; ${formatBytes(result.newBytes)} new in ${result.packs} packs` +
+            (result.unchangedFiles ? `; ${result.unchangedFiles} files unchanged since the last push` : "") +
+            "\n",
+        );
+      },
+    );
 }
