@@ -1,50 +1,75 @@
 // Errors a person sees: one line that names the problem, and an exit code per kind.
-// Stored-logic errors arrive as PostgreSQL errors with Strata's own SQLSTATEs
-// (stored/errors.ts); they map to kinds here, in one place.
+// This file is the one list of kinds. Every failure becomes a StrataError of one kind:
+// the stored logic's errors by their SQLSTATE (stored/errors.ts), PostgreSQL's own by
+// class, object store errors (StoreError) and private-cluster errors (ClusterError) by
+// their own kind, network errors by code. Anything else is an internal error (a bug).
+// README.md's table of exit codes and SQLSTATEs is generated from this file
+// (npm run docs:errors; a test checks it is current).
 
-import { Sqlstate } from "../stored/errors.js";
-import { ClusterError } from "./cluster/system.js";
-import { StoreError } from "./store/errors.js";
+import { Sqlstate, type SqlstateName } from "../stored/errors.js";
 
-export const ExitCode = {
-  failure: 1,
-  usage: 2,
-  notFound: 3,
-  conflict: 4,
-  databaseUnreachable: 5,
-  store: 6,
-  corrupt: 7,
+export const ErrorKinds = {
+  failure: { exit: 1, meaning: "internal error: a bug (STRATA_DEBUG=1 prints the stack)" },
+  usage: { exit: 2, meaning: "bad input or usage: a malformed name, argument, path or option" },
+  notFound: { exit: 3, meaning: "no such dataset, version, file, run or model" },
+  conflict: {
+    exit: 4,
+    meaning: "conflict: a name or tag is taken, local edits would be overwritten, or the data changed meanwhile (try again)",
+  },
+  databaseUnreachable: { exit: 5, meaning: "the database cannot be reached, or the connection was lost" },
+  store: { exit: 6, meaning: "the object store failed: bucket missing, credentials refused, network, server errors" },
+  corrupt: { exit: 7, meaning: "damaged data: a chunk, pack or file does not match its hash, or is missing" },
+  setup: { exit: 8, meaning: "this machine is not set up: PostgreSQL missing, no Strata home here, a folder the server cannot reach" },
+  permission: {
+    exit: 9,
+    meaning: "refused: the database role lacks the right, history is immutable, or the operating system denied access",
+  },
 } as const;
 
-export type ErrorKind = keyof typeof ExitCode;
+export type ErrorKind = keyof typeof ErrorKinds;
+
+/** The kind of each error the stored logic raises, and what it means; the type makes it exhaustive. */
+export const sqlErrors: Record<SqlstateName, { kind: ErrorKind; meaning: string }> = {
+  invalidName: { kind: "usage", meaning: "a dataset, tag or other name breaks the naming rule" },
+  datasetExists: { kind: "conflict", meaning: "a dataset of that name exists" },
+  unknownDataset: { kind: "notFound", meaning: "no dataset of that name" },
+  unknownVersion: { kind: "notFound", meaning: "no version with that tag (or no version yet)" },
+  tagTaken: { kind: "conflict", meaning: "the dataset has a version with that tag" },
+  missingObject: { kind: "conflict", meaning: "a commit names chunks, contents or trees the database lacks (push again)" },
+  versionImmutable: { kind: "permission", meaning: "committed history cannot be changed" },
+  invalidArgument: { kind: "usage", meaning: "a malformed argument (hash length, size, JSON shape, ...)" },
+  notTabular: { kind: "usage", meaning: "a row diff of a file without row hashes" },
+  integrityFailure: { kind: "corrupt", meaning: "what a client sent does not verify (a tree's hash, sizes)" },
+};
+
+/** PostgreSQL's own SQLSTATE classes (first two characters) that mean something to a user. */
+export const kindOfPgClass: Record<string, ErrorKind> = {
+  "08": "databaseUnreachable", // connection exception
+  "57": "databaseUnreachable", // operator intervention: shutdown, crash, cannot connect now
+  "53": "databaseUnreachable", // insufficient resources: too many connections, disk full
+  "28": "permission", // invalid authorization: bad password, no such role
+  "22": "usage", // data exception: a value the user gave does not fit
+};
 
 export class StrataError extends Error {
+  override name = "StrataError";
+
   constructor(
     message: string,
     readonly kind: ErrorKind = "failure",
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; code?: string },
   ) {
-    super(message, options);
-    this.name = "StrataError";
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = options?.code ?? kind;
   }
+
+  /** A stable identifier for scripts: the SQLSTATE of a database error, else a kind of error. */
+  readonly code: string;
 
   get exitCode(): number {
-    return ExitCode[this.kind];
+    return ErrorKinds[this.kind].exit;
   }
 }
-
-const kindOfSqlstate: Record<string, ErrorKind> = {
-  [Sqlstate.invalidName]: "usage",
-  [Sqlstate.invalidArgument]: "usage",
-  [Sqlstate.datasetExists]: "conflict",
-  [Sqlstate.tagTaken]: "conflict",
-  [Sqlstate.parentMismatch]: "conflict",
-  [Sqlstate.unknownDataset]: "notFound",
-  [Sqlstate.unknownVersion]: "notFound",
-  [Sqlstate.notTabular]: "usage",
-  [Sqlstate.missingObject]: "corrupt",
-  [Sqlstate.versionImmutable]: "usage",
-};
 
 interface PgErrorLike {
   code?: string;
@@ -52,24 +77,75 @@ interface PgErrorLike {
   hint?: string;
 }
 
-/** Turn a PostgreSQL error raised by the stored logic into a StrataError; others pass through. */
-export function fromDatabaseError(e: unknown): unknown {
-  const pe = e as PgErrorLike;
-  if (pe && typeof pe.code === "string" && pe.code in kindOfSqlstate) {
-    const text = pe.hint ? `${pe.message} (${pe.hint})` : pe.message;
-    return new StrataError(text, kindOfSqlstate[pe.code], { cause: e });
-  }
-  return e;
+const stKinds = new Map<string, ErrorKind>(Object.entries(Sqlstate).map(([name, code]) => [code, sqlErrors[name as SqlstateName].kind]));
+
+/** The kind of a PostgreSQL SQLSTATE, or undefined when it means nothing to a user (a bug). */
+export function kindOfDatabaseCode(code: string): ErrorKind | undefined {
+  if (code === "42501") return "permission"; // insufficient_privilege
+  return stKinds.get(code) ?? kindOfPgClass[code.slice(0, 2)];
 }
 
-/** The one line printed for any error. */
-export function describeError(e: unknown): { message: string; exitCode: number } {
-  if (e instanceof StrataError) return { message: e.message, exitCode: e.exitCode };
-  const err = e as { code?: string; message?: string; name?: string };
-  if (err && typeof err.code === "string" && /^(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|ECONNRESET)$/.test(err.code))
-    return { message: `cannot reach the database: ${err.message}`, exitCode: ExitCode.databaseUnreachable };
-  if (e instanceof StoreError) return { message: e.message, exitCode: ExitCode.store };
-  if (e instanceof ClusterError) return { message: e.message, exitCode: ExitCode.databaseUnreachable };
-  const message = err?.message || String(e);
-  return { message: message.split("\n")[0]!, exitCode: ExitCode.failure };
+/** Turn an error from pg into a StrataError when its SQLSTATE or network code means something; others pass through. */
+export function fromDatabaseError(e: unknown): unknown {
+  if (e instanceof StrataError) return e;
+  const pe = e as PgErrorLike;
+  if (pe && typeof pe.code === "string") {
+    const kind = kindOfDatabaseCode(pe.code);
+    if (kind !== undefined) {
+      const text = pe.hint ? `${pe.message} (${pe.hint})` : pe.message;
+      return new StrataError(text, kind, { cause: e, code: pe.code });
+    }
+  }
+  return fromNetworkError(e) ?? e;
+}
+
+const NETWORK_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ETIMEDOUT", "ECONNRESET", "EPIPE", "EAI_AGAIN"]);
+
+/** A lost or refused database connection, as pg reports it (a network code, or its own message). */
+function fromNetworkError(e: unknown): StrataError | undefined {
+  const err = e as { code?: string; message?: string };
+  if (!err || typeof err !== "object") return undefined;
+  if (typeof err.code === "string" && NETWORK_CODES.has(err.code))
+    return new StrataError(`cannot reach the database: ${err.message}`, "databaseUnreachable", { cause: e, code: err.code });
+  if (typeof err.message === "string" && /^Connection terminated|^Client has encountered a connection error/.test(err.message))
+    return new StrataError(`lost the connection to the database (${err.message})`, "databaseUnreachable", { cause: e });
+  return undefined;
+}
+
+/** An error of another layer (object store, private cluster) that knows its kind. */
+export interface KindedError extends Error {
+  readonly errorKind: ErrorKind;
+  readonly code: string;
+}
+
+function isKinded(e: unknown): e is KindedError {
+  return e instanceof Error && typeof (e as Partial<KindedError>).errorKind === "string";
+}
+
+export interface DescribedError {
+  kind: ErrorKind;
+  exit: number;
+  code: string;
+  /** One line. */
+  message: string;
+}
+
+/** What to print for any error: one line, its kind and exit code. */
+export function describeError(e: unknown): DescribedError {
+  if (isKinded(e)) return { kind: e.errorKind, exit: ErrorKinds[e.errorKind].exit, code: e.code, message: oneLine(e.message) };
+  const known = e instanceof StrataError ? e : fromDatabaseError(e);
+  if (known instanceof StrataError) return { kind: known.kind, exit: known.exitCode, code: known.code, message: oneLine(known.message) };
+  const err = e as { message?: string };
+  const message = (err && typeof err.message === "string" && err.message) || String(e);
+  return {
+    kind: "failure",
+    exit: ErrorKinds.failure.exit,
+    code: "internal",
+    message: `internal error: ${oneLine(message)} (set STRATA_DEBUG=1 for the stack)`,
+  };
+}
+
+/** Collapses whitespace so that no message breaks the one-line rule. */
+export function oneLine(text: string): string {
+  return text.replace(/\s+/g, " ").trim();
 }

@@ -3,7 +3,7 @@
 
 import type pg from "pg";
 import { cat, checkout, type CatResult, type CheckoutOptions, type CheckoutResult } from "./checkout/index.js";
-import { diff, diffRows, diffRowsSummary, diffSummary, type DiffEntry } from "./diff/diff.js";
+import { type DiffEntry, type DiffSummary, diff, diffRows, diffRowsSummary, diffSummary, type RowsSummary } from "./diff/diff.js";
 import { push, type PushOptions, type PushResult } from "./push/push.js";
 import { Session, type OpenOptions } from "./session.js";
 import type { ObjectStore } from "./store/index.js";
@@ -11,7 +11,7 @@ import * as versions from "./versions.js";
 import type { DatasetInfo, FileEntry, VersionInfo, VersionRef } from "./versions.js";
 
 export { parseRef } from "./versions.js";
-export type { DatasetInfo, DiffEntry, FileEntry, OpenOptions, VersionInfo, VersionRef };
+export type { DatasetInfo, DiffEntry, DiffSummary, RowsSummary, FileEntry, OpenOptions, VersionInfo, VersionRef };
 
 export class Strata {
   private constructor(readonly session: Session) {}
@@ -93,7 +93,7 @@ export class Strata {
   }
 
   /** Counts of a diff, and the chunks the two versions share. */
-  diffSummary(a: VersionRef, b: VersionRef, prefix = ""): Promise<Record<string, number>> {
+  diffSummary(a: VersionRef, b: VersionRef, prefix = ""): Promise<DiffSummary> {
     return diffSummary(this.session, a, b, prefix);
   }
 
@@ -102,7 +102,7 @@ export class Strata {
     return diffRows(this.session, a, b, path);
   }
 
-  diffRowsSummary(a: VersionRef, b: VersionRef, path: string): Promise<Record<string, number | boolean>> {
+  diffRowsSummary(a: VersionRef, b: VersionRef, path: string): Promise<RowsSummary> {
     return diffRowsSummary(this.session, a, b, path);
   }
 }

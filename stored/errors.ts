@@ -1,6 +1,7 @@
-// Every error Strata raises on purpose, with its own SQLSTATE (class "ST"), in one place.
-// Shared by the stored logic (which raises them) and the loader (which turns them into
-// one-line CLI messages). Callers match on the code, never on message text.
+// Every error Strata raises on purpose in SQL, with its own SQLSTATE (class "ST"), in
+// one place. Shared by the stored logic (which raises them) and the loader (which maps
+// each to an exit code in loader/errors.ts and prints it as one line). Callers match on
+// the code, never on message text. A code once given is never reused for another error.
 
 export const Sqlstate = {
   /** A dataset, tag or other name breaks the naming rule. */
@@ -13,16 +14,17 @@ export const Sqlstate = {
   unknownVersion: "ST004",
   /** The tag is already used by another version of the dataset. */
   tagTaken: "ST005",
-  /** A commit references chunks, file contents or trees the database does not have. */
+  /** A commit references chunks, file contents or trees the database does not have (push again). */
   missingObject: "ST006",
   /** Committed versions are immutable. */
   versionImmutable: "ST007",
   /** An argument is malformed (wrong length hash, negative size, bad json shape, ...). */
   invalidArgument: "ST008",
-  /** The parent given to a commit is not the dataset's head, or concurrent pushes raced. */
-  parentMismatch: "ST009",
+  // ST009 was "parent mismatch", never raised; retired.
   /** A row-level diff was asked for a file that has no row hashes. */
   notTabular: "ST010",
+  /** What a client sent does not verify: a tree that does not hash to its entries, sizes that do not add up. */
+  integrityFailure: "ST011",
 } as const;
 
 export type SqlstateName = keyof typeof Sqlstate;

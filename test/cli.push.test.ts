@@ -88,10 +88,10 @@ t.test("bad input: one line, its exit code, nothing committed", async (t) => {
     // a database and store of its own: the shared ones belong to root
     const env = { ...s.env, DATABASE_URL: await freshDatabase(t), STRATA_HOME: home, STRATA_STORE: `file://${store}` };
     const r = await strata(["push", locked, "--dataset", "ds"], env, undefined, asUser);
-    t.equal(r.code, 1);
+    t.equal(r.code, 9, "permission denied");
     t.match(r.stderr, /^strata: .*secret\.txt cannot be read \(permission denied\)\n$/);
   } else {
-    await check(["push", locked, "--dataset", "ds"], s.env, 1, /secret\.txt cannot be read \(permission denied\)\n$/);
+    await check(["push", locked, "--dataset", "ds"], s.env, 9, /secret\.txt cannot be read \(permission denied\)\n$/);
   }
   await check(
     ["push", dir, "--dataset", "ds"],

@@ -81,7 +81,7 @@ async function acquire(lockPath: string, timeoutMs: number): Promise<string> {
       return token;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") {
-        throw new ClusterError(`cannot create lock file ${lockPath}: ${(e as Error).message}`);
+        throw new ClusterError(`cannot create lock file ${lockPath}: ${(e as Error).message}`, "setup");
       }
     }
     const held = await readLock(lockPath);

@@ -25,7 +25,10 @@ export function clusterPaths(home: string): ClusterPaths {
   const abs = path.resolve(home);
   // pg_ctl pastes the data directory into a shell command inside double quotes.
   if (/["$`\\\n]/.test(abs)) {
-    throw new ClusterError(`the folder ${JSON.stringify(abs)} has a character (" $ \` \\ or newline) that PostgreSQL's pg_ctl cannot take`);
+    throw new ClusterError(
+      `the folder ${JSON.stringify(abs)} has a character (" $ \` \\ or newline) that PostgreSQL's pg_ctl cannot take`,
+      "setup",
+    );
   }
   const pgDir = path.join(abs, "pg");
   const dataDir = path.join(pgDir, "data");

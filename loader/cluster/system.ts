@@ -3,10 +3,26 @@
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import type { ErrorKind } from "../errors.js";
 
-/** Any failure of the private cluster; the message is one line naming the problem and what to do. */
+/**
+ * Any failure of the private cluster; the message is one line naming the problem and
+ * what to do. `setup`: the machine lacks something (binaries, an OS user, a reachable
+ * folder); otherwise the server could not be created, started or stopped.
+ */
 export class ClusterError extends Error {
   override name = "ClusterError";
+
+  constructor(
+    message: string,
+    readonly errorKind: Extract<ErrorKind, "setup" | "databaseUnreachable"> = "databaseUnreachable",
+  ) {
+    super(message);
+  }
+
+  get code(): string {
+    return this.errorKind === "setup" ? "cluster_setup" : "cluster";
+  }
 }
 
 const SERVER_BINARIES = ["initdb", "pg_ctl", "postgres"];
@@ -62,7 +78,7 @@ export function findPgBinDir(): string {
   const forced = process.env.STRATA_PG_BINDIR;
   if (forced) {
     if (!hasServerBinaries(forced)) {
-      throw new ClusterError(`STRATA_PG_BINDIR=${forced} lacks initdb, pg_ctl or postgres; fix it or unset it`);
+      throw new ClusterError(`STRATA_PG_BINDIR=${forced} lacks initdb, pg_ctl or postgres; fix it or unset it`, "setup");
     }
     cachedBinDir = forced;
     return forced;
@@ -72,6 +88,7 @@ export function findPgBinDir(): string {
   if (!found) {
     throw new ClusterError(
       `no PostgreSQL server binaries (initdb, pg_ctl, postgres) found via pg_config, /usr/lib/postgresql/*/bin or PATH; install them: ${INSTALL_HINT}, or set STRATA_PG_BINDIR`,
+      "setup",
     );
   }
   cachedBinDir = found;
@@ -127,6 +144,7 @@ export function serverUser(dataDir: string): OsUser | undefined {
   if (!user || user.uid === 0) {
     throw new ClusterError(
       `running as root, the private PostgreSQL needs an unprivileged OS user "${name}" to run as (initdb and postgres refuse root); ${INSTALL_HINT} creates "postgres", or run strata as a normal user`,
+      "setup",
     );
   }
   return user;
@@ -160,7 +178,7 @@ export function run(cmd: string, args: string[], user: OsUser | undefined, cwd: 
     let output = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (output += d));
     child.stderr.setEncoding("utf8").on("data", (d: string) => (output += d));
-    child.on("error", (e) => reject(new ClusterError(`could not run ${path.basename(cmd)}: ${e.message}`)));
+    child.on("error", (e) => reject(new ClusterError(`could not run ${path.basename(cmd)}: ${e.message}`, "setup")));
     child.on("close", (code) => resolve({ code: code ?? 1, output }));
   });
 }
@@ -186,5 +204,6 @@ export async function assertReachable(user: OsUser, dir: string): Promise<void> 
   const blocked = r.output.trim() || dir;
   throw new ClusterError(
     `the private PostgreSQL runs as OS user "${user.name}" (it refuses root) and cannot enter ${blocked}; set STRATA_HOME to a folder it can reach (e.g. under /var/lib or /tmp), or run chmod o+x ${blocked}`,
+    "setup",
   );
 }

@@ -15,6 +15,39 @@ export interface DiffEntry {
   sharedBytes: number | null;
 }
 
+/** strata.diff_summary: what changed, and the chunk uses (a chunk used k times counts k times) the versions share. */
+export interface DiffSummary {
+  filesAdded: number;
+  filesRemoved: number;
+  filesModified: number;
+  filesTypeChanged: number;
+  bytesAdded: number;
+  bytesRemoved: number;
+  chunksCommon: number;
+  chunksOnlyA: number;
+  chunksOnlyB: number;
+  bytesCommon: number;
+  bytesOnlyA: number;
+  bytesOnlyB: number;
+  /** Common bytes over the union of both versions' bytes (1 when both are empty). */
+  similarity: number;
+}
+
+export interface RowsSummary {
+  rowsA: number;
+  rowsB: number;
+  added: number;
+  removed: number;
+  unchanged: number;
+  /** Null when the file is missing on one side. */
+  headerChanged: boolean | null;
+}
+
+/** snake_case column names to camelCase keys (every JSON output of Strata is camelCase). */
+export function camelKeys<T>(row: Record<string, unknown>): T {
+  return Object.fromEntries(Object.entries(row).map(([k, v]) => [k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), v])) as T;
+}
+
 /** The SQL arguments (dataset, tag_a, tag_b, ..., dataset_b) every diff function takes. */
 async function sides(s: Session, a: VersionRef, b: VersionRef): Promise<[string, string, string]> {
   return [a.dataset, await tagOf(s, a), await tagOf(s, b)];
@@ -47,13 +80,13 @@ export async function diff(s: Session, a: VersionRef, b: VersionRef, prefix = ""
 }
 
 /** Counts of a diff, and the chunks the two versions share. */
-export async function diffSummary(s: Session, a: VersionRef, b: VersionRef, prefix = ""): Promise<Record<string, number>> {
+export async function diffSummary(s: Session, a: VersionRef, b: VersionRef, prefix = ""): Promise<DiffSummary> {
   const [row] = await s.query<Record<string, number>>("select * from strata.diff_summary($1, $2, $3, $4, $5)", [
     ...(await sides(s, a, b)),
     prefix,
     b.dataset,
   ]);
-  return row!;
+  return camelKeys<DiffSummary>(row!);
 }
 
 /** Rows added and removed in the tabular file `path` (CSV with a header, JSON Lines); duplicates count as a multiset. */
@@ -70,11 +103,11 @@ export async function diffRows(
   return rows.map((r) => ({ change: r.change, rowNumber: Number(r.row_number) }));
 }
 
-export async function diffRowsSummary(s: Session, a: VersionRef, b: VersionRef, path: string): Promise<Record<string, number | boolean>> {
+export async function diffRowsSummary(s: Session, a: VersionRef, b: VersionRef, path: string): Promise<RowsSummary> {
   const [row] = await s.query<Record<string, number | boolean>>("select * from strata.diff_rows_summary($1, $2, $3, $4, $5)", [
     ...(await sides(s, a, b)),
     path,
     b.dataset,
   ]);
-  return row!;
+  return camelKeys<RowsSummary>(row!);
 }

@@ -87,5 +87,5 @@ export function inputError(path: string, e: unknown): StrataError {
           : code === "ENOTDIR"
             ? "is not a folder"
             : (e as Error).message;
-  return new StrataError(`${path} ${why}`, code === "EACCES" || code === "EPERM" ? "failure" : "usage", { cause: e });
+  return new StrataError(`${path} ${why}`, code === "EACCES" || code === "EPERM" ? "permission" : "usage", { cause: e });
 }

@@ -2,6 +2,10 @@
 // whose `kind` callers can branch on and whose message is one line that names
 // the store and says what to do next (the CLI prints it as is).
 
+import { type ErrorKind, oneLine } from "../errors.js";
+
+export { oneLine };
+
 export type StoreErrorKind =
   | "not_found" // the object does not exist
   | "no_bucket" // the bucket (or the store's root folder) does not exist
@@ -21,6 +25,21 @@ export interface StoreErrorOptions {
   store?: string | undefined;
 }
 
+/** The exit kind of each store error: a bad URL or key is the user's input, a short object is damage. */
+const exitKindOf: Record<StoreErrorKind, ErrorKind> = {
+  not_found: "store",
+  no_bucket: "store",
+  bad_credentials: "store",
+  access_denied: "store",
+  unreachable: "store",
+  throttled: "store",
+  server: "store",
+  bad_range: "corrupt",
+  bad_key: "usage",
+  bad_config: "usage",
+  io: "store",
+};
+
 export class StoreError extends Error {
   override readonly name = "StoreError";
   readonly kind: StoreErrorKind;
@@ -33,15 +52,19 @@ export class StoreError extends Error {
     this.key = options.key;
     this.store = options.store;
   }
+
+  /** Its place in Strata's one list of error kinds (loader/errors.ts). */
+  get errorKind(): ErrorKind {
+    return exitKindOf[this.kind];
+  }
+
+  get code(): string {
+    return this.kind;
+  }
 }
 
 export function isStoreError(err: unknown, kind?: StoreErrorKind): err is StoreError {
   return err instanceof StoreError && (kind === undefined || err.kind === kind);
-}
-
-/** Collapses whitespace so that SDK and OS messages cannot break the one-line rule. */
-export function oneLine(text: string): string {
-  return text.replace(/\s+/g, " ").trim();
 }
 
 /** The errno-style code of an error, looking through AggregateError and `cause`. */

@@ -24,12 +24,12 @@ export function register(program: Command): void {
         if (opts.rows !== undefined) return diffRows(s, ra, rb, opts.rows, opts.limit, opts.json === true);
         const [summary, changes] = await Promise.all([s.diffSummary(ra, rb, opts.prefix), s.diff(ra, rb, opts.prefix)]);
         if (opts.json) return printJson({ summary, changes });
-        const n = (k: string) => Number(summary[k] ?? 0);
+        const n = summary;
         process.stdout.write(
-          `${n("files_added")} added, ${n("files_removed")} removed, ${n("files_modified")} modified, ${n("files_type_changed")} changed type; ` +
-            `+${formatBytes(n("bytes_added"))} -${formatBytes(n("bytes_removed"))}; ` +
-            `chunks: ${n("chunks_common")} common, ${n("chunks_only_a")} only in a, ${n("chunks_only_b")} only in b; ` +
-            `similarity ${(n("similarity") * 100).toFixed(1)}%\n`,
+          `${n.filesAdded} added, ${n.filesRemoved} removed, ${n.filesModified} modified, ${n.filesTypeChanged} changed type; ` +
+            `+${formatBytes(n.bytesAdded)} -${formatBytes(n.bytesRemoved)}; ` +
+            `chunks: ${n.chunksCommon} common, ${n.chunksOnlyA} only in a, ${n.chunksOnlyB} only in b; ` +
+            `similarity ${(n.similarity * 100).toFixed(1)}%\n`,
         );
         for (const c of changes) {
           const sizes = c.change === "modified" ? ` (${formatBytes(c.sizeA)} -> ${formatBytes(c.sizeB)})` : "";
@@ -43,8 +43,8 @@ async function diffRows(s: Strata, a: VersionRef, b: VersionRef, path: string, l
   const [summary, rows] = await Promise.all([s.diffRowsSummary(a, b, path), s.diffRows(a, b, path)]);
   if (json) return printJson({ summary, rows });
   process.stdout.write(
-    `${path}: ${summary.rows_a} rows -> ${summary.rows_b}; ${summary.added} added, ${summary.removed} removed, ${summary.unchanged} unchanged` +
-      (summary.header_changed ? "; the header changed" : "") +
+    `${path}: ${summary.rowsA} rows -> ${summary.rowsB}; ${summary.added} added, ${summary.removed} removed, ${summary.unchanged} unchanged` +
+      (summary.headerChanged ? "; the header changed" : "") +
       "\n",
   );
   const shown = rows.slice(0, limit);
