@@ -1,8 +1,8 @@
-// Where things are: the project's own files (found from this module, whether it runs
-// from source under tsx or compiled under dist/) and the user's Strata home.
+// Where the project's own files are, found from this module whether it runs from source
+// under tsx or compiled under dist/. (The user's Strata home: home.ts.)
 
 import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 let cachedRoot: string | undefined;
@@ -23,9 +23,4 @@ export function projectRoot(): string {
 /** The build output of stored/: the Lua bundle, its wrappers and manifest. */
 export function storedBuildDir(): string {
   return join(projectRoot(), "dist", "stored");
-}
-
-/** The user's Strata home: STRATA_HOME, or .strata in the current folder. */
-export function strataHome(env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(env.STRATA_HOME ?? ".strata");
 }

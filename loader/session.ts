@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type pg from "pg";
 import { openPool, resolveDatabaseUrl } from "./db/connect.js";
 import { fromDatabaseError, StrataError } from "./errors.js";
-import { strataHome } from "./paths.js";
+import { commandHome } from "./home.js";
 import { checkStoreIdentity } from "./store/identity.js";
 import { openStore, type ObjectStore } from "./store/index.js";
 
@@ -17,7 +17,7 @@ export interface OpenOptions {
   migrate?: boolean;
   /** Object store URL; defaults to STRATA_STORE, then file://<home>/objects. */
   store?: string | ObjectStore;
-  /** Strata home (private cluster, local index, cache); defaults to STRATA_HOME, then ./.strata. */
+  /** Strata home (private cluster, local index, cache); default: STRATA_HOME, else the nearest .strata here or above (home.ts). */
   home?: string;
 }
 
@@ -32,8 +32,8 @@ export class Session {
   ) {}
 
   static async open(opts: OpenOptions = {}): Promise<Session> {
-    const home = opts.home ?? strataHome();
-    const url = opts.databaseUrl ?? (await resolveDatabaseUrl());
+    const home = opts.home ?? commandHome();
+    const url = opts.databaseUrl ?? (await resolveDatabaseUrl(home));
     const store =
       typeof opts.store === "object" ? opts.store : openStore(opts.store ?? process.env.STRATA_STORE ?? `file://${join(home, "objects")}`);
     return new Session(await openPool(url, { migrate: opts.migrate }), url, store, home);

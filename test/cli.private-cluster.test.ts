@@ -17,7 +17,7 @@ t.test("the CLI creates, reuses and stops its private cluster", async (t) => {
   });
 
   const before = await strata(["db", "status"], env);
-  t.match(before.stdout, /no cluster/);
+  t.match(before.stdout, /not created/);
 
   const created = await strata(["dataset", "create", "demo"], env);
   t.equal(created.code, 0, created.stderr);

@@ -1,4 +1,7 @@
-// How the CLI prints: aligned tables for people, JSON for scripts.
+// How the CLI prints: aligned tables and lines for people, JSON for scripts. Human
+// output escapes control characters (a file named "a\nb" must not read as two lines, an
+// ANSI escape in a name must not reach the terminal), as `ls -b` and git do; JSON is
+// exact. Output is written through one buffered writer that main() drains before exit.
 
 export function formatBytes(n: number | null | undefined): string {
   if (n === null || n === undefined) return "";
@@ -21,18 +24,57 @@ export function formatTime(d: Date | null | undefined): string {
     : "";
 }
 
-/** Columns left-aligned, numbers right-aligned (a column is numeric when its header says so). */
+const NAMED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\" };
+
+/** `s` with C0 and C1 control characters, DEL and backslashes escaped (\n, \t, \x1b, \\). */
+export function escapeControls(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\\]/g, (c) => NAMED[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+}
+
+const FLUSH_AT = 64 * 1024;
+let pending = "";
+
+/** Queue text for stdout; it goes out in blocks of about 64 KiB. */
+function write(text: string): void {
+  pending += text;
+  if (pending.length >= FLUSH_AT) {
+    process.stdout.write(pending);
+    pending = "";
+  }
+}
+
+/** Write what is queued and wait until stdout has taken all of it (a pipe may be slow). */
+export function flushOutput(): Promise<void> {
+  const text = pending;
+  pending = "";
+  return new Promise((resolve) => process.stdout.write(text, () => resolve()));
+}
+
+/** One line for people, control characters escaped. */
+export function say(line: string): void {
+  write(`${escapeControls(line)}\n`);
+}
+
+/** Columns left-aligned, numbers right-aligned (a column is numeric when its header says so); cells escaped. */
 export function printTable(headers: string[], rows: string[][], numeric: Set<string> = new Set()): void {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) =>
-    cells
+  const cells = rows.map((r) => r.map(escapeControls));
+  const widths = headers.map((h) => h.length);
+  for (const r of cells) for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i]!, (r[i] ?? "").length);
+  const line = (row: string[]) =>
+    row
       .map((c, i) => (numeric.has(headers[i]!) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
       .join("  ")
       .trimEnd();
-  process.stdout.write(`${line(headers)}\n`);
-  for (const r of rows) process.stdout.write(`${line(r)}\n`);
+  write(`${line(headers)}\n`);
+  for (const r of cells) write(`${line(r)}\n`);
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** One line on stderr, `strata: ` first, control characters escaped. */
+export function warn(line: string): void {
+  process.stderr.write(`strata: ${escapeControls(line)}\n`);
 }

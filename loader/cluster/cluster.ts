@@ -2,14 +2,15 @@
 // first use from the machine's PostgreSQL binaries and started on demand. It listens on
 // 127.0.0.1 (password) and on a Unix socket in <home>/pg (trust; the folder is private).
 // As root, the server runs as the unprivileged OS user `postgres` (see system.ts).
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { withClusterLock } from "./lock.js";
 import { createStrataDatabase, initCluster, readPassword, startServer, stopServer } from "./server.js";
 import type { ClusterPaths, Postmaster } from "./state.js";
-import { clusterPaths, livePostmaster } from "./state.js";
+import { clusterPaths, LOCATION_FILE, livePostmaster, recordedLocation } from "./state.js";
 import type { OsUser } from "./system.js";
-import { assertReachable, ClusterError, findPgBinDir, giveTo, serverUser } from "./system.js";
+import { assertReachable, ClusterError, findPgBinDir, firstBlocked, giveTo, serverUser } from "./system.js";
 
 export { ClusterError, findPgBinDir } from "./system.js";
 
@@ -83,6 +84,19 @@ async function settledPostmaster(p: ClusterPaths): Promise<Postmaster | undefine
   }
 }
 
+/**
+ * A new cluster for a home the server user cannot enter (run as root from a mode-700
+ * folder) goes under STRATA_PG_ROOT (default /var/lib/strata), in a folder of its own
+ * that the home's location file names; the home keeps its lock, the server its data.
+ */
+function relocate(home: string): ClusterPaths {
+  const root = process.env.STRATA_PG_ROOT || "/var/lib/strata";
+  fs.mkdirSync(root, { recursive: true, mode: 0o755 });
+  const dir = path.join(root, randomBytes(8).toString("hex"));
+  fs.writeFileSync(path.join(home, LOCATION_FILE), `${dir}\n`, { mode: 0o600 });
+  return clusterPaths(home);
+}
+
 /** <home>/pg: private to the server user, who must also be able to reach it. */
 async function preparePgDir(p: ClusterPaths, user: OsUser | undefined): Promise<void> {
   fs.mkdirSync(p.pgDir, { recursive: true, mode: 0o700 });
@@ -98,7 +112,7 @@ async function preparePgDir(p: ClusterPaths, user: OsUser | undefined): Promise<
  * `opts` apply when this call creates or starts the server.
  */
 export async function ensureCluster(home: string, opts: EnsureOptions = {}): Promise<ClusterInfo> {
-  const p = clusterPaths(home);
+  let p = clusterPaths(home);
   const running = readyInfo(p, false, false);
   if (running) return running;
   fs.mkdirSync(p.home, { recursive: true });
@@ -110,6 +124,9 @@ export async function ensureCluster(home: string, opts: EnsureOptions = {}): Pro
     let created = false;
     let started = false;
     if (!pm) {
+      if (user && !fs.existsSync(path.join(p.dataDir, "PG_VERSION")) && recordedLocation(p.home) === undefined) {
+        if ((await firstBlocked(user, p.home)) !== undefined) p = relocate(p.home);
+      }
       await preparePgDir(p, user);
       if (!fs.existsSync(path.join(p.dataDir, "PG_VERSION"))) {
         await initCluster(p, binDir, user, settings);

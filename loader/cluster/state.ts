@@ -21,16 +21,31 @@ export interface ClusterPaths {
   lockFile: string;
 }
 
+/**
+ * In a home the server user cannot enter (root's in a mode-700 /root), the cluster lives
+ * elsewhere: this file in the home names its folder (see cluster.ts relocate).
+ */
+export const LOCATION_FILE = "pg-location";
+
+/** The cluster folder a home's location file names, or undefined. */
+export function recordedLocation(home: string): string | undefined {
+  try {
+    return fs.readFileSync(path.join(home, LOCATION_FILE), "utf8").trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function clusterPaths(home: string): ClusterPaths {
   const abs = path.resolve(home);
+  const pgDir = recordedLocation(abs) ?? path.join(abs, "pg");
   // pg_ctl pastes the data directory into a shell command inside double quotes.
-  if (/["$`\\\n]/.test(abs)) {
+  if (/["$`\\\n]/.test(pgDir)) {
     throw new ClusterError(
-      `the folder ${JSON.stringify(abs)} has a character (" $ \` \\ or newline) that PostgreSQL's pg_ctl cannot take`,
+      `the folder ${JSON.stringify(pgDir)} has a character (" $ \` \\ or newline) that PostgreSQL's pg_ctl cannot take`,
       "setup",
     );
   }
-  const pgDir = path.join(abs, "pg");
   const dataDir = path.join(pgDir, "data");
   return {
     home: abs,

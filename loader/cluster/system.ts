@@ -188,11 +188,8 @@ export function giveTo(p: string, user: OsUser | undefined): void {
   if (user) fs.chownSync(p, user.uid, user.gid);
 }
 
-/**
- * Fails with a ClusterError naming the first directory on the way to `dir` that `user`
- * cannot enter. Checked by the user itself, so groups and ACLs count as the kernel sees them.
- */
-export async function assertReachable(user: OsUser, dir: string): Promise<void> {
+/** The first directory on the way to `dir` that `user` cannot enter, or undefined. */
+export async function firstBlocked(user: OsUser, dir: string): Promise<string | undefined> {
   const chain: string[] = [];
   for (let d = dir; ; d = path.dirname(d)) {
     chain.unshift(d);
@@ -200,8 +197,16 @@ export async function assertReachable(user: OsUser, dir: string): Promise<void> 
   }
   const script = 'for d do [ -x "$d" ] || { printf %s "$d"; exit 1; }; done';
   const r = await run("/bin/sh", ["-c", script, "sh", ...chain], user, "/");
-  if (r.code === 0) return;
-  const blocked = r.output.trim() || dir;
+  return r.code === 0 ? undefined : r.output.trim() || dir;
+}
+
+/**
+ * Fails with a ClusterError naming the first directory on the way to `dir` that `user`
+ * cannot enter. Checked by the user itself, so groups and ACLs count as the kernel sees them.
+ */
+export async function assertReachable(user: OsUser, dir: string): Promise<void> {
+  const blocked = await firstBlocked(user, dir);
+  if (blocked === undefined) return;
   throw new ClusterError(
     `the private PostgreSQL runs as OS user "${user.name}" (it refuses root) and cannot enter ${blocked}; set STRATA_HOME to a folder it can reach (e.g. under /var/lib or /tmp), or run chmod o+x ${blocked}`,
     "setup",

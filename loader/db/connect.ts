@@ -6,16 +6,17 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { StrataError } from "../errors.js";
-import { projectRoot, strataHome } from "../paths.js";
+import { projectRoot } from "../paths.js";
 import { ensureCluster } from "../cluster/cluster.js";
 import { loadStoredLogic, migrate } from "./migrate.js";
 
 // bigint columns (ids, sizes, counts) as JS numbers: they stay far below 2^53 here.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
-export async function resolveDatabaseUrl(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+/** DATABASE_URL, else the URL of the private cluster of `home` (started on demand). */
+export async function resolveDatabaseUrl(home: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   if (env.DATABASE_URL) return env.DATABASE_URL;
-  const cluster = await ensureCluster(strataHome(env));
+  const cluster = await ensureCluster(home);
   return cluster.url;
 }
 

@@ -32,7 +32,10 @@ export async function migrate(databaseUrl: string, opts: MigrateOptions = {}): P
   try {
     await client.query("set client_min_messages = warning");
     await client.query("select pg_advisory_lock($1)", [MIGRATE_LOCK]);
-    // loaded here, not at start-up: commands on an up-to-date database never need it
+    // loaded here, not at start-up: commands on an up-to-date database never need it.
+    // Its module loader (jiti) must not write a cache under node_modules: that makes npm's
+    // hidden lockfile stale, and every later `npx strata` re-reads all packages.
+    process.env.JITI_FS_CACHE ??= "false";
     const { runner } = await import("node-pg-migrate");
     const ran = await runner({
       dbClient: client,

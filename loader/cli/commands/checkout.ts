@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { parseRef } from "../../strata.js";
 import { withStrata } from "../context.js";
-import { formatBytes, printJson } from "../output.js";
+import { formatBytes, printJson, say, warn } from "../output.js";
 import { progressBar } from "../progress.js";
 
 export function register(program: Command): void {
@@ -21,11 +21,11 @@ export function register(program: Command): void {
           .finally(() => bar.stop()),
       );
       if (opts.json) return printJson(r);
-      process.stdout.write(
+      say(
         `${r.dataset}@${r.tag} in ${dir}: ${r.filesWritten} files written (${formatBytes(r.bytesWritten)}), ` +
-          `${r.filesUnchanged} unchanged, ${r.filesDeleted} deleted\n`,
+          `${r.filesUnchanged} unchanged, ${r.filesDeleted} deleted`,
       );
-      for (const p of r.leftModified) process.stderr.write(`strata: kept ${p}: it left the version but was changed here\n`);
+      for (const p of r.leftModified) warn(`kept ${p}: it left the version but was changed here`);
     });
 
   program

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { DEFAULT_CHUNK_PARAMS } from "../../chunk/params.js";
 import { StrataError } from "../../errors.js";
 import { withStrata } from "../context.js";
-import { formatBytes, formatTime, printJson, printTable } from "../output.js";
+import { formatBytes, formatTime, printJson, printTable, say } from "../output.js";
 
 function parseBytes(v: string): number {
   const m = /^(\d+)\s*(k|ki|kib|m|mi|mib)?$/i.exec(v.trim());
@@ -36,7 +36,7 @@ export function register(program: Command): void {
               };
         const id = await withStrata((s) => s.createDataset(name, opts.description, chunking));
         if (opts.json) printJson({ id, name });
-        else process.stdout.write(`created dataset ${name}\n`);
+        else say(`created dataset ${name}`);
       },
     );
 

@@ -1,41 +1,44 @@
 import type { Command } from "commander";
 import { clusterStatus, ensureCluster, stopCluster } from "../../cluster/cluster.js";
-import { strataHome } from "../../paths.js";
-import { printJson } from "../output.js";
+import { commandHome, findHome } from "../../home.js";
+import { printJson, say } from "../output.js";
 
 export function register(program: Command): void {
-  const db = program
-    .command("db")
-    .description(`the private PostgreSQL under STRATA_HOME (default .strata), used when DATABASE_URL is unset`);
+  const db = program.command("db").description("the private PostgreSQL in the Strata home, used when DATABASE_URL is unset");
 
   db.command("start")
     .description("create the cluster on first use and start it")
     .action(async () => {
-      const info = await ensureCluster(strataHome());
-      process.stdout.write(`running on 127.0.0.1:${info.port} (data in ${info.dataDir})\n`);
+      const info = await ensureCluster(commandHome());
+      say(`running on 127.0.0.1:${info.port} (data in ${info.dataDir})`);
     });
 
   db.command("stop")
     .description("stop the cluster")
     .action(async () => {
-      const stopped = await stopCluster(strataHome());
-      process.stdout.write(stopped ? "stopped\n" : "not running\n");
+      const home = findHome();
+      const stopped = home !== undefined && (await stopCluster(home));
+      say(stopped ? "stopped" : "not running");
     });
 
   db.command("status")
     .option("--json", "print JSON for scripts")
-    .description("say whether the cluster exists and runs")
+    .description('say whether the cluster runs: "running (pid, port)", "stopped" or "not created here"')
     .action(async (opts: { json?: boolean }) => {
-      const s = await clusterStatus(strataHome());
-      if (opts.json) return printJson(s);
-      if (!s.initialized) process.stdout.write(`no cluster in ${strataHome()} yet (strata db start creates one)\n`);
-      else process.stdout.write(s.running ? `running on 127.0.0.1:${s.port} (pid ${s.pid})\n` : "stopped\n");
+      const home = findHome();
+      const s = home === undefined ? undefined : await clusterStatus(home);
+      const state = s === undefined || !s.initialized ? "not created" : s.running ? "running" : "stopped";
+      if (opts.json) return printJson({ home: home ?? null, state, ...s });
+      if (home === undefined) say("not created here: no Strata home in this folder or a parent (strata init makes one)");
+      else if (state === "not created") say(`not created in ${home} yet (strata db start creates it)`);
+      else if (state === "running") say(`running (pid ${s!.pid}, port ${s!.port}) in ${home}`);
+      else say(`stopped (${home})`);
     });
 
   db.command("url")
     .description('print the connection URL (starting the cluster if needed), e.g. psql "$(strata db url)"')
     .action(async () => {
-      const info = await ensureCluster(strataHome());
-      process.stdout.write(`${info.url}\n`);
+      const info = await ensureCluster(commandHome());
+      say(info.url);
     });
 }

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { rowTexts } from "../../tabular/rows.js";
 import { parseRef, type Strata, type VersionRef } from "../../strata.js";
 import { withStrata } from "../context.js";
-import { formatBytes, printJson } from "../output.js";
+import { formatBytes, printJson, say } from "../output.js";
 
 const SIGN = { added: "+", removed: "-", modified: "~", type_changed: "!" } as const;
 
@@ -25,15 +25,15 @@ export function register(program: Command): void {
         const [summary, changes] = await Promise.all([s.diffSummary(ra, rb, opts.prefix), s.diff(ra, rb, opts.prefix)]);
         if (opts.json) return printJson({ summary, changes });
         const n = summary;
-        process.stdout.write(
+        say(
           `${n.filesAdded} added, ${n.filesRemoved} removed, ${n.filesModified} modified, ${n.filesTypeChanged} changed type; ` +
             `+${formatBytes(n.bytesAdded)} -${formatBytes(n.bytesRemoved)}; ` +
             `chunks: ${n.chunksCommon} common, ${n.chunksOnlyA} only in a, ${n.chunksOnlyB} only in b; ` +
-            `similarity ${(n.similarity * 100).toFixed(1)}%\n`,
+            `similarity ${(n.similarity * 100).toFixed(1)}%`,
         );
         for (const c of changes) {
           const sizes = c.change === "modified" ? ` (${formatBytes(c.sizeA)} -> ${formatBytes(c.sizeB)})` : "";
-          process.stdout.write(`${SIGN[c.change]} ${c.path}${sizes}\n`);
+          say(`${SIGN[c.change]} ${c.path}${sizes}`);
         }
       });
     });
@@ -42,10 +42,9 @@ export function register(program: Command): void {
 async function diffRows(s: Strata, a: VersionRef, b: VersionRef, path: string, limit: number, json: boolean): Promise<void> {
   const [summary, rows] = await Promise.all([s.diffRowsSummary(a, b, path), s.diffRows(a, b, path)]);
   if (json) return printJson({ summary, rows });
-  process.stdout.write(
+  say(
     `${path}: ${summary.rowsA} rows -> ${summary.rowsB}; ${summary.added} added, ${summary.removed} removed, ${summary.unchanged} unchanged` +
-      (summary.headerChanged ? "; the header changed" : "") +
-      "\n",
+      (summary.headerChanged ? "; the header changed" : ""),
   );
   const shown = rows.slice(0, limit);
   const texts = async (ref: VersionRef, change: string) => {
@@ -58,7 +57,7 @@ async function diffRows(s: Strata, a: VersionRef, b: VersionRef, path: string, l
   const [removed, added] = await Promise.all([texts(a, "removed"), texts(b, "added")]);
   for (const r of shown) {
     const text = (r.change === "added" ? added : removed).get(r.rowNumber)?.toString("utf8") ?? "";
-    process.stdout.write(`${r.change === "added" ? "+" : "-"} ${r.rowNumber}: ${text}\n`);
+    say(`${r.change === "added" ? "+" : "-"} ${r.rowNumber}: ${text}`);
   }
-  if (rows.length > shown.length) process.stdout.write(`... ${rows.length - shown.length} more (--limit)\n`);
+  if (rows.length > shown.length) say(`... ${rows.length - shown.length} more (--limit)`);
 }

@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { resolveDatabaseUrl } from "../../db/connect.js";
 import { migrate } from "../../db/migrate.js";
-import { printJson } from "../output.js";
+import { commandHome } from "../../home.js";
+import { printJson, say } from "../output.js";
 
 export function register(program: Command): void {
   program
@@ -9,9 +10,10 @@ export function register(program: Command): void {
     .description("install or upgrade schema strata (tables, then the stored logic); a second run changes nothing")
     .option("--json", "print JSON for scripts")
     .action(async (opts: { json?: boolean }) => {
-      const result = await migrate(await resolveDatabaseUrl());
+      const url = process.env.DATABASE_URL ?? (await resolveDatabaseUrl(commandHome()));
+      const result = await migrate(url);
       if (opts.json) return printJson(result);
       const applied = result.applied.length ? `applied ${result.applied.join(", ")}` : "no migrations pending";
-      process.stdout.write(`${applied}; stored logic ${result.storedLogic}\n`);
+      say(`${applied}; stored logic ${result.storedLogic}`);
     });
 }

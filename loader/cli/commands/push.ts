@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { StrataError } from "../../errors.js";
+import { makeHomeIfMissing } from "../../home.js";
 import { withStrata } from "../context.js";
-import { formatBytes, printJson } from "../output.js";
+import { formatBytes, printJson, say, warn } from "../output.js";
 import { progressBar } from "../progress.js";
 
 export function register(program: Command): void {
@@ -31,6 +32,8 @@ export function register(program: Command): void {
             throw new StrataError("--metadata must be a JSON object", "usage");
         }
         const bar = progressBar("push", !opts.json);
+        const made = makeHomeIfMissing();
+        if (made !== undefined) warn(`made a Strata home in ${made} (its database and chunk store hold what you push)`);
         const result = await withStrata((s) =>
           s
             .push(path, {
@@ -46,10 +49,9 @@ export function register(program: Command): void {
         );
         if (opts.json) return printJson(result);
         const v = result.version;
-        process.stdout.write(
+        say(
           `${v.dataset}@${v.tag}: ${v.fileCount} files, ${formatBytes(v.size)}; ${formatBytes(result.newBytes)} new in ${result.packs} packs` +
-            (result.unchangedFiles ? `; ${result.unchangedFiles} files unchanged since the last push` : "") +
-            "\n",
+            (result.unchangedFiles ? `; ${result.unchangedFiles} files unchanged since the last push` : ""),
         );
       },
     );
