@@ -8,7 +8,7 @@ import path from "node:path";
 import pg from "pg";
 import t from "tap";
 import type { ClusterInfo } from "../loader/cluster/cluster.js";
-import { ClusterError, clusterStatus, ensureCluster, findPgBinDir, stopCluster } from "../loader/cluster/cluster.js";
+import { clusterStatus, ensureCluster, findPgBinDir, stopCluster } from "../loader/cluster/cluster.js";
 import { createThrowawayCluster } from "./helpers/throwaway-cluster.js";
 
 const isRoot = process.getuid?.() === 0;
