@@ -3,6 +3,10 @@
 // ANSI escape in a name must not reach the terminal), as `ls -b` and git do; JSON is
 // exact. Output is written through one buffered writer that main() drains before exit.
 
+import { escapeControls } from "../text.js";
+
+export { escapeControls };
+
 export function formatBytes(n: number | null | undefined): string {
   if (n === null || n === undefined) return "";
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -22,14 +26,6 @@ export function formatTime(d: Date | null | undefined): string {
         .replace("T", " ")
         .replace(/\.\d+Z$/, "Z")
     : "";
-}
-
-const NAMED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\" };
-
-/** `s` with C0 and C1 control characters, DEL and backslashes escaped (\n, \t, \x1b, \\). */
-export function escapeControls(s: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-  return s.replace(/[\u0000-\u001f\u007f-\u009f\\]/g, (c) => NAMED[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
 const FLUSH_AT = 64 * 1024;

@@ -158,6 +158,7 @@ export async function stopServer(p: ClusterPaths, binDir: string, user: OsUser |
 export async function createStrataDatabase(p: ClusterPaths, port: number, user: OsUser | undefined): Promise<void> {
   const { default: pg } = await import("pg");
   const client = new pg.Client({ host: "127.0.0.1", port, user: "strata", password: readPassword(p), database: "postgres" });
+  client.on("error", () => {}); // a lost connection fails the running query instead
   try {
     await client.connect();
     const found = await client.query("SELECT 1 FROM pg_database WHERE datname = 'strata'");

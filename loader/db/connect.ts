@@ -32,7 +32,10 @@ export function describeUrl(url: string): string {
 /** A pool on `url`, migrated when the schema or stored logic is behind this release. */
 export async function openPool(url: string, opts: { migrate?: boolean } = {}): Promise<pg.Pool> {
   const pool = new pg.Pool({ connectionString: url, max: 4 });
-  pool.on("error", () => {}); // an idle client's lost connection surfaces on the next query
+  // A lost connection must surface as the failed query it breaks (one line, exit 5), not
+  // as an unhandled 'error' event: on idle clients (the pool's) and checked-out ones.
+  pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
   try {
     if (opts.migrate !== false && !(await isCurrent(pool))) await migrate(url);
   } catch (e) {

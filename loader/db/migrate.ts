@@ -28,6 +28,7 @@ export interface MigrateResult {
 
 export async function migrate(databaseUrl: string, opts: MigrateOptions = {}): Promise<MigrateResult> {
   const client = new pg.Client({ connectionString: databaseUrl });
+  client.on("error", () => {}); // a lost connection fails the running query instead
   await client.connect();
   try {
     await client.query("set client_min_messages = warning");

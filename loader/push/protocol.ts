@@ -30,7 +30,8 @@ export interface CommitRequest {
   parent?: string | undefined;
   tag?: string | undefined;
   message?: string | undefined;
-  metadata?: Record<string, unknown> | undefined;
+  /** A JSON object or its text. */
+  metadata?: Record<string, unknown> | string | undefined;
 }
 
 /** Fail before any upload when the tag is taken or the parent does not exist. */
@@ -43,6 +44,15 @@ export async function precheck(s: Session, dataset: string, tag: string | undefi
     if (taken.length) throw new StrataError(`dataset "${dataset}" already has a version "${tag}"`, "conflict");
   }
   if (parent !== undefined) await s.query("select 1 from strata.version($1, $2)", [dataset, parent]);
+}
+
+/** The version a push would follow: `parent`, else the dataset's latest; undefined for a new dataset. */
+export async function parentOf(s: Session, dataset: string, parent: string | undefined): Promise<VersionInfo | undefined> {
+  const rows = await s.query<Record<string, unknown>>(
+    "select * from strata.v_versions where dataset = $1 and ($2::text is null or tag = $2) order by seq desc limit 1",
+    [dataset, parent ?? null],
+  );
+  return rows[0] === undefined ? undefined : versionInfo(rows[0]);
 }
 
 /** The dataset's chunk sizes (the defaults for a dataset the push will create). */
@@ -149,7 +159,7 @@ export async function commitVersion(s: Session, req: CommitRequest): Promise<Ver
       req.parent ?? null,
       req.tag ?? null,
       req.message ?? null,
-      req.metadata ? JSON.stringify(req.metadata) : null,
+      req.metadata === undefined ? null : typeof req.metadata === "string" ? req.metadata : JSON.stringify(req.metadata),
     ]);
     await recordTabularRows(client, req.tabularRows);
     await client.query("commit");

@@ -12,7 +12,7 @@ import type { VersionInfo } from "../versions.js";
 import { ChunkDedup } from "./dedup.js";
 import { FileIndex } from "./file-index.js";
 import { Packer } from "./packer.js";
-import { chunkParams, commitVersion, missingHashes, precheck, registerPack } from "./protocol.js";
+import { chunkParams, commitVersion, missingHashes, parentOf, precheck, registerPack } from "./protocol.js";
 import { readInput } from "./read.js";
 import { tabularRowsOf } from "./tabular.js";
 import { buildTrees } from "./tree.js";
@@ -24,7 +24,10 @@ export interface PushOptions {
   /** Tag of the parent version; default: the dataset's latest. */
   parent?: string;
   message?: string;
-  metadata?: Record<string, unknown>;
+  /** A JSON object, or its text (kept exactly as given: PostgreSQL's jsonb keeps every digit of a number). */
+  metadata?: Record<string, unknown> | string;
+  /** Record a version even when nothing changed since the parent (default: return the parent). */
+  allowEmpty?: boolean;
   /** Skip unchanged files using the local index under the session's home (default true). */
   useIndex?: boolean;
   /** Read every file even when the index says it is unchanged (the index is still rewritten). */
@@ -45,6 +48,8 @@ export interface PushProgress {
 
 export interface PushResult {
   version: VersionInfo;
+  /** Nothing changed since the parent: `version` is the parent, and no version was made. */
+  unchanged: boolean;
   files: number;
   bytes: number;
   /** Files whose hash came from the local index, unread. */
@@ -67,9 +72,10 @@ export async function push(session: Session, input: string, opts: PushOptions): 
   const packSize = opts.packSize ?? (process.env.STRATA_PACK_SIZE ? Number(process.env.STRATA_PACK_SIZE) : undefined);
   const packer = new Packer(session.store, { registerPack: (...a) => registerPack(session, ...a) }, { packSize });
   const dedup = new ChunkDedup({ missingChunks: (h) => missingHashes(session, "missing_chunks", h) }, packer);
+  const fileCount = files.filter((f) => f.kind !== "dir").length;
   const progress: PushProgress = {
     files: 0,
-    filesTotal: files.length,
+    filesTotal: fileCount,
     bytes: 0,
     bytesTotal: files.reduce((n, f) => n + f.size, 0),
     newBytes: 0,
@@ -90,6 +96,22 @@ export async function push(session: Session, input: string, opts: PushOptions): 
   await packer.flush();
 
   const { root: rootTree, trees } = buildTrees(read.records);
+  const stats = {
+    files: fileCount,
+    bytes: progress.bytesTotal,
+    unchangedFiles: read.unchangedFiles,
+    chunks: dedup.stats.chunks,
+    newChunks: dedup.stats.newChunks,
+    newBytes: dedup.stats.newBytes,
+    packs: packer.stats.packs,
+  };
+  // The same tree as the parent and nothing the user asked to record: no new version.
+  const asked = opts.allowEmpty || opts.tag !== undefined || opts.message !== undefined || opts.metadata !== undefined;
+  const base = asked ? undefined : await parentOf(session, opts.dataset, opts.parent);
+  if (base !== undefined && base.contentHash === rootTree.hash.toString("hex")) {
+    await index?.save();
+    return { version: base, unchanged: true, ...stats };
+  }
   let version: VersionInfo;
   try {
     version = await commitVersion(session, {
@@ -112,14 +134,5 @@ export async function push(session: Session, input: string, opts: PushOptions): 
     throw e;
   }
   await index?.save();
-  return {
-    version,
-    files: files.length,
-    bytes: progress.bytesTotal,
-    unchangedFiles: read.unchangedFiles,
-    chunks: dedup.stats.chunks,
-    newChunks: dedup.stats.newChunks,
-    newBytes: dedup.stats.newBytes,
-    packs: packer.stats.packs,
-  };
+  return { version, unchanged: false, ...stats };
 }

@@ -4,9 +4,10 @@
 // chunker. Every chunk goes to the dedup stage, which packs the ones the database lacks.
 
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { lstatSync, readFileSync, type Stats } from "node:fs";
 import { chunkFiles } from "../chunk/files.js";
 import type { ChunkParams } from "../chunk/params.js";
+import { StrataError } from "../errors.js";
 import type { ChunkDedup } from "./dedup.js";
 import type { FileIndex } from "./file-index.js";
 import type { BlobRecord } from "./protocol.js";
@@ -39,6 +40,46 @@ export interface ReadOptions {
   onProgress: (p: ReadProgress) => void;
 }
 
+const EMPTY = Buffer.alloc(32);
+/** Reads of a small file that keeps changing under us before the push gives up. */
+const READ_ATTEMPTS = 3;
+
+/** True when the file's size, mtime or ctime differ from what the walk saw (it is being written). */
+function changedSince(f: InputFile): boolean {
+  let st: Stats;
+  try {
+    st = lstatSync(f.abs);
+  } catch (e) {
+    throw inputError(f.abs, e);
+  }
+  if (st.size !== f.size || st.mtimeMs !== f.mtimeMs || st.ctimeMs !== f.ctimeMs) {
+    Object.assign(f, { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino });
+    return true;
+  }
+  return false;
+}
+
+function changedWhileRead(f: InputFile): StrataError {
+  return new StrataError(
+    `${f.abs} changed while it was being read; nothing was committed: push again once it is no longer being written`,
+    "conflict",
+  );
+}
+
+/** A small file's bytes, read again when it changed during the read (a torn read is never committed). */
+function readWhole(f: InputFile): Buffer {
+  for (let attempt = 1; ; attempt++) {
+    let data: Buffer;
+    try {
+      data = readFileSync(f.abs);
+    } catch (e) {
+      throw inputError(f.abs, e);
+    }
+    if (!changedSince(f) && data.length === f.size) return data;
+    if (attempt === READ_ATTEMPTS) throw changedWhileRead(f);
+  }
+}
+
 export async function readInput(root: string, files: readonly InputFile[], opts: ReadOptions): Promise<ReadResult> {
   const { index, dedup } = opts;
   const records: FileRecord[] = [];
@@ -47,14 +88,19 @@ export async function readInput(root: string, files: readonly InputFile[], opts:
   const progress: ReadProgress = { files: 0, bytes: 0 };
   let unchangedFiles = 0;
 
-  // Unchanged files (same size, mtime and inode as last time) and symlinks need no reading.
+  // Unchanged files (same size, mtime, ctime and inode as last time), symlinks and
+  // folders need no reading.
   const toRead: InputFile[] = [];
   for (const f of files) {
     const known = f.kind === "file" && !opts.rereadAll ? index?.lookup(f) : undefined;
+    if (f.kind === "dir") {
+      records.push({ path: f.path, kind: "dir", hash: EMPTY, size: 0 });
+      continue;
+    }
     if (f.kind === "symlink") {
       records.push({ path: f.path, kind: "symlink", hash: symlinkHash(f.target!), size: 0, target: f.target });
     } else if (known) {
-      records.push({ path: f.path, kind: "file", hash: known, size: f.size });
+      records.push({ path: f.path, kind: "file", executable: f.executable, hash: known, size: f.size });
       index!.record(f, known);
       unchangedFiles++;
     } else {
@@ -68,7 +114,7 @@ export async function readInput(root: string, files: readonly InputFile[], opts:
     const key = hash.toString("hex");
     if (!blobs.has(key)) blobs.set(key, { hash, size, chunks: chunkHashes.length === 1 ? chunkHashes[0]! : Buffer.concat(chunkHashes) });
     index?.record(f, hash);
-    records.push({ path: f.path, kind: "file", hash, size });
+    records.push({ path: f.path, kind: "file", executable: f.executable, hash, size });
     if (isTabular(f.path)) tabular.push({ abs: f.abs, path: f.path, hash });
     progress.files++;
     opts.onProgress(progress);
@@ -83,12 +129,7 @@ export async function readInput(root: string, files: readonly InputFile[], opts:
       large.push(f);
       continue;
     }
-    let data: Buffer;
-    try {
-      data = readFileSync(f.abs);
-    } catch (e) {
-      throw inputError(f.abs, e);
-    }
+    const data = readWhole(f);
     if (data.length > opts.params.minSize) {
       large.push(f); // it grew since the walk
       continue;
@@ -112,13 +153,17 @@ export async function readInput(root: string, files: readonly InputFile[], opts:
         progress.bytes += ev.length;
         opts.onProgress(progress);
       } else {
-        fileDone(large[current++]!, ev.sha256, ev.size, chunkHashes);
+        const f = large[current++]!;
+        if (changedSince(f)) throw changedWhileRead(f);
+        fileDone(f, ev.sha256, ev.size, chunkHashes);
         chunkHashes = [];
       }
     }
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code) throw inputError((e as { path?: string }).path ?? large[current]?.abs ?? root, e);
+    // Only file-system errors name an input file; a lost database or store is not one.
+    const fsError = e as { code?: string; syscall?: string; path?: string };
+    if (typeof fsError.code === "string" && typeof fsError.syscall === "string")
+      throw inputError(fsError.path ?? large[current]?.abs ?? root, e);
     throw e;
   }
   return { records, blobs: [...blobs.values()], tabular, unchangedFiles };

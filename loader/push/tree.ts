@@ -1,7 +1,8 @@
 // Merkle trees of a version, built in the loader and checked again by commit_version.
 // A tree's hash is the SHA-256 of its entries sorted by name (bytewise), each encoded as
-// kind byte ('f' file, 'd' dir, 'l' symlink) + UTF-8 name + 0x00 + 32-byte hash +
-// 8-byte big-endian size. A symlink's hash is the SHA-256 of its target.
+// kind byte ('f' regular file, 'x' executable file, 'd' dir, 'l' symlink) + UTF-8 name +
+// 0x00 + 32-byte hash + 8-byte big-endian size. A symlink's hash is the SHA-256 of its
+// target; an empty folder is the tree of no entries (the SHA-256 of nothing).
 
 import { createHash } from "node:crypto";
 
@@ -10,6 +11,8 @@ export type EntryKind = "file" | "dir" | "symlink";
 export interface TreeEntry {
   name: string;
   kind: EntryKind;
+  /** Files only: the executable bit (part of the hash). */
+  executable?: boolean;
   hash: Buffer;
   /** File bytes; subtree bytes for a dir; 0 for a symlink. */
   size: number;
@@ -25,23 +28,25 @@ export interface Tree {
   size: number;
 }
 
-/** One file or symlink of a version, by its '/'-separated path. */
+/** One file, symlink or folder of a version, by its '/'-separated path (a folder's hash and size are unused). */
 export interface FileRecord {
   path: string;
-  kind: "file" | "symlink";
+  kind: EntryKind;
+  executable?: boolean;
   hash: Buffer;
   size: number;
   target?: string;
 }
 
 const KIND_BYTE: Record<EntryKind, number> = { file: 0x66, dir: 0x64, symlink: 0x6c };
+const EXECUTABLE_BYTE = 0x78;
 
 export function hashTree(entries: TreeEntry[]): Buffer {
   const sorted = entries.map((e) => ({ e, name: Buffer.from(e.name, "utf8") })).sort((a, b) => Buffer.compare(a.name, b.name));
   const h = createHash("sha256");
   const size = Buffer.alloc(8);
   for (const { e, name } of sorted) {
-    h.update(Buffer.of(KIND_BYTE[e.kind]));
+    h.update(Buffer.of(e.kind === "file" && e.executable ? EXECUTABLE_BYTE : KIND_BYTE[e.kind]));
     h.update(name);
     h.update(Buffer.of(0));
     h.update(e.hash);
@@ -60,12 +65,15 @@ interface Folder {
   files: TreeEntry[];
 }
 
-/** Every tree of the version (children before parents) and the root, from its files. */
+/**
+ * The distinct trees of the version (children before parents) and the root, from its
+ * files. Equal folders (two copies of one package in a node_modules) are one tree.
+ */
 export function buildTrees(files: Iterable<FileRecord>): { root: Tree; trees: Tree[] } {
   const top: Folder = { folders: new Map(), files: [] };
   for (const f of files) {
     const parts = f.path.split("/");
-    const name = parts.pop()!;
+    const name = f.kind === "dir" ? undefined : parts.pop()!;
     let folder = top;
     for (const p of parts) {
       let next = folder.folders.get(p);
@@ -75,9 +83,13 @@ export function buildTrees(files: Iterable<FileRecord>): { root: Tree; trees: Tr
       }
       folder = next;
     }
-    folder.files.push({ name, kind: f.kind, hash: f.hash, size: f.kind === "file" ? f.size : 0, target: f.target });
+    if (name === undefined) continue; // a folder: made above, kept even when empty
+    const entry: TreeEntry = { name, kind: f.kind, hash: f.hash, size: f.kind === "file" ? f.size : 0, target: f.target };
+    if (f.executable) entry.executable = true;
+    folder.files.push(entry);
   }
   const trees: Tree[] = [];
+  const seen = new Set<string>();
   const build = (folder: Folder): Tree => {
     const entries = [...folder.files];
     let fileCount = folder.files.length;
@@ -89,7 +101,11 @@ export function buildTrees(files: Iterable<FileRecord>): { root: Tree; trees: Tr
       size += t.size;
     }
     const tree = { hash: hashTree(entries), entries, fileCount, size };
-    trees.push(tree);
+    const key = tree.hash.toString("hex");
+    if (!seen.has(key)) {
+      seen.add(key);
+      trees.push(tree);
+    }
     return tree;
   };
   const root = build(top);
