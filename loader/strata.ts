@@ -4,6 +4,7 @@
 import type pg from "pg";
 import { cat, checkout, type CatResult, type CheckoutOptions, type CheckoutResult } from "./checkout/index.js";
 import { type DiffEntry, type DiffSummary, diff, diffRows, diffRowsSummary, diffSummary, type RowsSummary } from "./diff/diff.js";
+import { type StatusResult, status } from "./checkout/status.js";
 import { push, type PushOptions, type PushResult } from "./push/push.js";
 import { Session, type OpenOptions } from "./session.js";
 import type { ObjectStore } from "./store/index.js";
@@ -75,6 +76,11 @@ export class Strata {
    */
   checkout(ref: VersionRef, dir: string, opts: CheckoutOptions = {}): Promise<CheckoutResult> {
     return checkout(this.session, ref, dir, opts);
+  }
+
+  /** What differs between a checkout folder and the version checked out there. */
+  status(dir: string): Promise<StatusResult> {
+    return status(this.session, dir);
   }
 
   /** Write one file of a version to `out`, verified. */

@@ -7,7 +7,7 @@ import { PassThrough } from "node:stream";
 
 import t from "tap";
 
-import { cat, checkout, readState } from "../loader/checkout/index.js";
+import { cat, checkout, folderId, readState } from "../loader/checkout/index.js";
 import { StrataError } from "../loader/errors.js";
 import { fixture, seedVersion, walk, type SeedEntry } from "./helpers/seed.js";
 
@@ -62,7 +62,7 @@ for (const kind of ["file", "s3"] as const) {
       }
     }
     t.same(
-      (await walk(dir)).filter((p) => !p.startsWith(".strata")),
+      await walk(dir),
       [
         "big.bin",
         "copy1.bin",
@@ -80,10 +80,17 @@ for (const kind of ["file", "s3"] as const) {
       ],
       "nothing else, no temp files",
     );
-    t.same(await walk(join(dir, ".strata")), ["checkout.jsonl"], "only the state file under .strata");
-    const state = await readState(dir);
-    t.match(state, { format: 1, dataset: "ds", tag: "v1", versionId: result.versionId, count: 8 });
-    t.match(state?.files.get("train/a.csv"), { kind: "file", size: 8, hash: /^[0-9a-f]{64}$/, mtimeNs: /^\d+$/, ino: /^\d+$/ });
+    const state = await readState(f.strata.home, await folderId(dir));
+    t.match(state, { format: 2, dataset: "ds", tag: "v1", versionId: result.versionId, count: 8 });
+    t.match(state?.files.get("train/a.csv"), {
+      kind: "file",
+      size: 8,
+      executable: false,
+      hash: /^[0-9a-f]{64}$/,
+      mtimeNs: /^\d+$/,
+      ctimeNs: /^\d+$/,
+      ino: /^\d+$/,
+    });
     t.same(state?.files.get("link"), { kind: "symlink", target: "train/a.csv" });
 
     const store = f.reopenStore();

@@ -7,7 +7,7 @@ import { PassThrough } from "node:stream";
 
 import t from "tap";
 
-import { cat, checkout, readState } from "../loader/checkout/index.js";
+import { cat, checkout, folderId, readState } from "../loader/checkout/index.js";
 import { packKey } from "../loader/store/index.js";
 import type { Strata } from "../loader/strata.js";
 import { fixture, seedVersion, walk } from "./helpers/seed.js";
@@ -57,7 +57,7 @@ t.test("a corrupt chunk in a pack fails the checkout naming the file; the folder
   t.same(await walk(dir), listing, "no temp files, nothing added or removed");
   t.equal(await readFile(join(dir, "a.txt"), "utf8"), "aaa", "a changed file was not replaced");
   t.ok((await readFile(join(dir, "train/victim.bin"))).equals(v1Victim), "the damaged file keeps its old bytes");
-  t.equal((await readState(dir))?.tag, "v1", "the state still says v1");
+  t.equal((await readState(f.strata.home, await folderId(dir)))?.tag, "v1", "the state still says v1");
 
   const fresh = join(f.tmp, "fresh");
   await t.rejects(checkout(f.strata.session.withStore(f.store), { dataset: "ds", tag: "v2" }, fresh), { kind: "corrupt", message });

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 import t from "tap";
 
-import { checkout, readState, statePath } from "../loader/checkout/index.js";
+import { checkout, folderId, readState } from "../loader/checkout/index.js";
 import { fixture, seedVersion, walk } from "./helpers/seed.js";
 
 t.test("v1 -> v2 -> v1 rewrites the changed files only", async (t) => {
@@ -82,22 +82,38 @@ t.test("v1 -> v2 -> v1 rewrites the changed files only", async (t) => {
   t.equal(await readlink(join(dir, "ln")), "change.txt", "symlink retargeted");
   t.equal(await readFile(join(dir, "user.txt"), "utf8"), "mine");
   t.equal(await readFile(join(dir, "edited_then_gone.txt"), "utf8"), "m edited", "a file the user changed is not deleted");
-  t.same(await walk(join(dir, ".strata")), ["checkout.jsonl"], "no staging left");
-  const state = await readState(dir);
+  t.notOk(
+    (await walk(dir)).some((p) => p.includes(".strata")),
+    "no temp files or state in the folder",
+  );
+  const state = await readState(f.strata.home, await folderId(dir));
   t.equal(state?.tag, "v2");
   t.same([...(state?.files.keys() ?? [])].sort(), Object.keys(v2).sort(), "the state lists exactly v2's paths");
 
-  const back = await checkout(f.strata.session.withStore(f.reopenStore()), { dataset: "ds", tag: "v1" }, dir);
-  t.match(back, { tag: "v1", filesWritten: 7, filesUnchanged: 2, filesDeleted: 3, leftModified: [] });
+  // v1 has edited_then_gone.txt again, and the user's edit stands there: a conflict.
+  await t.rejects(checkout(f.strata.session.withStore(f.store), { dataset: "ds", tag: "v1" }, dir), {
+    kind: "conflict",
+    message: /would overwrite 1 path of yours: edited_then_gone\.txt \(yours, not from the checked-out version\)/,
+  });
+  t.equal(await readFile(join(dir, "change.txt"), "utf8"), "new!", "nothing changed");
+  const back = await checkout(f.strata.session.withStore(f.reopenStore()), { dataset: "ds", tag: "v1" }, dir, { force: true });
+  t.match(back, {
+    tag: "v1",
+    filesWritten: 7,
+    filesUnchanged: 2,
+    filesDeleted: 3,
+    leftModified: [],
+    overwritten: ["edited_then_gone.txt"],
+  });
   t.equal(await readFile(join(dir, "becomes_dir"), "utf8"), "a file in v1", "a folder holding only Strata's files became a file again");
   t.equal(await readFile(join(dir, "becomes_file/z.txt"), "utf8"), "z");
-  t.equal(await readFile(join(dir, "edited_then_gone.txt"), "utf8"), "m", "a path the version needs is overwritten");
+  t.equal(await readFile(join(dir, "edited_then_gone.txt"), "utf8"), "m", "forced, a path the version needs is overwritten");
   t.equal(await readFile(join(dir, "big/notes.md"), "utf8"), "my notes");
   t.equal((await stat(join(dir, "big/keep.bin"))).ino, before.bin.ino, "the big file was never rewritten");
   await t.rejects(lstat(join(dir, "added")), { code: "ENOENT" }, "v2's folder is gone");
 });
 
-t.test("a folder without state: same files kept, others overwritten, user files left", async (t) => {
+t.test("a folder without state: same files kept, others are the user's (a conflict, or forced overwritten), user files left", async (t) => {
   const f = await fixture(t, "file");
   await seedVersion(f.strata, f.store, "ds", { "a.txt": "aaa", "b.txt": "bbb", "sub/c.txt": "ccc" });
   const dir = join(f.tmp, "out");
@@ -107,8 +123,14 @@ t.test("a folder without state: same files kept, others overwritten, user files 
   await writeFile(join(dir, "user.txt"), "mine");
   const aBefore = await stat(join(dir, "a.txt"));
 
-  const r = await checkout(f.strata.session.withStore(f.store), { dataset: "ds" }, dir);
-  t.match(r, { filesWritten: 2, filesUnchanged: 1, filesDeleted: 0 });
+  await t.rejects(checkout(f.strata.session.withStore(f.store), { dataset: "ds" }, dir), {
+    kind: "conflict",
+    message: /would overwrite 1 path of yours: b\.txt/,
+  });
+  t.equal(await readFile(join(dir, "b.txt"), "utf8"), "different", "nothing changed");
+  t.notOk((await walk(dir)).includes("sub/c.txt"), "nothing written");
+  const r = await checkout(f.strata.session.withStore(f.store), { dataset: "ds" }, dir, { force: true });
+  t.match(r, { filesWritten: 2, filesUnchanged: 1, filesDeleted: 0, overwritten: ["b.txt"] });
   t.equal((await stat(join(dir, "a.txt"))).ino, aBefore.ino, "a file with the right contents is kept");
   t.equal(await readFile(join(dir, "b.txt"), "utf8"), "bbb");
   t.equal(await readFile(join(dir, "user.txt"), "utf8"), "mine");
@@ -123,7 +145,7 @@ t.test("a user's folder where the version has a file is a conflict, and nothing 
   await writeFile(join(dir, "a.txt"), "old");
   await t.rejects(checkout(f.strata.session.withStore(f.store), { dataset: "ds" }, dir), {
     kind: "conflict",
-    message: /cannot check out c: .* holds c\/mine\.txt/,
+    message: /would overwrite 2 paths of yours: a\.txt \(yours, .*\), c\/mine\.txt \(yours, in the folder where the version has a file\)/,
   });
   t.equal(await readFile(join(dir, "a.txt"), "utf8"), "old", "other files untouched");
   t.same(await walk(dir), ["a.txt", "c", "c/mine.txt"], "no state, no temp files");
@@ -141,10 +163,15 @@ t.test("symlinked folders are never written or read through", async (t) => {
   await checkout(f.strata.session.withStore(f.store), { dataset: "ds", tag: "v1" }, dir);
   await symlink(outside, join(dir, "u")); // the user's own link
 
-  const r = await checkout(f.strata.session.withStore(f.store), { dataset: "ds", tag: "v2" }, dir);
-  t.match(r, { filesWritten: 2, filesUnchanged: 0, filesDeleted: 1 });
+  await t.rejects(checkout(f.strata.session.withStore(f.store), { dataset: "ds", tag: "v2" }, dir), {
+    kind: "conflict",
+    message: /would overwrite 1 path of yours: u \(yours, where u\/ is a folder in the version\)/,
+  });
+  t.ok((await lstat(join(dir, "d"))).isSymbolicLink(), "nothing changed");
+  const r = await checkout(f.strata.session.withStore(f.store), { dataset: "ds", tag: "v2" }, dir, { force: true });
+  t.match(r, { filesWritten: 2, filesUnchanged: 0, filesDeleted: 2, overwritten: ["u"] });
   t.ok((await lstat(join(dir, "d"))).isDirectory(), "the link leaving the version became a real folder");
-  t.ok((await lstat(join(dir, "u"))).isDirectory(), "a link where the version needs a folder is replaced");
+  t.ok((await lstat(join(dir, "u"))).isDirectory(), "forced, a link where the version needs a folder is replaced (not followed)");
   t.equal(await readFile(join(dir, "d/file"), "utf8"), "same bytes");
   t.equal(await readFile(join(dir, "u/x"), "utf8"), "mine");
   t.same(await walk(outside), ["file", "x"], "nothing outside changed");
@@ -157,10 +184,11 @@ t.test("a cut-off or hand-edited state file is not trusted", async (t) => {
   await seedVersion(f.strata, f.store, "ds", { "a.txt": "aaa" });
   const dir = join(f.tmp, "out");
   await checkout(f.strata.session.withStore(f.store), { dataset: "ds", tag: "v1" }, dir);
-  const path = statePath(dir);
+  const id = await folderId(dir);
+  const path = join(f.strata.home, "checkouts", `${id.key}.jsonl`);
   const lines = (await readFile(path, "utf8")).trimEnd().split("\n");
   await writeFile(path, `${lines.slice(0, -1).join("\n")}\n`); // one path line lost
-  t.equal(await readState(dir), undefined, "a state with fewer lines than its header says is ignored");
+  t.equal(await readState(f.strata.home, id), undefined, "a state with fewer lines than its header says is ignored");
 
   let r = await checkout(f.strata.session.withStore(f.store), { dataset: "ds", tag: "v2" }, dir);
   t.match(r, { filesWritten: 0, filesUnchanged: 1, filesDeleted: 0 }, "without state nothing is deleted, a.txt is recognised by its hash");

@@ -1,23 +1,35 @@
-// checkout: make a folder hold one version of a dataset. Plans first (plan.ts),
-// stages every file to write under <dir>/.strata and verifies it (stage.ts), and
-// only then changes the folder (apply.ts) and records the new state (state.ts).
-// So a corrupt chunk or a lost connection fails the checkout with the folder
-// untouched, and switching versions costs the changed bytes, not the dataset size.
+// checkout: make a folder hold one version of a dataset. Plans first, refusing to
+// overwrite what Strata did not write (plan.ts); writes every file to a temp name beside
+// its place and verifies it (stage.ts); only then changes the folder (apply.ts) and
+// records the new state in the home (state.ts). So a conflict, a corrupt chunk or a lost
+// connection fails the checkout with the folder as it was, a crash leaves nothing the
+// next run does not clean (journal.ts), and switching versions costs the changed bytes.
 
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, rm, rmdir } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
-
 import { StrataError } from "../errors.js";
+import { withLockFile } from "../lock.js";
 import type { Session } from "../session.js";
 import { version as findVersion, type VersionRef } from "../versions.js";
-import { applyPlan } from "./apply.js";
+import { applyPlan, FolderMaker, pruneEmpty } from "./apply.js";
 import { ChunkCache, chunkCacheDir } from "./cache.js";
 import { ChunkFetcher } from "./fetch.js";
-import { listEntries, STATE_DIR } from "./listing.js";
-import { planCheckout } from "./plan.js";
+import { dropJournal, type Journal, recoverCrashedRun, tempName, undoRun, writeJournal } from "./journal.js";
+import { type Entry, listEntries, parentOf } from "./listing.js";
+import { type Plan, planCheckout } from "./plan.js";
 import { stageFiles } from "./stage.js";
-import { readState, writeState, type PathRecord } from "./state.js";
+import {
+  type CheckoutState,
+  type FolderId,
+  folderId,
+  type PathRecord,
+  readLegacyState,
+  readState,
+  removeLegacyState,
+  statPath,
+  writeState,
+} from "./state.js";
 
 export interface CheckoutOptions {
   /** Local chunk cache folder; default: under the home for a remote store, none for a local one (undefined: none). */
@@ -27,6 +39,8 @@ export interface CheckoutOptions {
   concurrency?: number | undefined;
   /** Chunk bytes fetched per batch (default 32 MiB); memory use is about three batches. */
   batchBytes?: number | undefined;
+  /** Overwrite files changed here and the user's own files where the version puts something (listed in the result). */
+  force?: boolean | undefined;
 }
 
 export interface CheckoutProgress {
@@ -51,6 +65,8 @@ export interface CheckoutResult {
   filesDeleted: number;
   /** Files of the previous checkout that left the version but were changed locally: kept. */
   leftModified: string[];
+  /** With force: paths of the user's, or changed here, that were overwritten or removed. */
+  overwritten: string[];
   /** Chunk bytes read from the store, and served by the local cache. */
   bytesFetched: number;
   bytesFromCache: number;
@@ -65,16 +81,63 @@ export async function checkout(session: Session, ref: VersionRef, dir: string, o
   const concurrency = opts.concurrency ?? 8;
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new StrataError(`concurrency must be a positive integer, got ${concurrency}`, "usage");
-  const batchBytes = opts.batchBytes ?? 32 * MiB;
   const root = resolve(dir);
-
   const version = await findVersion(session, ref);
   const entries = await listEntries(session, version);
   await makeRoot(root);
-  await removeStaleStaging(root);
-  const previous = await readState(root);
+  const id = await folderId(root);
+  const lock = join(session.home, "checkouts", `${id.key}.lock`);
+  await mkdir(join(session.home, "checkouts"), { recursive: true, mode: 0o700 });
+  return withLockFile(lock, 0, `checking out into ${root}`, async () => {
+    await recoverCrashedRun(session.home, id, root);
+    const previous = (await readState(session.home, id)) ?? (await readLegacyState(root));
+    const plan = await planCheckout(root, entries, previous, opts.force === true);
+    const result = await write(session, root, id, plan, entries, previous, opts, concurrency);
+    await writeState(
+      session.home,
+      id,
+      {
+        dataset: version.dataset,
+        tag: version.tag,
+        versionId: version.id,
+        contentHash: version.contentHash,
+        root,
+        updatedAt: new Date().toISOString(),
+      },
+      result.records,
+    );
+    await removeLegacyState(root);
+    const s = result.fetched;
+    return {
+      dataset: version.dataset,
+      tag: version.tag,
+      versionId: version.id,
+      filesWritten: plan.write.length,
+      bytesWritten: plan.write.reduce((n, e) => n + e.size, 0),
+      filesUnchanged: plan.keep.size,
+      filesDeleted: result.deleted,
+      leftModified: plan.leftModified,
+      overwritten: plan.overwritten,
+      bytesFetched: s.bytesFetched,
+      bytesFromCache: s.bytesCached,
+      chunksFetched: s.chunksFetched,
+      chunksFromCache: s.chunksCached,
+    };
+  });
+}
 
-  const plan = await planCheckout(root, entries, previous);
+/** Stages and applies the plan; on any failure removes what this run made and rethrows. */
+async function write(
+  session: Session,
+  root: string,
+  id: FolderId,
+  plan: Plan,
+  entries: readonly Entry[],
+  previous: CheckoutState | undefined,
+  opts: CheckoutOptions,
+  concurrency: number,
+) {
+  const batchBytes = opts.batchBytes ?? 32 * MiB;
   const progress: CheckoutProgress = {
     phase: "plan",
     filesDone: 0,
@@ -88,14 +151,30 @@ export async function checkout(session: Session, ref: VersionRef, dir: string, o
   };
   report("plan");
 
+  // Every folder the version has, so none is pruned; the old version's empty folders may go.
+  const wantedDirs = new Set<string>();
+  for (const e of entries) for (let d = e.kind === "dir" ? e.path : parentOf(e.path); d !== ""; d = parentOf(d)) wantedDirs.add(d);
+  const folders = new FolderMaker(root, wantedDirs);
+  const runId = randomBytes(6).toString("hex");
+  // A temp goes beside its file when the way there is clear now; where a file of the old
+  // version still stands in the way of its folder, it waits at the top of the checkout.
+  const blocked = new Set([...plan.remove, ...plan.clearDirs]);
+  const tempDirOf = (path: string): string => {
+    for (let d = parentOf(path); d !== ""; d = parentOf(d)) if (blocked.has(d)) return "";
+    return parentOf(path);
+  };
+  const files = plan.write.filter((e) => e.kind === "file");
+  const tempDirs = [...new Set(plan.write.filter((e) => e.kind !== "dir").map((e) => tempDirOf(e.path)))];
+  const journal: Journal = { runId, tempDirs, made: await missingFolders(root, tempDirs) };
+  await writeJournal(session.home, id, journal);
+  let n = 0;
+  const tempOf = (path: string, link = false): string => join(root, tempDirOf(path), tempName(runId, ++n, link));
+
   const cacheDir = "cacheDir" in opts ? opts.cacheDir : chunkCacheDir(session);
   const fetcher = new ChunkFetcher(session.store, cacheDir === undefined ? undefined : new ChunkCache(cacheDir), concurrency);
-  const staging = join(root, STATE_DIR, `tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
-  await mkdir(staging, { recursive: true });
-  let applied: Awaited<ReturnType<typeof applyPlan>>;
   try {
-    const files = plan.write.filter((e) => e.kind === "file");
-    const staged = await stageFiles(session, fetcher, files, staging, {
+    for (const d of tempDirs) await folders.ensure(d);
+    const staged = await stageFiles(session, fetcher, files, (p) => tempOf(p), {
       concurrency,
       batchBytes,
       retainBytes: 4 * batchBytes,
@@ -106,45 +185,43 @@ export async function checkout(session: Session, ref: VersionRef, dir: string, o
       },
     });
     progress.filesDone = 0;
-    applied = await applyPlan(root, plan, staged, concurrency, () => {
-      progress.filesDone++;
-      report("apply");
-    });
-  } finally {
-    await rm(staging, { recursive: true, force: true });
-    await rmdir(join(root, STATE_DIR)).catch(() => {}); // only when empty: a first checkout that failed
+    const applied = await applyPlan(
+      root,
+      plan,
+      staged,
+      (p) => tempOf(p, true),
+      folders,
+      concurrency,
+      () => {
+        progress.filesDone++;
+        report("apply");
+      },
+    );
+    // Empty folders of the old version that left it go too, when still empty.
+    const leftDirs = [...(previous?.files ?? [])].filter(([p, r]) => r.kind === "dir" && !wantedDirs.has(p)).map(([p]) => p);
+    await pruneEmpty(root, leftDirs, wantedDirs);
+    const records = new Map<string, PathRecord>();
+    for (const e of entries) records.set(e.path, plan.keep.get(e.path) ?? applied.records.get(e.path)!);
+    await dropJournal(session.home, id);
+    report("done");
+    return { records, deleted: applied.deleted, fetched: fetcher.stats };
+  } catch (e) {
+    await undoRun(root, journal);
+    await folders.undo();
+    await dropJournal(session.home, id);
+    throw e;
   }
+}
 
-  const files = new Map<string, PathRecord>();
-  for (const e of entries) files.set(e.path, plan.keep.get(e.path) ?? applied.records.get(e.path)!);
-  await writeState(
-    root,
-    {
-      dataset: version.dataset,
-      tag: version.tag,
-      versionId: version.id,
-      contentHash: version.contentHash,
-      updatedAt: new Date().toISOString(),
-    },
-    files,
-  );
-  report("done");
-
-  const s = fetcher.stats;
-  return {
-    dataset: version.dataset,
-    tag: version.tag,
-    versionId: version.id,
-    filesWritten: plan.write.length,
-    bytesWritten: progress.bytesTotal,
-    filesUnchanged: plan.keep.size,
-    filesDeleted: applied.deleted,
-    leftModified: plan.leftModified,
-    bytesFetched: s.bytesFetched,
-    bytesFromCache: s.bytesCached,
-    chunksFetched: s.chunksFetched,
-    chunksFromCache: s.chunksCached,
-  };
+/** The folders among `dirs` and their parents that do not exist yet, parents first. */
+async function missingFolders(root: string, dirs: readonly string[]): Promise<string[]> {
+  const missing = new Set<string>();
+  for (const d of dirs)
+    for (let rel = d; rel !== "" && !missing.has(rel); rel = parentOf(rel)) {
+      if ((await statPath(join(root, rel)))?.kind === "dir") break;
+      missing.add(rel);
+    }
+  return [...missing].sort((a, b) => a.split("/").length - b.split("/").length);
 }
 
 async function makeRoot(root: string): Promise<void> {
@@ -155,29 +232,5 @@ async function makeRoot(root: string): Promise<void> {
     if (code === "EEXIST" || code === "ENOTDIR")
       throw new StrataError(`cannot check out into ${root}: it is not a folder`, "usage", { cause: e });
     throw e;
-  }
-}
-
-/** Staging folders of checkouts that died (their process is gone). */
-async function removeStaleStaging(root: string): Promise<void> {
-  let names: string[];
-  try {
-    names = await readdir(join(root, STATE_DIR));
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const m = /^tmp-(\d+)-[0-9a-f]+$/.exec(name);
-    if (m !== null && !alive(Number(m[1]))) await rm(join(root, STATE_DIR, name), { recursive: true, force: true });
-  }
-}
-
-function alive(pid: number): boolean {
-  if (pid === process.pid) return false; // an earlier checkout of this process has finished
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as { code?: string }).code === "EPERM";
   }
 }

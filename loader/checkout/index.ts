@@ -3,4 +3,4 @@
 export { checkout, type CheckoutOptions, type CheckoutProgress, type CheckoutResult } from "./checkout.js";
 export { cat, type CatOptions, type CatResult } from "./cat.js";
 export { ChunkCache, defaultCacheDir, isLocalStore } from "./cache.js";
-export { readState, statePath, type CheckoutState, type PathRecord } from "./state.js";
+export { folderId, readState, type CheckoutState, type PathRecord } from "./state.js";

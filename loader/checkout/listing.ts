@@ -7,10 +7,13 @@ import { StrataError } from "../errors.js";
 import type { Session } from "../session.js";
 import type { VersionInfo } from "../versions.js";
 
+/** A file, symlink or empty folder of a version (folders that hold something are implied by their paths). */
 export interface Entry {
   /** '/'-separated, relative to the version root. */
   path: string;
-  kind: "file" | "symlink";
+  kind: "file" | "symlink" | "dir";
+  /** Files: the executable bit. */
+  executable: boolean;
   size: number;
   /** SHA-256 of the file (of the target text for a symlink), hex. */
   hash: string;
@@ -53,7 +56,7 @@ export async function listEntries(session: Session, v: VersionInfo, prefix = "")
     checkPath(r.path, v);
     if (r.kind !== "file" && r.kind !== "symlink") throw corruptListing(v, `${r.path} has unknown kind ${r.kind}`);
     if (r.kind === "symlink" && (r.target === null || r.target === "")) throw corruptListing(v, `symlink ${r.path} has no target`);
-    const e: Entry = { path: r.path, kind: r.kind, size: r.size, hash: r.content_hash.toString("hex") };
+    const e: Entry = { path: r.path, kind: r.kind, executable: false, size: r.size, hash: r.content_hash.toString("hex") };
     if (r.kind === "symlink") e.target = r.target!;
     return e;
   });

@@ -1,42 +1,176 @@
-// Deciding what a checkout must do, before it changes anything: which of the
-// version's paths already hold the right contents, which must be written, which
-// files of the previous checkout left the version and can go, and whether
-// anything of the user's stands in the way. Trusting recorded stats (state.ts)
-// keeps this proportional to what changed: an unchanged file is not even read.
+// Deciding what a checkout must do before it changes anything: which of the version's
+// paths already hold the right contents, which must be written, which paths of the
+// previous checkout left the version and can go, and what of the user's stands in the
+// way. Strata never overwrites or deletes what it did not write, or what was changed
+// since it wrote it: such paths are conflicts, and a checkout with conflicts changes
+// nothing (unless forced, when they are overwritten and listed). Paths are looked at
+// only through real folders, so a symlink of the user's is never read or written
+// through. Trusting recorded stats (state.ts) keeps this proportional to what changed.
 
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readdir, readlink } from "node:fs/promises";
 import { join } from "node:path";
-
 import { StrataError } from "../errors.js";
-import { parentOf, type Entry } from "./listing.js";
+import { type Entry, parentOf } from "./listing.js";
 import { eachLimited } from "./parallel.js";
-import { fileRecord, statPath, unchangedSince, type CheckoutState, type FileStat, type PathRecord } from "./state.js";
+import { type CheckoutState, type FileStat, fileRecord, type PathRecord, statPath, unchangedSince } from "./state.js";
 
 export interface Plan {
   /** Paths already right, with the record to keep in the new state. */
   keep: Map<string, PathRecord>;
-  /** Files and symlinks to write. */
+  /** Files, symlinks and empty folders to write. */
   write: Entry[];
-  /** Paths of the previous checkout that left the version, unchanged since written: deleted. */
+  /** Paths to delete before writing: left the version unchanged, or stand where a folder or file goes. */
   remove: string[];
-  /** Paths of the previous checkout that left the version but were changed by the user: left alone. */
+  /** Paths of the previous checkout that left the version but were changed here: left alone. */
   leftModified: string[];
-  /** Folders standing where the version has a file; they hold only removed files and are cleared. */
+  /** Folders standing where the version has a file; everything in them is removable. */
   clearDirs: string[];
+  /** Paths of the user's (or changed here) that a forced checkout overwrites or removes. */
+  overwritten: string[];
+}
+
+export interface Conflict {
+  path: string;
+  why: string;
+}
+
+/** A checkout that would destroy what Strata did not write: nothing was changed. */
+export class CheckoutConflict extends StrataError {
+  constructor(readonly conflicts: Conflict[]) {
+    const shown = conflicts.slice(0, 10).map((c) => `${c.path} (${c.why})`);
+    const more = conflicts.length > shown.length ? ` and ${conflicts.length - shown.length} more` : "";
+    super(
+      `checkout would overwrite ${conflicts.length} path${conflicts.length === 1 ? "" : "s"} of yours: ${shown.join(", ")}${more}; ` +
+        "nothing was changed (move them away, or --force to overwrite)",
+      "conflict",
+      { code: "checkout_conflict" },
+    );
+  }
 }
 
 /** lstat calls and small reads in flight while planning. */
 const PLAN_PARALLEL = 32;
 
-export async function planCheckout(dir: string, entries: readonly Entry[], state: CheckoutState | undefined): Promise<Plan> {
-  const plan: Plan = { keep: new Map(), write: [], remove: [], leftModified: [], clearDirs: [] };
+export async function planCheckout(
+  dir: string,
+  entries: readonly Entry[],
+  state: CheckoutState | undefined,
+  force: boolean,
+): Promise<Plan> {
+  const plan: Plan = { keep: new Map(), write: [], remove: [], leftModified: [], clearDirs: [], overwritten: [] };
+  const conflicts: Conflict[] = [];
   const old: ReadonlyMap<string, PathRecord> = state?.files ?? new Map();
-  const wanted = new Set(entries.map((e) => e.path));
+  const wanted = new Map(entries.map((e) => [e.path, e]));
+  const wantedDirs = new Set<string>();
+  for (const e of entries) for (let d = e.kind === "dir" ? e.path : parentOf(e.path); d !== ""; d = parentOf(d)) wantedDirs.add(d);
+  const look = realFolders(dir);
+  const removable = new Set<string>();
+
+  // What is ours and unchanged may go; anything else is a conflict (or, forced, overwritten).
+  const yieldPath = async (path: string, why: string): Promise<boolean> => {
+    const rec = old.get(path);
+    const st = await look(path);
+    if (st === undefined) return true;
+    if (rec !== undefined && (await holds(join(dir, path), st, rec))) return true;
+    if (force) {
+      plan.overwritten.push(path);
+      return true;
+    }
+    conflicts.push({ path, why: rec === undefined ? why : "changed here since checkout" });
+    return false;
+  };
+
+  // Paths leaving the version; those standing where a folder now goes must go too.
+  const leaving = [...old.keys()].filter((p) => !wanted.has(p));
+  await eachLimited(leaving, PLAN_PARALLEL, async (path) => {
+    const rec = old.get(path)!;
+    const st = await look(path);
+    if (st === undefined) return;
+    if (rec.kind === "dir") return; // pruned when empty
+    if (wantedDirs.has(path)) {
+      if (await yieldPath(path, "not from the checked-out version")) {
+        plan.remove.push(path);
+        removable.add(path);
+      }
+    } else if (await holds(join(dir, path), st, rec)) {
+      plan.remove.push(path);
+      removable.add(path);
+    } else plan.leftModified.push(path);
+  });
+
+  // Files and symlinks of the user's where the version needs a folder.
+  const blockers = new Set<string>();
+  for (const d of wantedDirs) if (!old.has(d)) blockers.add(d);
+  await eachLimited([...blockers], PLAN_PARALLEL, async (d) => {
+    const st = await look(d);
+    if (st === undefined || st.kind === "dir") return;
+    if (await yieldPath(d, `yours, where ${d}/ is a folder in the version`)) {
+      plan.remove.push(d);
+      removable.add(d);
+    }
+  });
+
   const inWay: Entry[] = [];
-  // A path is looked at only through real folders: a symlinked folder (the user's,
-  // or one leaving the version) must not make a file outside the checkout count.
+  await eachLimited(entries, PLAN_PARALLEL, async (e) => {
+    const abs = join(dir, e.path);
+    const st = await look(e.path);
+    const rec = old.get(e.path);
+    if (e.kind === "dir") {
+      if (st?.kind === "dir") plan.keep.set(e.path, { kind: "dir" });
+      else if (st === undefined) plan.write.push(e);
+      else if (await yieldPath(e.path, "yours, where the version has an empty folder")) {
+        plan.remove.push(e.path);
+        plan.write.push(e);
+      }
+      return;
+    }
+    if (e.kind === "file" && rec?.kind === "file" && unchangedSince(rec, st)) {
+      // The stat vouches for the recorded contents: no need to read the file.
+      if (rec.hash === e.hash && rec.executable === e.executable) plan.keep.set(e.path, rec);
+      else plan.write.push(e);
+      return;
+    }
+    if (st === undefined) plan.write.push(e);
+    else if (st.kind === "dir") inWay.push(e);
+    else if (await holds(abs, st, wantRecord(e))) plan.keep.set(e.path, e.kind === "file" ? fileRecord(e.hash, st) : wantRecord(e));
+    else if (await yieldPath(e.path, "yours, not from the checked-out version")) plan.write.push(e);
+  });
+
+  for (const e of inWay) {
+    const stray = await firstStray(dir, e.path, removable);
+    if (stray !== undefined && !force) {
+      conflicts.push({ path: stray, why: `yours, in the folder where the version has ${e.kind === "file" ? "a file" : "a symlink"}` });
+      continue;
+    }
+    if (stray !== undefined) plan.overwritten.push(e.path);
+    plan.clearDirs.push(e.path);
+    plan.write.push(e);
+  }
+  if (conflicts.length > 0) throw new CheckoutConflict(conflicts.sort((a, b) => compare(a.path, b.path)));
+  plan.remove.sort(compare);
+  plan.leftModified.sort(compare);
+  plan.overwritten.sort(compare);
+  plan.write.sort((a, b) => compare(a.path, b.path));
+  return plan;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function wantRecord(e: Entry): PathRecord {
+  if (e.kind === "symlink") return { kind: "symlink", target: e.target! };
+  if (e.kind === "dir") return { kind: "dir" };
+  return { kind: "file", hash: e.hash, size: e.size, executable: e.executable, mtimeNs: "", ctimeNs: "", ino: "" };
+}
+
+/**
+ * lstat of a path inside `dir`, looked at only through real folders: under a symlinked
+ * folder (the user's, or one leaving the version) nothing counts as being there.
+ */
+export function realFolders(dir: string): (rel: string) => Promise<FileStat | undefined> {
   const dirOk = new Map<string, Promise<boolean>>();
   const realDir = (rel: string): Promise<boolean> => {
     if (rel === "") return Promise.resolve(true);
@@ -47,58 +181,14 @@ export async function planCheckout(dir: string, entries: readonly Entry[], state
     }
     return ok;
   };
-  const look = async (rel: string): Promise<FileStat | undefined> =>
-    (await realDir(parentOf(rel))) ? statPath(join(dir, rel)) : undefined;
-
-  // Leaving paths first: a folder in the way of a new file may hold only those.
-  const leaving = [...old.keys()].filter((p) => !wanted.has(p));
-  await eachLimited(leaving, PLAN_PARALLEL, async (path) => {
-    const rec = old.get(path)!;
-    const abs = join(dir, path);
-    const st = await look(path);
-    if (st === undefined) return;
-    if (await holds(abs, st, rec)) plan.remove.push(path);
-    else plan.leftModified.push(path);
-  });
-
-  await eachLimited(entries, PLAN_PARALLEL, async (e) => {
-    const abs = join(dir, e.path);
-    const st = await look(e.path);
-    const want: PathRecord =
-      e.kind === "symlink" ? { kind: "symlink", target: e.target! } : { kind: "file", hash: e.hash, size: e.size, mtimeNs: "", ino: "" };
-    const rec = old.get(e.path);
-    if (e.kind === "file" && rec?.kind === "file" && unchangedSince(rec, st)) {
-      // The stat vouches for the recorded contents: no need to read the file.
-      if (rec.hash === e.hash) plan.keep.set(e.path, rec);
-      else plan.write.push(e);
-      return;
-    }
-    if (st?.kind === "dir") inWay.push(e);
-    else if (st !== undefined && (await holds(abs, st, want))) plan.keep.set(e.path, e.kind === "file" ? fileRecord(e.hash, st) : want);
-    else plan.write.push(e);
-  });
-
-  const removed = new Set(plan.remove);
-  for (const e of inWay) {
-    const stray = await firstStray(dir, e.path, removed);
-    if (stray !== undefined)
-      throw new StrataError(
-        `cannot check out ${e.path}: a folder is in its place and holds ${stray}, which is not from the previous checkout (move it away)`,
-        "conflict",
-      );
-    plan.clearDirs.push(e.path);
-    plan.write.push(e);
-  }
-  plan.remove.sort();
-  plan.leftModified.sort();
-  plan.write.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return plan;
+  return async (rel) => ((await realDir(parentOf(rel))) ? statPath(join(dir, rel)) : undefined);
 }
 
 /** Whether what is at `abs` has the record's contents (reading a file only when its size fits). */
-async function holds(abs: string, st: FileStat, rec: PathRecord): Promise<boolean> {
+export async function holds(abs: string, st: FileStat, rec: PathRecord): Promise<boolean> {
+  if (rec.kind === "dir") return st.kind === "dir";
   if (rec.kind === "symlink") return st.kind === "symlink" && (await readlink(abs).catch(() => undefined)) === rec.target;
-  if (st.kind !== "file" || st.size !== rec.size) return false;
+  if (st.kind !== "file" || st.size !== rec.size || st.executable !== rec.executable) return false;
   if (unchangedSince(rec, st)) return true;
   const hash = await hashFile(abs).catch(() => undefined);
   // A file changed while being read is not trusted.
@@ -116,7 +206,7 @@ export function hashFile(path: string): Promise<string> {
   });
 }
 
-/** A file under folder `rel` that is not about to be removed, or undefined. */
+/** Something under folder `rel` that is not about to be removed, or undefined. */
 async function firstStray(dir: string, rel: string, removed: ReadonlySet<string>): Promise<string | undefined> {
   const items = await readdir(join(dir, rel), { withFileTypes: true });
   for (const item of items) {

@@ -1,14 +1,13 @@
-// Writing the files a checkout needs into a staging folder, to be renamed into
-// place only once every file is complete and verified (apply.ts): a failure
-// leaves the checkout as it was. Work goes by contents, not by path: identical
-// files are assembled once and copied. Chunks are fetched in batches of about
+// Writing the files a checkout needs to temp names (beside their final place, see
+// checkout.ts), to be renamed into place only once every file is complete and verified
+// (apply.ts): a failure leaves the checkout as it was. Work goes by contents, not by
+// path: identical files are assembled once and copied. Chunks are fetched in batches of about
 // `batchBytes` (many small files share one batch, so their ranges merge into few
 // reads; a big file spans several), and the next batch is fetched while the
 // current one is written. A chunk needed again by a later batch is kept in memory.
 
 import { createHash, type Hash } from "node:crypto";
-import { copyFile, open, type FileHandle } from "node:fs/promises";
-import { join } from "node:path";
+import { chmod, copyFile, type FileHandle, open, stat } from "node:fs/promises";
 
 import { StrataError } from "../errors.js";
 import type { Session } from "../session.js";
@@ -26,14 +25,16 @@ export interface StageOptions {
   onFile?: (bytes: number) => void;
 }
 
-interface Blob {
+/** One file contents and every path that holds it. */
+interface Contents {
   hash: string;
   size: number;
   paths: string[];
+  executable: boolean[];
 }
 
 interface Piece {
-  blob: Blob;
+  blob: Contents;
   chunk: ChunkRow;
   last: boolean;
 }
@@ -45,30 +46,39 @@ interface Writer {
 
 const EMPTY_HASH = createHash("sha256").digest("hex");
 
-/** Writes `files` (regular files only) under `staging`; returns each path's staged file. */
+/** File modes before the umask: what git gives regular and executable files. */
+const MODE = { regular: 0o666, executable: 0o777 };
+
+/**
+ * Writes `files` (regular files only), each to `tempOf(path)` (which must not exist), with
+ * its executable bit; returns each path's temp file.
+ */
 export async function stageFiles(
   session: Session,
   fetcher: ChunkFetcher,
   files: readonly Entry[],
-  staging: string,
+  tempOf: (path: string) => string,
   opts: StageOptions,
 ): Promise<Map<string, string>> {
-  const blobs = new Map<string, Blob>();
+  const blobs = new Map<string, Contents>();
   for (const f of files) {
     const b = blobs.get(f.hash);
-    if (b === undefined) blobs.set(f.hash, { hash: f.hash, size: f.size, paths: [f.path] });
-    else b.paths.push(f.path);
+    if (b === undefined) blobs.set(f.hash, { hash: f.hash, size: f.size, paths: [f.path], executable: [f.executable] });
+    else {
+      b.paths.push(f.path);
+      b.executable.push(f.executable);
+    }
   }
   const staged = new Map<string, string>();
-  let counter = 0;
   const tmpOf = (path: string): string => {
-    const tmp = join(staging, String(++counter));
+    const tmp = tempOf(path);
     staged.set(path, tmp);
     return tmp;
   };
+  const create = (blob: Contents) => open(tmpOf(blob.paths[0]!), "wx", blob.executable[0] ? MODE.executable : MODE.regular);
   const writers = new Map<string, Writer>();
 
-  const finish = async (blob: Blob, w: Writer): Promise<void> => {
+  const finish = async (blob: Contents, w: Writer): Promise<void> => {
     await w.fh.close();
     writers.delete(blob.hash);
     const got = w.hash.digest("hex");
@@ -78,7 +88,14 @@ export async function stageFiles(
         "corrupt",
       );
     const first = staged.get(blob.paths[0]!)!;
-    for (const p of blob.paths.slice(1)) await copyFile(first, tmpOf(p));
+    const firstMode = (await stat(first)).mode & 0o777;
+    for (let i = 1; i < blob.paths.length; i++) {
+      const copy = tmpOf(blob.paths[i]!);
+      await copyFile(first, copy, 1); // COPYFILE_EXCL: never onto something there
+      // the copy has the first file's mode: give it its own executable bit
+      if (blob.executable[i] !== blob.executable[0])
+        await chmod(copy, blob.executable[i] ? firstMode | ((firstMode & 0o444) >> 2) : firstMode & ~0o111);
+    }
     for (let i = 0; i < blob.paths.length; i++) opts.onFile?.(blob.size);
   };
 
@@ -94,7 +111,7 @@ export async function stageFiles(
       const blob = run[0]!.blob;
       let w = writers.get(blob.hash);
       if (w === undefined) {
-        w = { fh: await open(tmpOf(blob.paths[0]!), "wx"), hash: createHash("sha256") };
+        w = { fh: await create(blob), hash: createHash("sha256") };
         writers.set(blob.hash, w);
       }
       const buffers = run.map((p) => data.get(p.chunk.hash)!);
@@ -109,7 +126,7 @@ export async function stageFiles(
     for (const b of all.filter((b) => b.size === 0)) {
       if (b.hash !== EMPTY_HASH)
         throw new StrataError(`${b.paths[0]} is empty but its recorded hash is ${b.hash}; the database is damaged`, "corrupt");
-      const w: Writer = { fh: await open(tmpOf(b.paths[0]!), "wx"), hash: createHash("sha256") };
+      const w: Writer = { fh: await create(b), hash: createHash("sha256") };
       writers.set(b.hash, w);
       await finish(b, w);
     }
@@ -129,7 +146,7 @@ export async function stageFiles(
   return staged;
 }
 
-function cutBatches(blobs: readonly Blob[], lists: ReadonlyMap<string, ChunkRow[]>, batchBytes: number): Piece[][] {
+function cutBatches(blobs: readonly Contents[], lists: ReadonlyMap<string, ChunkRow[]>, batchBytes: number): Piece[][] {
   const batches: Piece[][] = [];
   let current: Piece[] = [];
   let bytes = 0;

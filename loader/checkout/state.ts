@@ -1,29 +1,32 @@
-// The checkout's state file, <dir>/.strata/checkout.jsonl: which version the folder
-// holds and, per path Strata wrote, the content hash and the file's stat when
-// written. A later checkout trusts a file whose size, mtime and inode still match
-// (as git's index does), so switching versions reads only what may have changed.
-// JSON lines (a header, then one line per path) so a million-file checkout is
-// written and read as a stream, never as one huge string. Replaced atomically
-// (temp, fsync, rename): a crash leaves the old or the new state.
+// What Strata remembers of a checkout folder, kept in the Strata home (never in the
+// folder: training code reads folders whole, hidden ones included): which version it
+// holds and, per path it wrote, the content hash, executable bit and the stat when
+// written. A later checkout or status trusts a file whose size, mtime, ctime and inode
+// still match (as git's index does), so it reads only what may have changed.
+//
+// The state is keyed by the folder's identity (device and inode), not its path, so a
+// folder that is moved or renamed keeps its state; its birth time guards against an
+// inode reused by a new folder. JSON lines (a header, then one line per path), replaced
+// atomically (temp, fsync, rename): a crash leaves the old or the new state.
 
 import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { lstat, mkdir, open, rename, unlink } from "node:fs/promises";
+import { lstat, mkdir, open, readdir, rename, rm, rmdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { StrataError } from "../errors.js";
 
-import { STATE_DIR } from "./listing.js";
-
-export const STATE_FILE = "checkout.jsonl";
-const FORMAT = 1;
+const FORMAT = 2;
 
 export interface FileRecord {
   kind: "file";
   /** SHA-256 of the contents, hex. */
   hash: string;
   size: number;
+  executable: boolean;
   /** From lstat with bigint precision, as decimal strings. */
   mtimeNs: string;
+  ctimeNs: string;
   ino: string;
 }
 
@@ -32,7 +35,12 @@ export interface LinkRecord {
   target: string;
 }
 
-export type PathRecord = FileRecord | LinkRecord;
+/** An empty folder of the version. */
+export interface DirRecord {
+  kind: "dir";
+}
+
+export type PathRecord = FileRecord | LinkRecord | DirRecord;
 
 /** The header line. */
 export interface StateHeader {
@@ -42,6 +50,10 @@ export interface StateHeader {
   versionId: number;
   /** Root tree hash of the version, hex. */
   contentHash: string;
+  /** Where the folder was when the state was written (it may have moved since). */
+  root: string;
+  /** The folder's birth time (ns), telling a reused inode from the folder itself. */
+  birthNs: string;
   /** When the checkout finished, ISO 8601. */
   updatedAt: string;
   /** Lines that follow: a shorter file was cut off and is not trusted. */
@@ -52,21 +64,76 @@ export interface CheckoutState extends StateHeader {
   files: Map<string, PathRecord>;
 }
 
-export function statePath(dir: string): string {
-  return join(dir, STATE_DIR, STATE_FILE);
+/** A folder's identity: the key of its state in the home. */
+export interface FolderId {
+  key: string;
+  birthNs: string;
 }
 
-/** The state of a previous checkout, or undefined (none, or unreadable: then every file counts as the user's). */
-export async function readState(dir: string): Promise<CheckoutState | undefined> {
-  const input = createReadStream(statePath(dir), "utf8");
-  const lines = createInterface({ input, crlfDelay: Infinity });
+/** The identity of the checkout folder `root`, which must exist and be a folder. */
+export async function folderId(root: string): Promise<FolderId> {
+  let st: Awaited<ReturnType<typeof lstat>> & { birthtimeNs: bigint; dev: bigint; ino: bigint };
+  try {
+    st = await lstat(root, { bigint: true });
+  } catch (e) {
+    throw new StrataError(`${root} does not exist`, "usage", { cause: e });
+  }
+  if (!st.isDirectory()) throw new StrataError(`${root} is not a folder`, "usage");
+  return { key: `${st.dev}-${st.ino}`, birthNs: st.birthtimeNs.toString() };
+}
+
+function stateFile(home: string, id: FolderId): string {
+  return join(home, "checkouts", `${id.key}.jsonl`);
+}
+
+/** The journal of a checkout in progress: its temp files, to clean up after a crash (stage.ts). */
+export function journalFile(home: string, id: FolderId): string {
+  return join(home, "checkouts", `${id.key}.pending`);
+}
+
+/** The state of an earlier checkout of the folder, or undefined (none, unreadable, or another folder's). */
+export async function readState(home: string, id: FolderId): Promise<CheckoutState | undefined> {
+  const state = await readStateFile(stateFile(home, id));
+  return state !== undefined && state.birthNs === id.birthNs ? state : undefined;
+}
+
+/**
+ * Checkouts of earlier releases kept their state in the folder itself, in
+ * <dir>/.strata/checkout.jsonl (format 1: no ctime, no executable bits). Read once to
+ * know which files are Strata's (their hashes are checked, since there is no ctime),
+ * then removed by the checkout that replaces it.
+ */
+export const LEGACY_DIR = ".strata";
+
+export async function readLegacyState(root: string): Promise<CheckoutState | undefined> {
+  if (!(await isRealFolder(join(root, LEGACY_DIR)))) return undefined;
+  return readStateFile(join(root, LEGACY_DIR, "checkout.jsonl"), 1);
+}
+
+/** Removes an earlier release's state and staging folders from the checkout folder (never through a symlink). */
+export async function removeLegacyState(root: string): Promise<void> {
+  const dir = join(root, LEGACY_DIR);
+  if (!(await isRealFolder(dir))) return;
+  await unlink(join(dir, "checkout.jsonl")).catch(() => {});
+  for (const name of await readdir(dir).catch(() => [] as string[]))
+    if (/^tmp-\d+-[0-9a-f]+$/.test(name)) await rm(join(dir, name), { recursive: true, force: true });
+  await rmdir(dir).catch(() => {}); // only when empty
+}
+
+async function isRealFolder(path: string): Promise<boolean> {
+  return (await lstat(path).catch(() => undefined))?.isDirectory() === true;
+}
+
+async function readStateFile(path: string, format: number = FORMAT): Promise<CheckoutState | undefined> {
+  const input = createReadStream(path, "utf8");
+  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   let state: CheckoutState | undefined;
   let read = 0;
   try {
     for await (const line of lines) {
       if (state === undefined) {
         const h = JSON.parse(line) as StateHeader;
-        if (h.format !== FORMAT || typeof h.count !== "number") return undefined;
+        if (h.format !== format || typeof h.count !== "number") return undefined;
         state = { ...h, files: new Map() };
         continue;
       }
@@ -74,12 +141,7 @@ export async function readState(dir: string): Promise<CheckoutState | undefined>
       read++;
       // A hand-edited state must not steer deletions outside the folder.
       if (!safePath(r.path)) continue;
-      state.files.set(
-        r.path,
-        r.kind === "symlink"
-          ? { kind: r.kind, target: r.target }
-          : { kind: "file", hash: r.hash, size: r.size, mtimeNs: r.mtimeNs, ino: r.ino },
-      );
+      state.files.set(r.path, recordOf(r));
     }
   } catch {
     return undefined;
@@ -90,27 +152,41 @@ export async function readState(dir: string): Promise<CheckoutState | undefined>
   return state !== undefined && read === state.count ? state : undefined;
 }
 
+function recordOf(r: PathRecord): PathRecord {
+  if (r.kind === "symlink") return { kind: "symlink", target: String(r.target) };
+  if (r.kind === "dir") return { kind: "dir" };
+  return {
+    kind: "file",
+    hash: String(r.hash),
+    size: Number(r.size),
+    executable: r.executable === true,
+    mtimeNs: String(r.mtimeNs),
+    ctimeNs: String(r.ctimeNs ?? ""),
+    ino: String(r.ino),
+  };
+}
+
 function safePath(path: unknown): path is string {
   if (typeof path !== "string") return false;
-  const parts = path.split("/");
-  return parts[0] !== STATE_DIR && parts.every((p) => p !== "" && p !== "." && p !== ".." && !p.includes("\0"));
+  return path.split("/").every((p) => p !== "" && p !== "." && p !== ".." && !p.includes("\0"));
 }
 
 export async function writeState(
-  dir: string,
-  header: Omit<StateHeader, "format" | "count">,
+  home: string,
+  id: FolderId,
+  header: Omit<StateHeader, "format" | "count" | "birthNs">,
   files: ReadonlyMap<string, PathRecord>,
 ): Promise<void> {
-  const folder = join(dir, STATE_DIR);
-  await mkdir(folder, { recursive: true });
-  const tmp = join(folder, `.${STATE_FILE}.tmp-${randomBytes(6).toString("hex")}`);
+  const path = stateFile(home, id);
+  await mkdir(join(path, ".."), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.tmp-${randomBytes(6).toString("hex")}`;
   try {
-    const fh = await open(tmp, "w");
+    const fh = await open(tmp, "w", 0o600);
     try {
-      const head: StateHeader = { format: FORMAT, ...header, count: files.size };
+      const head: StateHeader = { format: FORMAT, ...header, birthNs: id.birthNs, count: files.size };
       let buf = `${JSON.stringify(head)}\n`;
-      for (const [path, rec] of files) {
-        buf += `${JSON.stringify({ path, ...rec })}\n`;
+      for (const [p, rec] of files) {
+        buf += `${JSON.stringify({ path: p, ...rec })}\n`;
         if (buf.length >= 1 << 20) {
           await fh.writeFile(buf);
           buf = "";
@@ -121,7 +197,7 @@ export async function writeState(
     } finally {
       await fh.close();
     }
-    await rename(tmp, statePath(dir));
+    await rename(tmp, path);
   } catch (e) {
     await unlink(tmp).catch(() => {});
     throw e;
@@ -131,7 +207,9 @@ export async function writeState(
 export interface FileStat {
   kind: "file" | "symlink" | "dir" | "other";
   size: number;
+  executable: boolean;
   mtimeNs: string;
+  ctimeNs: string;
   ino: string;
 }
 
@@ -140,7 +218,14 @@ export async function statPath(path: string): Promise<FileStat | undefined> {
   try {
     const s = await lstat(path, { bigint: true });
     const kind = s.isFile() ? "file" : s.isSymbolicLink() ? "symlink" : s.isDirectory() ? "dir" : "other";
-    return { kind, size: Number(s.size), mtimeNs: s.mtimeNs.toString(), ino: s.ino.toString() };
+    return {
+      kind,
+      size: Number(s.size),
+      executable: (Number(s.mode) & 0o111) !== 0,
+      mtimeNs: s.mtimeNs.toString(),
+      ctimeNs: s.ctimeNs.toString(),
+      ino: s.ino.toString(),
+    };
   } catch (e) {
     if ((e as { code?: string }).code === "ENOENT" || (e as { code?: string }).code === "ENOTDIR") return undefined;
     throw e;
@@ -149,9 +234,17 @@ export async function statPath(path: string): Promise<FileStat | undefined> {
 
 /** True when the file on disk is, by its stat, still the one the record describes. */
 export function unchangedSince(record: FileRecord, st: FileStat | undefined): boolean {
-  return st !== undefined && st.kind === "file" && st.size === record.size && st.mtimeNs === record.mtimeNs && st.ino === record.ino;
+  return (
+    st !== undefined &&
+    st.kind === "file" &&
+    st.size === record.size &&
+    st.executable === record.executable &&
+    st.mtimeNs === record.mtimeNs &&
+    st.ctimeNs === record.ctimeNs &&
+    st.ino === record.ino
+  );
 }
 
 export function fileRecord(hash: string, st: FileStat): FileRecord {
-  return { kind: "file", hash, size: st.size, mtimeNs: st.mtimeNs, ino: st.ino };
+  return { kind: "file", hash, size: st.size, executable: st.executable, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, ino: st.ino };
 }

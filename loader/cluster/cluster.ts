@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { withClusterLock } from "./lock.js";
+import { withLockFile } from "../lock.js";
 import { createStrataDatabase, initCluster, readPassword, startServer, stopServer } from "./server.js";
 import type { ClusterPaths, Postmaster } from "./state.js";
 import { clusterPaths, LOCATION_FILE, livePostmaster, recordedLocation } from "./state.js";
@@ -117,7 +117,7 @@ export async function ensureCluster(home: string, opts: EnsureOptions = {}): Pro
   if (running) return running;
   fs.mkdirSync(p.home, { recursive: true });
   const settings = { fsync: opts.fsync ?? true, sharedBuffers: opts.sharedBuffers ?? "256MB" };
-  return withClusterLock(p.lockFile, opts.lockTimeoutMs ?? LOCK_TIMEOUT_MS, async () => {
+  return withLockFile(p.lockFile, opts.lockTimeoutMs ?? LOCK_TIMEOUT_MS, "starting the private PostgreSQL", async () => {
     let pm = await settledPostmaster(p);
     const binDir = findPgBinDir(); // fails first, naming what to install
     const user = serverUser(p.dataDir);
@@ -162,7 +162,7 @@ export async function clusterStatus(home: string): Promise<ClusterStatus> {
 export async function stopCluster(home: string, opts: { mode?: "fast" | "immediate" } = {}): Promise<boolean> {
   const p = clusterPaths(home);
   if (!livePostmaster(p.dataDir)) return false;
-  return withClusterLock(p.lockFile, LOCK_TIMEOUT_MS, async () => {
+  return withLockFile(p.lockFile, LOCK_TIMEOUT_MS, "stopping the private PostgreSQL", async () => {
     if (!livePostmaster(p.dataDir)) return false;
     await stopServer(p, findPgBinDir(), serverUser(p.dataDir), opts.mode ?? "fast");
     return true;

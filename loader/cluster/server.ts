@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { processAlive } from "./lock.js";
+import { processAlive } from "../lock.js";
 import type { ClusterPaths } from "./state.js";
 import { choosePort, freePort, livePostmaster, socketDirFits } from "./state.js";
 import type { OsUser } from "./system.js";

@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { processAlive } from "./lock.js";
+import { processAlive } from "../lock.js";
 import { ClusterError } from "./system.js";
 
 export interface ClusterPaths {

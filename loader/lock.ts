@@ -1,10 +1,11 @@
-// A lock file so that two strata processes never both initdb or both start one cluster.
-// The file holds "<pid> <process start time> <random>"; it is stale when that process is
-// gone (the start time catches a pid reused by another program).
+// Lock files, so that two strata processes never both initdb or start one cluster, or
+// both check out into one folder. The file holds "<pid> <process start time> <random>";
+// it is stale when that process is gone (the start time catches a pid reused by another
+// program).
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import fs from "node:fs/promises";
-import { ClusterError } from "./system.js";
+import { StrataError } from "./errors.js";
 
 const POLL_MS = 100;
 // A lock file still empty after this long was left by a process that died while writing it.
@@ -67,7 +68,7 @@ async function breakStale(lockPath: string, staleContent: string): Promise<void>
   await fs.rm(aside, { force: true });
 }
 
-async function acquire(lockPath: string, timeoutMs: number): Promise<string> {
+async function acquire(lockPath: string, timeoutMs: number, what: string): Promise<string> {
   const token = `${process.pid} ${startTime(process.pid) ?? "-"} ${randomBytes(6).toString("hex")}\n`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -81,7 +82,7 @@ async function acquire(lockPath: string, timeoutMs: number): Promise<string> {
       return token;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") {
-        throw new ClusterError(`cannot create lock file ${lockPath}: ${(e as Error).message}`, "setup");
+        throw new StrataError(`cannot create lock file ${lockPath}: ${(e as Error).message}`, "setup");
       }
     }
     const held = await readLock(lockPath);
@@ -91,8 +92,9 @@ async function acquire(lockPath: string, timeoutMs: number): Promise<string> {
     }
     if (Date.now() > deadline) {
       const holder = held?.content.split(" ")[0] || "unknown";
-      throw new ClusterError(
-        `timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${lockPath} (held by pid ${holder}); delete it if that process is gone`,
+      throw new StrataError(
+        `timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${lockPath} (held by pid ${holder}, ${what}); delete it if that process is gone`,
+        "conflict",
       );
     }
     await new Promise((r) => setTimeout(r, POLL_MS));
@@ -104,9 +106,9 @@ async function release(lockPath: string, token: string): Promise<void> {
   if (current === token) await fs.rm(lockPath, { force: true });
 }
 
-/** Runs `fn` while holding the lock file `lockPath`; waits up to `timeoutMs` for it. */
-export async function withClusterLock<T>(lockPath: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
-  const token = await acquire(lockPath, timeoutMs);
+/** Runs `fn` while holding the lock file `lockPath`; waits up to `timeoutMs` for it. `what` the holder does, for the message. */
+export async function withLockFile<T>(lockPath: string, timeoutMs: number, what: string, fn: () => Promise<T>): Promise<T> {
+  const token = await acquire(lockPath, timeoutMs, what);
   try {
     return await fn();
   } finally {

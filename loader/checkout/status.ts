@@ -1,0 +1,74 @@
+// status: what differs between a checkout folder and the version checked out there, as
+// git status tells it: files modified or deleted here, and paths added here. Fast
+// through the recorded stats: a file is read only when its stat changed.
+
+import { readdir, readlink } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { StrataError } from "../errors.js";
+import type { Session } from "../session.js";
+import { recoverCrashedRun } from "./journal.js";
+import { parentOf } from "./listing.js";
+import { eachLimited } from "./parallel.js";
+import { hashFile, realFolders } from "./plan.js";
+import { folderId, readLegacyState, readState, unchangedSince } from "./state.js";
+
+export interface StatusResult {
+  dataset: string;
+  tag: string;
+  versionId: number;
+  root: string;
+  /** Files whose contents, executable bit or symlink target differ from the version. */
+  modified: string[];
+  /** Paths of the version missing here. */
+  deleted: string[];
+  /** Paths here that the version does not have (a folder is named once, with a trailing /). */
+  added: string[];
+}
+
+export async function status(session: Session, dir: string): Promise<StatusResult> {
+  const root = resolve(dir);
+  const id = await folderId(root);
+  await recoverCrashedRun(session.home, id, root);
+  const state = (await readState(session.home, id)) ?? (await readLegacyState(root));
+  if (state === undefined)
+    throw new StrataError(`${root} holds no checkout known to the Strata home ${session.home}`, "notFound", { code: "no_checkout" });
+  const look = realFolders(root);
+  const modified: string[] = [];
+  const deleted: string[] = [];
+  await eachLimited([...state.files], 32, async ([path, rec]) => {
+    const st = await look(path);
+    if (st === undefined) {
+      deleted.push(path);
+      return;
+    }
+    const abs = join(root, path);
+    const same =
+      rec.kind === "dir"
+        ? st.kind === "dir"
+        : rec.kind === "symlink"
+          ? st.kind === "symlink" && (await readlink(abs).catch(() => undefined)) === rec.target
+          : st.kind === "file" &&
+            st.size === rec.size &&
+            st.executable === rec.executable &&
+            (unchangedSince(rec, st) || (await hashFile(abs).catch(() => undefined)) === rec.hash);
+    if (!same) modified.push(path);
+  });
+
+  // Folders of the version: walked for what was added; anything else here is added whole.
+  const versionDirs = new Set<string>([""]);
+  for (const [path, rec] of state.files) {
+    if (rec.kind === "dir") versionDirs.add(path);
+    for (let d = parentOf(path); d !== ""; d = parentOf(d)) versionDirs.add(d);
+  }
+  const added: string[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    for (const item of await readdir(join(root, rel), { withFileTypes: true }).catch(() => [])) {
+      const path = rel === "" ? item.name : `${rel}/${item.name}`;
+      if (item.isDirectory() && versionDirs.has(path)) await walk(path);
+      else if (!state.files.has(path)) added.push(item.isDirectory() ? `${path}/` : path);
+    }
+  };
+  await walk("");
+  for (const list of [modified, deleted, added]) list.sort();
+  return { dataset: state.dataset, tag: state.tag, versionId: state.versionId, root, modified, deleted, added };
+}
