@@ -2,21 +2,27 @@
 // strata.diff_rows). A file is tabular by its name: `.csv` (its first row is the header,
 // which must not be empty), `.jsonl` / `.ndjson` (every row is a record).
 //
-// Rows: a row ends at LF; a CR right before that LF belongs to the terminator. Every
-// terminated row counts, an empty one too, so row numbers are line numbers (minus the
-// header line in a CSV). The bytes after the last LF are a row unless there are none
-// (a final newline adds no empty row). In a CSV, a LF inside a quoted field ("a\nb",
-// RFC 4180; "" is an escaped quote) does not end the row. A UTF-8 byte order mark before
-// a CSV header is not part of it.
+// What a row is, and when two rows are the same record, is records.ts: rows end at a LF
+// outside a quoted CSV field, and a row's hash is that of its canonical form (CSV fields
+// quoted only where needed, JSON with sorted keys and exact numbers). Every terminated
+// row counts, an empty one too, so row numbers are record numbers (the CSV header is not
+// one). A UTF-8 byte order mark before the first row is not part of it.
 //
-// A row's hash is the first 8 bytes of the SHA-256 of its bytes (without terminator),
-// read as a big-endian signed 64-bit integer: PostgreSQL's bigint.
+// A row's hash is the first 8 bytes of the SHA-256 of its canonical form, read as a
+// big-endian signed 64-bit integer: PostgreSQL's bigint. ROW_HASHING names this rule;
+// row hashes recorded under another rule are never compared with these.
 //
 // Everything streams: memory is the hashes (8 bytes a row) plus one row carried across
-// input chunks. About 0.5-1 s per million rows on one core.
+// input chunks.
 
 import crypto from "node:crypto";
 import os from "node:os";
+import { canonicalCsvRow, canonicalJsonRow, RowSplitter } from "./records.js";
+
+export { RowSplitter };
+
+/** The row-hashing rule of this loader: 2 hashes canonical records (1 hashed raw row bytes). */
+export const ROW_HASHING = 2;
 
 export type TabularFormat = "csv" | "jsonl";
 
@@ -39,84 +45,13 @@ export function tabularFormatOf(name: string): TabularFormat | undefined {
   return undefined;
 }
 
-const LF = 10;
-const CR = 13;
-const QUOTE = 34;
-
-/**
- * Cuts a byte stream into rows. Rows wholly inside an input chunk are passed as views of
- * it (valid only during the callback); a row that spans chunks is copied once.
- */
-export class RowSplitter {
-  private carry: Buffer[] = [];
-  /** CSV: an odd number of quotes seen in the carried part of the current row. */
-  private quoted = false;
-
-  constructor(
-    private readonly csv: boolean,
-    private readonly onRow: (row: Uint8Array) => void,
-  ) {}
-
-  push(input: Uint8Array): void {
-    const buf = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-    const n = buf.length;
-    let start = 0; // start of the current row in buf
-    let pos = 0; // where to look for the next LF
-    let nextQuote = this.csv ? buf.indexOf(QUOTE, 0) : -1;
-    if (nextQuote === -1) nextQuote = n;
-    for (;;) {
-      let nl = buf.indexOf(LF, pos);
-      if (nl === -1) nl = n;
-      if (this.csv) {
-        // Quote parity up to the LF decides whether it ends the row.
-        while (nextQuote < nl) {
-          this.quoted = !this.quoted;
-          nextQuote = buf.indexOf(QUOTE, nextQuote + 1);
-          if (nextQuote === -1) nextQuote = n;
-        }
-        if (this.quoted && nl < n) {
-          pos = nl + 1;
-          continue;
-        }
-      }
-      if (nl === n) break;
-      this.emit(buf, start, nl);
-      start = pos = nl + 1;
-    }
-    if (start < n) this.carry.push(Buffer.from(buf.subarray(start, n)));
-  }
-
-  /** Emit the last row (bytes after the last LF), if any. */
-  end(): void {
-    if (this.carry.length > 0) {
-      const row = Buffer.concat(this.carry);
-      this.carry = [];
-      this.onRow(row);
-    }
-    this.quoted = false;
-  }
-
-  private emit(buf: Buffer, start: number, nl: number): void {
-    let end = nl;
-    if (this.carry.length > 0) {
-      const row = Buffer.concat([...this.carry, buf.subarray(start, end)]);
-      this.carry = [];
-      this.quoted = false;
-      this.onRow(row.length > 0 && row[row.length - 1] === CR ? row.subarray(0, row.length - 1) : row);
-      return;
-    }
-    if (end > start && buf[end - 1] === CR) end--;
-    this.quoted = false;
-    this.onRow(buf.subarray(start, end));
-  }
-}
-
 const hashHex: (data: Uint8Array) => string =
   typeof crypto.hash === "function" ? (d) => crypto.hash("sha256", d, "hex") : (d) => crypto.createHash("sha256").update(d).digest("hex");
 
-/** The hash of one row's bytes: the first 8 bytes of SHA-256, signed big-endian. */
-export function rowHash(row: Uint8Array): bigint {
-  return BigInt.asIntN(64, BigInt(`0x${hashHex(row).slice(0, 16)}`));
+/** The hash of one row: the first 8 bytes of the SHA-256 of its canonical form, signed big-endian. */
+export function rowHash(row: Uint8Array, format: TabularFormat): bigint {
+  const canonical = format === "csv" ? canonicalCsvRow(row) : canonicalJsonRow(row);
+  return BigInt.asIntN(64, BigInt(`0x${hashHex(canonical).slice(0, 16)}`));
 }
 
 /** A growable BigInt64Array filled from 32-bit halves (no BigInt per row). */
@@ -163,14 +98,20 @@ export async function hashRows(source: Source, name: string): Promise<RowHashes 
   if (format === undefined) return undefined;
   const list = new HashList();
   let header: string | null = null;
-  let first = format === "csv";
+  let first = true;
+  const canonical = format === "csv" ? canonicalCsvRow : canonicalJsonRow;
   await feed(
     source,
     new RowSplitter(format === "csv", (row) => {
       if (first) {
-        header = Buffer.from(stripBom(row)).toString("utf8");
         first = false;
-      } else list.add(hashHex(row));
+        row = stripBom(row);
+        if (format === "csv") {
+          header = Buffer.from(row).toString("utf8");
+          return;
+        }
+      }
+      list.add(hashHex(canonical(row)));
     }),
   );
   if (format === "csv" && !header) return undefined;
@@ -192,7 +133,7 @@ export async function rowTexts(source: Source, name: string, rowNumbers: Iterabl
     source,
     new RowSplitter(format === "csv", (row) => {
       n++;
-      if (n > 0 && wanted.has(n)) out.set(n, Buffer.from(row));
+      if (n > 0 && wanted.has(n)) out.set(n, Buffer.from(n === 1 && format === "jsonl" ? stripBom(row) : row));
     }),
   );
   return out;
