@@ -1,9 +1,9 @@
 import { chmodSync, mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
-import { strata } from "./helpers/cli.js";
-import { freshDatabase } from "./helpers/harness.js";
-import { bytes, openTestStrata, tempDir, testStore, writeTree } from "./helpers/strata.js";
+import { strata } from "../helpers/cli.js";
+import { freshDatabase } from "../helpers/harness.js";
+import { bytes, openTestStrata, tempDir, testStore, writeTree } from "../helpers/strata.js";
 
 t.test("push, log and JSON output through the CLI", async (t) => {
   const s = await openTestStrata(t);

@@ -8,10 +8,10 @@ import { join } from "node:path";
 
 import t from "tap";
 
-import { FileStore } from "../loader/store/file.js";
-import { packKey, planRanges, StoreError, type ByteRange, type ObjectStore } from "../loader/store/index.js";
-import { S3Store } from "../loader/store/s3.js";
-import { createBucket, seedObjects, useS3Server } from "./helpers/s3server.js";
+import { FileStore } from "../../loader/store/file.js";
+import { packKey, planRanges, StoreError, type ByteRange, type ObjectStore } from "../../loader/store/index.js";
+import { S3Store } from "../../loader/store/s3.js";
+import { createBucket, seedObjects, useS3Server } from "../helpers/s3server.js";
 
 type T = Parameters<Parameters<typeof t.test>[0]>[0];
 interface Subject {

@@ -3,11 +3,11 @@
 
 import t from "tap";
 import type pg from "pg";
-import { Sqlstate } from "../stored/errors.js";
-import { hashRows, recordRows, rowHash, rowTexts } from "../loader/tabular/rows.js";
-import { freshDatabase } from "./helpers/harness.js";
-import { connect, sqlstateOf } from "./helpers/db.js";
-import { commitFiles, type Files } from "./helpers/versions.js";
+import { Sqlstate } from "../../stored/errors.js";
+import { hashRows, recordRows, rowHash, rowTexts } from "../../loader/tabular/rows.js";
+import { freshDatabase } from "../helpers/harness.js";
+import { connect, sqlstateOf } from "../helpers/db.js";
+import { commitFiles, type Files } from "../helpers/versions.js";
 
 /** Commit `files` and record the row hashes of every tabular one among them. */
 async function commitTabular(db: pg.Client, files: Files, tag: string, dataset = "d"): Promise<void> {

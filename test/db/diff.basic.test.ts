@@ -2,10 +2,10 @@
 
 import t from "tap";
 import type pg from "pg";
-import { Sqlstate } from "../stored/errors.js";
-import { freshDatabase } from "./helpers/harness.js";
-import { connect, sqlstateOf } from "./helpers/db.js";
-import { commitFiles, PIECE } from "./helpers/versions.js";
+import { Sqlstate } from "../../stored/errors.js";
+import { freshDatabase } from "../helpers/harness.js";
+import { connect, sqlstateOf } from "../helpers/db.js";
+import { commitFiles, PIECE } from "../helpers/versions.js";
 
 /** Deterministic bytes: `pieces` 4 KiB pieces, piece i filled from seed + i. */
 function bytes(seed: string, pieces: number, tail = 0): Buffer {
@@ -445,7 +445,7 @@ t.test("commit stores each tree's chunk uses; the migration fills existing trees
   t.match(await summary(db, "a", "a"), { chunks_common: 5 }, "unknown counts are computed by walking");
   // the migration's fill, run again by hand
   const { readFileSync } = await import("node:fs");
-  const sql = readFileSync(new URL("../migrations/003_tree_chunk_refs.sql", import.meta.url), "utf8").replace(/^alter table.*$/m, "");
+  const sql = readFileSync(new URL("../../migrations/003_tree_chunk_refs.sql", import.meta.url), "utf8").replace(/^alter table.*$/m, "");
   await db.query(sql);
   const { rows: after } = await db.query("select count(*)::int as n from strata.trees where chunk_refs is null");
   t.same(after, [{ n: 0 }]);

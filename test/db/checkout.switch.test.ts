@@ -8,8 +8,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 import t from "tap";
 
-import { checkout, readState, statePath } from "../loader/checkout/index.js";
-import { fixture, seedVersion, walk } from "./helpers/seed.js";
+import { checkout, readState, statePath } from "../../loader/checkout/index.js";
+import { fixture, seedVersion, walk } from "../helpers/seed.js";
 
 t.test("v1 -> v2 -> v1 rewrites the changed files only", async (t) => {
   const f = await fixture(t, "file");

@@ -1,8 +1,8 @@
 import t from "tap";
-import { entryPoints } from "../stored/entrypoints.js";
-import { generateWrappers } from "../scripts/wrappers.js";
-import { freshDatabase } from "./helpers/harness.js";
-import { connect } from "./helpers/db.js";
+import { entryPoints } from "../../stored/entrypoints.js";
+import { generateWrappers } from "../../scripts/wrappers.js";
+import { freshDatabase } from "../helpers/harness.js";
+import { connect } from "../helpers/db.js";
 
 t.test("every declared entry point has a PL/Lua wrapper with the declared arguments", async (t) => {
   const db = await connect(t, await freshDatabase(t));

@@ -6,13 +6,13 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { chunkLengths } from "../loader/chunk/fastcdc.js";
-import { chunkFiles } from "../loader/chunk/files.js";
-import type { ChunkParams } from "../loader/chunk/params.js";
-import { ChunkPipeline } from "../loader/chunk/pipeline.js";
-import { Prng, pseudoRandomBytes } from "./helpers/prng.js";
-import { chunkFile, chunkStream } from "../loader/chunk/stream.js";
-import type { Chunk, ChunkEvent, FileEnd } from "../loader/chunk/types.js";
+import { chunkLengths } from "../../loader/chunk/fastcdc.js";
+import { chunkFiles } from "../../loader/chunk/files.js";
+import type { ChunkParams } from "../../loader/chunk/params.js";
+import { ChunkPipeline } from "../../loader/chunk/pipeline.js";
+import { Prng, pseudoRandomBytes } from "../helpers/prng.js";
+import { chunkFile, chunkStream } from "../../loader/chunk/stream.js";
+import type { Chunk, ChunkEvent, FileEnd } from "../../loader/chunk/types.js";
 
 const SMALL: ChunkParams = { minSize: 4096, avgSize: 16384, maxSize: 65536 };
 const DEF: ChunkParams = { minSize: 256 * 1024, avgSize: 1024 * 1024, maxSize: 4 * 1024 * 1024 };
@@ -248,7 +248,7 @@ t.test("an iterator abandoned mid-file does not keep the process alive", async (
   const data = pseudoRandomBytes(8 << 20, 10);
   const path = await tempFile(data);
   const script = join(dir, "abandon.mts");
-  const mod = new URL("../loader/chunk/stream.ts", import.meta.url).href;
+  const mod = new URL("../../loader/chunk/stream.ts", import.meta.url).href;
   await writeFile(
     script,
     `import { chunkFile } from ${JSON.stringify(mod)};\n` +

@@ -7,11 +7,11 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import t from "tap";
-import { packName } from "../loader/push/packer.js";
-import { strata } from "./helpers/cli.js";
-import { bytes, openTestStrata, tempDir, writeTree } from "./helpers/strata.js";
+import { packName } from "../../loader/push/packer.js";
+import { strata } from "../helpers/cli.js";
+import { bytes, openTestStrata, tempDir, writeTree } from "../helpers/strata.js";
 
-const BIN = fileURLToPath(new URL("../bin/strata.js", import.meta.url));
+const BIN = fileURLToPath(new URL("../../bin/strata.js", import.meta.url));
 
 t.test("a push killed mid-way leaves no version, and its re-run resumes", async (t) => {
   const s = await openTestStrata(t);

@@ -1,9 +1,9 @@
 import t, { type Test } from "tap";
 import { createHash } from "node:crypto";
-import { FastCdc, chunkLengths } from "../loader/chunk/fastcdc.js";
-import { GEAR } from "../loader/chunk/gear.js";
-import { DEFAULT_CHUNK_PARAMS, resolveParams, type ChunkParams } from "../loader/chunk/params.js";
-import { Prng, pseudoRandomBytes } from "./helpers/prng.js";
+import { FastCdc, chunkLengths } from "../../loader/chunk/fastcdc.js";
+import { GEAR } from "../../loader/chunk/gear.js";
+import { DEFAULT_CHUNK_PARAMS, resolveParams, type ChunkParams } from "../../loader/chunk/params.js";
+import { Prng, pseudoRandomBytes } from "../helpers/prng.js";
 
 const SMALL: ChunkParams = { minSize: 4096, avgSize: 16384, maxSize: 65536 };
 

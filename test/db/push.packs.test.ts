@@ -1,6 +1,6 @@
 import t from "tap";
-import { StoreError } from "../loader/store/index.js";
-import { openTestStrata, tempDir, writeTree, bytes } from "./helpers/strata.js";
+import { StoreError } from "../../loader/store/index.js";
+import { openTestStrata, tempDir, writeTree, bytes } from "../helpers/strata.js";
 
 t.test("many small files travel in a few pack objects on S3, each chunk located in its pack", async (t) => {
   const s = await openTestStrata(t, "s3");

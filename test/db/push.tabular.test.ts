@@ -1,5 +1,5 @@
 import t from "tap";
-import { openTestStrata, tempDir, writeTree } from "./helpers/strata.js";
+import { openTestStrata, tempDir, writeTree } from "../helpers/strata.js";
 
 t.test("push records row hashes of CSV and JSON Lines contents, once per contents", async (t) => {
   const s = await openTestStrata(t);

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import t from "tap";
-import { strata } from "./helpers/cli.js";
+import { strata } from "../helpers/cli.js";
 
 t.test("the CLI creates, reuses and stops its private cluster", async (t) => {
   const home = mkdtempSync(join(tmpdir(), "strata-home-"));

@@ -1,6 +1,6 @@
 import t from "tap";
-import { freshDatabase } from "./helpers/harness.js";
-import { strata } from "./helpers/cli.js";
+import { freshDatabase } from "../helpers/harness.js";
+import { strata } from "../helpers/cli.js";
 
 t.test("dataset create and list against DATABASE_URL", async (t) => {
   const env = { DATABASE_URL: await freshDatabase(t) };

@@ -4,8 +4,8 @@ import { resolve } from "node:path";
 
 import t from "tap";
 
-import { FileStore, openStore, packKey, planRanges, S3Store, StoreError } from "../loader/store/index.js";
-import { resolveS3Settings } from "../loader/store/s3-config.js";
+import { FileStore, openStore, packKey, planRanges, S3Store, StoreError } from "../../loader/store/index.js";
+import { resolveS3Settings } from "../../loader/store/s3-config.js";
 
 function kindOf(fn: () => unknown): string {
   try {

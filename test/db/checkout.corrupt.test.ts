@@ -7,10 +7,10 @@ import { PassThrough } from "node:stream";
 
 import t from "tap";
 
-import { cat, checkout, readState } from "../loader/checkout/index.js";
-import { packKey } from "../loader/store/index.js";
-import type { Strata } from "../loader/strata.js";
-import { fixture, seedVersion, walk } from "./helpers/seed.js";
+import { cat, checkout, readState } from "../../loader/checkout/index.js";
+import { packKey } from "../../loader/store/index.js";
+import type { Strata } from "../../loader/strata.js";
+import { fixture, seedVersion, walk } from "../helpers/seed.js";
 
 const sha = (b: Buffer): Buffer => createHash("sha256").update(b).digest();
 

@@ -1,11 +1,11 @@
 import { readdirSync } from "node:fs";
 import t from "tap";
-import { migrate } from "../loader/db/migrate.js";
-import { emptyDatabase } from "./helpers/harness.js";
-import { connect } from "./helpers/db.js";
+import { migrate } from "../../loader/db/migrate.js";
+import { emptyDatabase } from "../helpers/harness.js";
+import { connect } from "../helpers/db.js";
 
 /** The names of all migrations of this release, in order. */
-const ALL = readdirSync(new URL("../migrations", import.meta.url))
+const ALL = readdirSync(new URL("../../migrations", import.meta.url))
   .filter((f) => f.endsWith(".sql"))
   .map((f) => f.slice(0, -4))
   .sort();

@@ -8,8 +8,8 @@ import { PassThrough } from "node:stream";
 
 import t from "tap";
 
-import { cat, checkout, ChunkCache, defaultCacheDir, isLocalStore } from "../loader/checkout/index.js";
-import { fixture, seedVersion } from "./helpers/seed.js";
+import { cat, checkout, ChunkCache, defaultCacheDir, isLocalStore } from "../../loader/checkout/index.js";
+import { fixture, seedVersion } from "../helpers/seed.js";
 
 t.test("S3: the second checkout with a warm cache makes no GET requests", async (t) => {
   const f = await fixture(t, "s3");

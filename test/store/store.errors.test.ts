@@ -8,8 +8,8 @@ import type { AddressInfo } from "node:net";
 
 import t from "tap";
 
-import { S3Store, StoreError, type S3StoreOptions } from "../loader/store/index.js";
-import { createBucket, useS3Server, type S3ServerAddress } from "./helpers/s3server.js";
+import { S3Store, StoreError, type S3StoreOptions } from "../../loader/store/index.js";
+import { createBucket, useS3Server, type S3ServerAddress } from "../helpers/s3server.js";
 
 type T = Parameters<Parameters<typeof t.test>[0]>[0];
 type Fault = "pass" | "slowdown" | "internal" | "reset" | "cut-body";

@@ -7,8 +7,8 @@ import { join } from "node:path";
 
 import t from "tap";
 
-import { checkout, type CheckoutProgress } from "../loader/checkout/index.js";
-import { fixture, seedVersion, walk } from "./helpers/seed.js";
+import { checkout, type CheckoutProgress } from "../../loader/checkout/index.js";
+import { fixture, seedVersion, walk } from "../helpers/seed.js";
 
 const KiB = 1024;
 

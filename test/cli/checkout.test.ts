@@ -1,8 +1,8 @@
 import { readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
-import { strata } from "./helpers/cli.js";
-import { bytes, openTestStrata, tempDir, writeTree } from "./helpers/strata.js";
+import { strata } from "../helpers/cli.js";
+import { bytes, openTestStrata, tempDir, writeTree } from "../helpers/strata.js";
 
 for (const kind of ["file", "s3"] as const) {
   t.test(`push then checkout and cat through the CLI (${kind} store)`, async (t) => {

@@ -2,11 +2,11 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import pg from "pg";
 import t from "tap";
-import { Sqlstate } from "../stored/errors.js";
-import { StrataError } from "../loader/errors.js";
-import { Strata } from "../loader/strata.js";
-import { buildTrees, hashTree } from "../loader/push/tree.js";
-import { bytes, openTestStrata, tempDir, testStore, writeTree } from "./helpers/strata.js";
+import { Sqlstate } from "../../stored/errors.js";
+import { StrataError } from "../../loader/errors.js";
+import { Strata } from "../../loader/strata.js";
+import { buildTrees, hashTree } from "../../loader/push/tree.js";
+import { bytes, openTestStrata, tempDir, testStore, writeTree } from "../helpers/strata.js";
 
 const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 

@@ -7,9 +7,9 @@ import { PassThrough } from "node:stream";
 
 import t from "tap";
 
-import { cat, checkout, readState } from "../loader/checkout/index.js";
-import { StrataError } from "../loader/errors.js";
-import { fixture, seedVersion, walk, type SeedEntry } from "./helpers/seed.js";
+import { cat, checkout, readState } from "../../loader/checkout/index.js";
+import { StrataError } from "../../loader/errors.js";
+import { fixture, seedVersion, walk, type SeedEntry } from "../helpers/seed.js";
 
 const MiB = 1024 * 1024;
 

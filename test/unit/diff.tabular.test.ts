@@ -2,7 +2,7 @@
 
 import t from "tap";
 import { createHash } from "node:crypto";
-import { hashRows, pgBigintArray, rowHash, rowTexts, tabularFormatOf } from "../loader/tabular/rows.js";
+import { hashRows, pgBigintArray, rowHash, rowTexts, tabularFormatOf } from "../../loader/tabular/rows.js";
 
 const expectHash = (row: string | Buffer) => createHash("sha256").update(row).digest().readBigInt64BE(0);
 

@@ -1,7 +1,7 @@
 import t from "tap";
-import { Sqlstate } from "../stored/errors.js";
-import { freshDatabase } from "./helpers/harness.js";
-import { connect, sqlstateOf } from "./helpers/db.js";
+import { Sqlstate } from "../../stored/errors.js";
+import { freshDatabase } from "../helpers/harness.js";
+import { connect, sqlstateOf } from "../helpers/db.js";
 
 t.test("create_dataset returns ids and datasets() lists them oldest first", async (t) => {
   const db = await connect(t, await freshDatabase(t));

@@ -1,8 +1,8 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
-import { strata } from "./helpers/cli.js";
-import { openTestStrata, tempDir, writeTree } from "./helpers/strata.js";
+import { strata } from "../helpers/cli.js";
+import { openTestStrata, tempDir, writeTree } from "../helpers/strata.js";
 
 t.test("diff, diff --rows and ls through the CLI", async (t) => {
   const s = await openTestStrata(t);
