@@ -1,46 +1,42 @@
-// Kill the loader in the middle of a push: no version appears, everything stored is
-// whole, and the same push re-run uploads only what is missing.
+// Kill the loader in the middle of a push, at exact steps (STRATA_FAULT, loader/fault.ts):
+// no version appears, everything stored is whole, and the same push re-run uploads only
+// what is missing.
 
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import t from "tap";
+import t, { type Test } from "tap";
 import { packName } from "../../loader/push/packer.js";
 import { strata } from "../helpers/cli.js";
 import { bytes, openTestStrata, tempDir, writeTree } from "../helpers/strata.js";
 
 const BIN = fileURLToPath(new URL("../../bin/strata.js", import.meta.url));
+const PACK_SIZE = String(2 * 1024 * 1024);
 
-t.test("a push killed mid-way leaves no version, and its re-run resumes", async (t) => {
-  const s = await openTestStrata(t);
-  const dir = tempDir(t);
-  const spec: Record<string, Buffer> = {};
-  for (let i = 0; i < 48; i++) spec[`part-${i}.bin`] = bytes(1_500_000, 100 + i);
-  writeTree(dir, spec);
-  const total = 48 * 1_500_000;
-  const env: NodeJS.ProcessEnv = { ...process.env, ...s.env, STRATA_PACK_SIZE: String(2 * 1024 * 1024) };
-  delete env.NODE_OPTIONS;
+type TestStrata = Awaited<ReturnType<typeof openTestStrata>>;
 
-  const child = spawn(process.execPath, [BIN, "push", dir, "--dataset", "crash"], { env, stdio: "ignore" });
-  // wait until some packs are registered (a few of the about 34 the push makes), then
-  // kill without warning
-  for (let i = 0; i < 3000; i++) {
-    const [row] = await s.query<{ n: number }>("select count(*)::int as n from strata.packs");
-    if (row!.n >= 3) break;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  child.kill("SIGKILL");
-  await new Promise((r) => child.on("exit", r));
+/** `strata push` in a child process armed with STRATA_FAULT; resolves with how it ended. */
+function pushWithFault(env: Record<string, string>, dir: string, fault: string): Promise<{ code: number | null; signal: string | null }> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env, STRATA_PACK_SIZE: PACK_SIZE, STRATA_FAULT: fault };
+  delete childEnv.NODE_OPTIONS; // the compiled CLI, without the test runner's loader hooks
+  const child = spawn(process.execPath, [BIN, "push", dir, "--dataset", "crash"], { env: childEnv, stdio: "ignore" });
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("exit", (code, signal) => resolve({ code, signal }));
+  });
+}
 
-  const [state] = await s.query<{ versions: number; packs: number; bytes: number }>(
+async function storeState(s: TestStrata): Promise<{ versions: number; packs: number; bytes: number }> {
+  const [state] = await s.query<{ versions: number; packs: number; bytes: string }>(
     "select (select count(*) from strata.versions)::int as versions, (select count(*) from strata.packs)::int as packs, (select coalesce(sum(size), 0) from strata.chunks)::bigint as bytes",
   );
-  t.equal(state!.versions, 0, "no partial version is visible");
-  t.ok(state!.packs >= 3, `the killed push had registered ${state!.packs} packs`);
+  return { versions: state!.versions, packs: state!.packs, bytes: Number(state!.bytes) };
+}
 
-  // every registered pack is stored whole: named by its chunk list, each chunk intact
+/** Every registered pack is stored whole: named by its chunk list, each chunk intact; no stray objects. */
+async function checkPacksWhole(t: Test, s: TestStrata): Promise<void> {
   const objects = join(s.env.STRATA_STORE!.slice("file://".length), "packs");
   const packs = await s.query<{ id: number; hash: Buffer; size: number }>("select id, hash, size from strata.packs");
   for (const p of packs) {
@@ -69,14 +65,62 @@ t.test("a push killed mid-way leaves no version, and its re-run resumes", async 
     [],
     "no stray objects under final-looking names",
   );
+}
 
-  const rerun = await strata(["push", dir, "--dataset", "crash", "--json"], { ...s.env, STRATA_PACK_SIZE: String(2 * 1024 * 1024) });
-  t.equal(rerun.code, 0, rerun.stderr);
-  const result = JSON.parse(rerun.stdout) as { newBytes: number; version: { tag: string; size: number } };
+/** 16 files of 1.5 MB: about 12 packs of 2 MiB. */
+function writeInput(t: Test): { dir: string; total: number } {
+  const dir = tempDir(t);
+  const spec: Record<string, Buffer> = {};
+  for (let i = 0; i < 16; i++) spec[`part-${i}.bin`] = bytes(1_500_000, 100 + i);
+  writeTree(dir, spec);
+  return { dir, total: 16 * 1_500_000 };
+}
+
+async function rerun(s: TestStrata, dir: string): Promise<{ newBytes: number; version: { tag: string; size: number } }> {
+  const r = await strata(["push", dir, "--dataset", "crash", "--json"], { ...s.env, STRATA_PACK_SIZE: PACK_SIZE });
+  if (r.code !== 0) throw new Error(`the re-run failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as { newBytes: number; version: { tag: string; size: number } };
+}
+
+t.test("a push killed after its third pack is registered leaves no version, and its re-run resumes", async (t) => {
+  const s = await openTestStrata(t);
+  const { dir, total } = writeInput(t);
+
+  const killed = await pushWithFault(s.env, dir, "push.after-pack-registered:3");
+  t.same(killed, { code: null, signal: "SIGKILL" }, "the push died at the fault point");
+
+  const state = await storeState(s);
+  t.equal(state.versions, 0, "no partial version is visible");
+  // Uploads run three at a time: the other two may have registered their packs too.
+  t.ok(state.packs >= 3 && state.packs <= 5, `the killed push had registered ${state.packs} packs (3, and at most the 2 others in flight)`);
+  t.ok(state.bytes < total, "the push had not uploaded everything");
+  await checkPacksWhole(t, s);
+
+  const result = await rerun(s, dir);
   t.equal(result.version.tag, "v1");
   t.equal(result.version.size, total);
-  t.ok(
-    result.newBytes <= total - Number(state!.bytes),
-    `the re-run uploaded ${result.newBytes} bytes, not the ${Number(state!.bytes)} already stored`,
+  t.equal(
+    result.newBytes,
+    total - state.bytes,
+    `the re-run uploaded the ${total - state.bytes} missing bytes, not the ${state.bytes} stored`,
   );
+  const after = await storeState(s);
+  t.same([after.versions, after.bytes], [1, total], "one version; every byte stored once");
+});
+
+t.test("a push killed after all its uploads, before its commit, re-runs without uploading anything", async (t) => {
+  const s = await openTestStrata(t);
+  const { dir, total } = writeInput(t);
+
+  const killed = await pushWithFault(s.env, dir, "push.before-commit:1");
+  t.same(killed, { code: null, signal: "SIGKILL" }, "the push died at the fault point");
+  const state = await storeState(s);
+  t.equal(state.versions, 0, "no version is visible");
+  t.equal(state.bytes, total, "every chunk was stored and registered");
+  await checkPacksWhole(t, s);
+
+  const result = await rerun(s, dir);
+  t.equal(result.version.tag, "v1");
+  t.equal(result.version.size, total);
+  t.equal(result.newBytes, 0, "the re-run found every chunk already stored");
 });
