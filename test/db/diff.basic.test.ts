@@ -3,9 +3,8 @@
 import t from "tap";
 import type pg from "pg";
 import { Sqlstate } from "../../stored/errors.js";
-import { freshDatabase } from "../helpers/harness.js";
-import { connect, sqlstateOf } from "../helpers/db.js";
-import { commitFiles, PIECE } from "../helpers/versions.js";
+import { sqlstateOf } from "../helpers/db.js";
+import { commitFiles, PIECE, versionsDb } from "../helpers/versions.js";
 
 /** Deterministic bytes: `pieces` 4 KiB pieces, piece i filled from seed + i. */
 function bytes(seed: string, pieces: number, tail = 0): Buffer {
@@ -25,7 +24,7 @@ interface DiffRow {
   shared_bytes: number | null;
 }
 
-async function diff(db: pg.Client, a: string, b: string, prefix = "", ds = "d", dsB: string | null = null): Promise<DiffRow[]> {
+async function diff(db: pg.ClientBase, a: string, b: string, prefix = "", ds = "d", dsB: string | null = null): Promise<DiffRow[]> {
   const { rows } = await db.query(
     `select path, change, kind_a, kind_b, size_a::int, size_b::int, shared_bytes::int
      from strata.diff($1, $2, $3, $4, $5)`,
@@ -34,7 +33,7 @@ async function diff(db: pg.Client, a: string, b: string, prefix = "", ds = "d", 
   return rows;
 }
 
-async function summary(db: pg.Client, a: string, b: string, prefix = "", ds = "d", dsB: string | null = null) {
+async function summary(db: pg.ClientBase, a: string, b: string, prefix = "", ds = "d", dsB: string | null = null) {
   const { rows } = await db.query(
     `select files_added::int, files_removed::int, files_modified::int, files_type_changed::int,
             bytes_added::int, bytes_removed::int, chunks_common::int, chunks_only_a::int, chunks_only_b::int,
@@ -46,15 +45,15 @@ async function summary(db: pg.Client, a: string, b: string, prefix = "", ds = "d
   return rows[0];
 }
 
-async function ls(db: pg.Client, tag: string, prefix = "", ds = "d"): Promise<string[]> {
+async function ls(db: pg.ClientBase, tag: string, prefix = "", ds = "d"): Promise<string[]> {
   const { rows } = await db.query("select path from strata.ls($1, $2, $3)", [ds, tag, prefix]);
   return rows.map((r) => r.path);
 }
 
 t.test("ls walks nested folders and matches prefixes by path", async (t) => {
-  const db = await connect(t, await freshDatabase(t));
+  const { db, session } = await versionsDb(t);
   await commitFiles(
-    db,
+    session,
     "d",
     {
       "README.md": "read me",
@@ -90,9 +89,9 @@ t.test("ls walks nested folders and matches prefixes by path", async (t) => {
 });
 
 t.test("ls of one version does not read the others", async (t) => {
-  const db = await connect(t, await freshDatabase(t));
-  await commitFiles(db, "d", { "a/x": "1", "b/y": "2" }, { tag: "one" });
-  await commitFiles(db, "d", { "a/x": "1", "b/y": "changed", "c/z": "3" }, { tag: "two" });
+  const { db, session } = await versionsDb(t);
+  await commitFiles(session, "d", { "a/x": "1", "b/y": "2" }, { tag: "one" });
+  await commitFiles(session, "d", { "a/x": "1", "b/y": "changed", "c/z": "3" }, { tag: "two" });
   // Break every tree that only version two uses: a listing of one must still work.
   const { rows } = await db.query(`select encode(content_hash, 'hex') as h from strata.versions where tag = 'one'`);
   await db.query("begin");
@@ -110,9 +109,9 @@ t.test("ls of one version does not read the others", async (t) => {
 });
 
 t.test("diff reports added, removed, modified files with shared bytes, in path order", async (t) => {
-  const db = await connect(t, await freshDatabase(t));
+  const { db, session } = await versionsDb(t);
   await commitFiles(
-    db,
+    session,
     "d",
     {
       "keep.txt": "same",
@@ -124,7 +123,7 @@ t.test("diff reports added, removed, modified files with shared bytes, in path o
     { tag: "a" },
   );
   await commitFiles(
-    db,
+    session,
     "d",
     {
       "keep.txt": "same",
@@ -225,9 +224,9 @@ t.test("diff reports added, removed, modified files with shared bytes, in path o
 });
 
 t.test("type changes: file to folder, folder to file, file to symlink", async (t) => {
-  const db = await connect(t, await freshDatabase(t));
+  const { db, session } = await versionsDb(t);
   await commitFiles(
-    db,
+    session,
     "d",
     {
       x: bytes("x", 1),
@@ -239,7 +238,7 @@ t.test("type changes: file to folder, folder to file, file to symlink", async (t
     { tag: "a" },
   );
   await commitFiles(
-    db,
+    session,
     "d",
     {
       "x/inside.txt": "in",
@@ -275,11 +274,11 @@ t.test("type changes: file to folder, folder to file, file to symlink", async (t
 });
 
 t.test("identical and empty versions", async (t) => {
-  const db = await connect(t, await freshDatabase(t));
-  await commitFiles(db, "d", {}, { tag: "empty1" });
-  await commitFiles(db, "d", {}, { tag: "empty2" });
-  await commitFiles(db, "d", { "a/b.txt": bytes("b", 2), "c.txt": "c" }, { tag: "full" });
-  await commitFiles(db, "d", { "a/b.txt": bytes("b", 2), "c.txt": "c" }, { tag: "same" });
+  const { db, session } = await versionsDb(t);
+  await commitFiles(session, "d", {}, { tag: "empty1" });
+  await commitFiles(session, "d", {}, { tag: "empty2" });
+  await commitFiles(session, "d", { "a/b.txt": bytes("b", 2), "c.txt": "c" }, { tag: "full" });
+  await commitFiles(session, "d", { "a/b.txt": bytes("b", 2), "c.txt": "c" }, { tag: "same" });
   const zeros = {
     files_added: 0,
     files_removed: 0,
@@ -313,9 +312,9 @@ t.test("identical and empty versions", async (t) => {
 });
 
 t.test("versions of two datasets compare too", async (t) => {
-  const db = await connect(t, await freshDatabase(t));
-  await commitFiles(db, "d", { "a.txt": bytes("a", 2), "b.txt": "b" }, { tag: "x" });
-  await commitFiles(db, "e", { "a.txt": bytes("a", 2), "b.txt": "B!" }, { tag: "y" });
+  const { db, session } = await versionsDb(t);
+  await commitFiles(session, "d", { "a.txt": bytes("a", 2), "b.txt": "b" }, { tag: "x" });
+  await commitFiles(session, "e", { "a.txt": bytes("a", 2), "b.txt": "B!" }, { tag: "y" });
   t.same(
     (await diff(db, "x", "y", "", "d", "e")).map((r) => [r.path, r.change]),
     [["b.txt", "modified"]],
@@ -325,8 +324,8 @@ t.test("versions of two datasets compare too", async (t) => {
 });
 
 t.test("unknown datasets and tags raise ST003 / ST004", async (t) => {
-  const db = await connect(t, await freshDatabase(t));
-  await commitFiles(db, "d", { a: "1" }, { tag: "a" });
+  const { db, session } = await versionsDb(t);
+  await commitFiles(session, "d", { a: "1" }, { tag: "a" });
   for (const fn of ["diff", "diff_summary"]) {
     t.equal(await sqlstateOf(() => db.query(`select * from strata.${fn}('nope', 'a', 'a')`)), Sqlstate.unknownDataset, `${fn} dataset`);
     t.equal(await sqlstateOf(() => db.query(`select * from strata.${fn}('d', 'a', 'zz')`)), Sqlstate.unknownVersion, `${fn} tag_b`);
@@ -340,7 +339,7 @@ t.test("unknown datasets and tags raise ST003 / ST004", async (t) => {
 });
 
 /** Brute force: every file of a version with its chunk list, straight from the tables. */
-async function filesOf(db: pg.Client, tag: string): Promise<Map<string, { size: number; chunks: string[] }>> {
+async function filesOf(db: pg.ClientBase, tag: string): Promise<Map<string, { size: number; chunks: string[] }>> {
   const { rows } = await db.query(
     `with recursive w(path, kind, hash, size) as (
        select e.name, e.kind, e.hash, e.size from strata.tree_entries e
@@ -357,7 +356,7 @@ async function filesOf(db: pg.Client, tag: string): Promise<Map<string, { size: 
 }
 
 t.test("diff_summary's chunk counts match a brute-force count over random versions", async (t) => {
-  const db = await connect(t, await freshDatabase(t));
+  const { db, session } = await versionsDb(t);
   let seed = 7;
   const rand = (n: number) => {
     seed = (seed * 1103515245 + 12345) % 2147483648;
@@ -376,7 +375,7 @@ t.test("diff_summary's chunk counts match a brute-force count over random versio
     return files;
   };
   const tags: string[] = [];
-  for (let v = 0; v < 4; v++) tags.push((await commitFiles(db, "d", versionFiles())).tag);
+  for (let v = 0; v < 4; v++) tags.push((await commitFiles(session, "d", versionFiles())).tag);
   for (const a of tags)
     for (const b of tags) {
       const fa = await filesOf(db, a);
@@ -435,8 +434,8 @@ t.test("diff_summary's chunk counts match a brute-force count over random versio
 });
 
 t.test("commit stores each tree's chunk uses; the migration fills existing trees", async (t) => {
-  const db = await connect(t, await freshDatabase(t));
-  await commitFiles(db, "d", { "a/b/c": bytes("x", 3), "a/d": bytes("x", 2), e: "" }, { tag: "a" });
+  const { db, session } = await versionsDb(t);
+  await commitFiles(session, "d", { "a/b/c": bytes("x", 3), "a/d": bytes("x", 2), e: "" }, { tag: "a" });
   const { rows } = await db.query(
     "select t.chunk_refs::int as n from strata.versions v join strata.trees t on t.hash = v.content_hash where v.tag = 'a'",
   );

@@ -5,13 +5,12 @@ import t from "tap";
 import type pg from "pg";
 import { Sqlstate } from "../../stored/errors.js";
 import { hashRows, recordRows, rowHash, rowTexts } from "../../loader/tabular/rows.js";
-import { freshDatabase } from "../helpers/harness.js";
-import { connect, sqlstateOf } from "../helpers/db.js";
-import { commitFiles, type Files } from "../helpers/versions.js";
+import { sqlstateOf } from "../helpers/db.js";
+import { commitFiles, type Files, type VersionsDb, versionsDb } from "../helpers/versions.js";
 
 /** Commit `files` and record the row hashes of every tabular one among them. */
-async function commitTabular(db: pg.Client, files: Files, tag: string, dataset = "d"): Promise<void> {
-  const c = await commitFiles(db, dataset, files, { tag });
+async function commitTabular({ db, session }: VersionsDb, files: Files, tag: string, dataset = "d"): Promise<void> {
+  const c = await commitFiles(session, dataset, files, { tag });
   for (const [path, blob] of c.blobs) {
     const spec = files[path]!;
     const rows = await hashRows(Buffer.from(spec as string | Buffer), path);
@@ -41,9 +40,10 @@ async function rowsSummary(db: pg.Client, a: string, b: string, path: string) {
 const h = (row: string) => rowHash(Buffer.from(row)).toString();
 
 t.test("duplicate rows count; equal rows at the same number pair first, then the k-th copies", async (t) => {
-  const db = await connect(t, await freshDatabase(t));
-  await commitTabular(db, { "data/t.csv": "id,v\nX\nY\nX\nZ\n" }, "a");
-  await commitTabular(db, { "data/t.csv": "id,v\r\nX\r\nZ\r\nW\r\nZ" }, "b"); // CRLF, no final newline
+  const v = await versionsDb(t);
+  const db = v.db;
+  await commitTabular(v, { "data/t.csv": "id,v\nX\nY\nX\nZ\n" }, "a");
+  await commitTabular(v, { "data/t.csv": "id,v\r\nX\r\nZ\r\nW\r\nZ" }, "b"); // CRLF, no final newline
   // rows 1 (X) and 4 (Z) are equal in place; left: a Y(2) X(3), b Z(2) W(3)
   t.same(await diffRows(db, "a", "b", "data/t.csv"), [
     { change: "removed", row_number: 2, row_hash: h("Y") },
@@ -60,8 +60,8 @@ t.test("duplicate rows count; equal rows at the same number pair first, then the
     header_changed: false,
   });
   t.same(await diffRows(db, "a", "a", "data/t.csv"), [], "a file against itself: no rows");
-  await commitTabular(db, { "data/t.csv": "id,v\nX\nX\nY\nX\n" }, "c");
-  await commitTabular(db, { "data/t.csv": "id,v\nY\nX\n" }, "d");
+  await commitTabular(v, { "data/t.csv": "id,v\nX\nX\nY\nX\n" }, "c");
+  await commitTabular(v, { "data/t.csv": "id,v\nY\nX\n" }, "d");
   // row 2 (X) is equal in place; left: a X(1) Y(3) X(4), b Y(1): Y pairs, the first X left is removed, then the next
   t.same(
     (await diffRows(db, "c", "d", "data/t.csv")).map((r) => [r.change, r.row_number]),
@@ -89,14 +89,15 @@ t.test("duplicate rows count; equal rows at the same number pair first, then the
 });
 
 t.test("the loader reads the text of the changed rows", async (t) => {
-  const db = await connect(t, await freshDatabase(t));
+  const v = await versionsDb(t);
+  const db = v.db;
   const before = `${["name,score", ...Array.from({ length: 200 }, (_, i) => `n${i},${i % 7}`)].join("\n")}\n`;
   const lines = before.trimEnd().split("\n");
   lines.splice(51, 1, "n50,changed"); // row 50
   lines.splice(101, 0, "inserted,1"); // new row 100
   const after = `${lines.join("\n")}\n`;
-  await commitTabular(db, { "s.csv": before }, "a");
-  await commitTabular(db, { "s.csv": after }, "b");
+  await commitTabular(v, { "s.csv": before }, "a");
+  await commitTabular(v, { "s.csv": after }, "b");
   const rows = await diffRows(db, "a", "b", "s.csv");
   t.same(
     rows.map((r) => [r.change, r.row_number]),
@@ -131,9 +132,10 @@ t.test("the loader reads the text of the changed rows", async (t) => {
 });
 
 t.test("a file missing in one version is empty there; missing in both is an error", async (t) => {
-  const db = await connect(t, await freshDatabase(t));
-  await commitTabular(db, { "other.txt": "x" }, "a");
-  await commitTabular(db, { "r.jsonl": '{"a":1}\n{"a":2}\n{"a":1}\n' }, "b");
+  const v = await versionsDb(t);
+  const db = v.db;
+  await commitTabular(v, { "other.txt": "x" }, "a");
+  await commitTabular(v, { "r.jsonl": '{"a":1}\n{"a":2}\n{"a":1}\n' }, "b");
   t.same(await diffRows(db, "a", "b", "r.jsonl"), [
     { change: "added", row_number: 1, row_hash: h('{"a":1}') },
     { change: "added", row_number: 2, row_hash: h('{"a":2}') },
@@ -153,9 +155,10 @@ t.test("a file missing in one version is empty there; missing in both is an erro
 });
 
 t.test("paths that are not tabular raise ST010", async (t) => {
-  const db = await connect(t, await freshDatabase(t));
-  await commitTabular(db, { "plain.txt": "a\nb\n", "dir/x.csv": "h\n1\n", link: { symlink: "plain.txt" } }, "a");
-  await commitTabular(db, { "plain.txt": "a\nc\n", "dir/x.csv": "h\n2\n", link: { symlink: "x" } }, "b");
+  const v = await versionsDb(t);
+  const db = v.db;
+  await commitTabular(v, { "plain.txt": "a\nb\n", "dir/x.csv": "h\n1\n", link: { symlink: "plain.txt" } }, "a");
+  await commitTabular(v, { "plain.txt": "a\nc\n", "dir/x.csv": "h\n2\n", link: { symlink: "x" } }, "b");
   t.equal(await sqlstateOf(() => diffRows(db, "a", "b", "plain.txt")), Sqlstate.notTabular, "no row hashes");
   t.equal(await sqlstateOf(() => diffRows(db, "a", "b", "dir")), Sqlstate.notTabular, "a folder");
   t.equal(await sqlstateOf(() => diffRows(db, "a", "b", "link")), Sqlstate.notTabular, "a symlink");
@@ -172,10 +175,11 @@ t.test("paths that are not tabular raise ST010", async (t) => {
 });
 
 t.test("header changes are reported; rows of two datasets compare", async (t) => {
-  const db = await connect(t, await freshDatabase(t));
-  await commitTabular(db, { "t.csv": "a,b\n1,2\n" }, "a");
-  await commitTabular(db, { "t.csv": "a,B\n1,2\n" }, "b");
-  await commitTabular(db, { "t.csv": "a,b\n1,2\n3,4\n" }, "c", "e");
+  const v = await versionsDb(t);
+  const db = v.db;
+  await commitTabular(v, { "t.csv": "a,b\n1,2\n" }, "a");
+  await commitTabular(v, { "t.csv": "a,B\n1,2\n" }, "b");
+  await commitTabular(v, { "t.csv": "a,b\n1,2\n3,4\n" }, "c", "e");
   t.match(await rowsSummary(db, "a", "b", "t.csv"), { unchanged: 1, header_changed: true });
   t.same(
     (await diffRows(db, "a", "c", "t.csv", "e")).map((r) => [r.change, r.row_number]),
@@ -184,13 +188,15 @@ t.test("header changes are reported; rows of two datasets compare", async (t) =>
 });
 
 t.test("record_tabular_rows validates and is idempotent", async (t) => {
-  const db = await connect(t, await freshDatabase(t));
-  const c = await commitFiles(db, "d", { "x.csv": "h\n1\n2\n" });
+  const v = await versionsDb(t);
+  const db = v.db;
+  const c = await commitFiles(v.session, "d", { "x.csv": "h\n1\n2\n" });
   const blob = c.blobs.get("x.csv")!;
   const rec = (b: unknown, f: unknown, hd: unknown, rows: unknown) =>
     db.query("select strata.record_tabular_rows($1, $2, $3, $4::bigint[]) as n", [b, f, hd, rows]);
-  t.equal((await rec(blob, "csv", "h", "{1,-2}")).rows[0].n, "2");
-  t.equal((await rec(blob, "csv", "h", "{1,-2}")).rows[0].n, "2", "again: the same, no error");
+  // bigint comes back as a JS number: the loader (loaded by the versions fixture) parses int8 so
+  t.equal((await rec(blob, "csv", "h", "{1,-2}")).rows[0].n, 2);
+  t.equal((await rec(blob, "csv", "h", "{1,-2}")).rows[0].n, 2, "again: the same, no error");
   t.equal(await sqlstateOf(() => rec(blob, "csv", "h", "{1,3}")), Sqlstate.invalidArgument, "different rows for the same contents");
   t.equal(await sqlstateOf(() => rec(blob, "tsv", "h", "{1}")), Sqlstate.invalidArgument, "unknown format");
   t.equal(await sqlstateOf(() => rec(blob, "csv", null, "{1}")), Sqlstate.invalidArgument, "csv without header");
@@ -200,12 +206,13 @@ t.test("record_tabular_rows validates and is idempotent", async (t) => {
   t.equal(await sqlstateOf(() => rec(blob, "csv", "h", "{{1},{2}}")), Sqlstate.invalidArgument, "two dimensions");
   t.equal(await sqlstateOf(() => rec(Buffer.alloc(32), "csv", "h", "{1}")), Sqlstate.missingObject, "unknown contents");
   t.equal(await sqlstateOf(() => rec(Buffer.alloc(3), "csv", "h", "{1}")), Sqlstate.invalidArgument, "not a hash");
-  const empty = await commitFiles(db, "d", { "e.jsonl": "" });
-  t.equal((await rec(empty.blobs.get("e.jsonl"), "jsonl", null, "{}")).rows[0].n, "0", "zero rows is fine");
+  const empty = await commitFiles(v.session, "d", { "e.jsonl": "" });
+  t.equal((await rec(empty.blobs.get("e.jsonl"), "jsonl", null, "{}")).rows[0].n, 0, "zero rows is fine");
 });
 
 t.test("random row lists: removed and added are exactly the multiset differences", async (t) => {
-  const db = await connect(t, await freshDatabase(t));
+  const v = await versionsDb(t);
+  const db = v.db;
   let seed = 11;
   const rand = (n: number) => {
     seed = (seed * 1103515245 + 12345) % 2147483648;
@@ -220,11 +227,11 @@ t.test("random row lists: removed and added are exactly the multiset differences
     // contents unique per round (the hashes recorded for them are synthetic)
     files[`a${round}.csv`] = `h\na${round}\n`;
     files[`b${round}.csv`] = `h\nb${round}\n`;
-    const c = await commitFiles(db, "d", files, { tag: `r${round}` });
+    const c = await commitFiles(v.session, "d", files, { tag: `r${round}` });
     await db.query("select strata.record_tabular_rows($1, 'csv', 'h', $2::bigint[])", [c.blobs.get(`a${round}.csv`), a]);
     await db.query("select strata.record_tabular_rows($1, 'csv', 'h', $2::bigint[])", [c.blobs.get(`b${round}.csv`), b]);
     // compare a's file with b's file by committing b's contents under a's name in a second version
-    const c2 = await commitFiles(db, "d", { [`a${round}.csv`]: `h\nb${round}\n` }, { tag: `s${round}` });
+    const c2 = await commitFiles(v.session, "d", { [`a${round}.csv`]: `h\nb${round}\n` }, { tag: `s${round}` });
     t.same(c2.blobs.get(`a${round}.csv`), c.blobs.get(`b${round}.csv`));
     const rows = await diffRows(db, `r${round}`, `s${round}`, `a${round}.csv`);
     const count = (xs: number[]) => xs.reduce((m, x) => m.set(x, (m.get(x) ?? 0) + 1), new Map<number, number>());
