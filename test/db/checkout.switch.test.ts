@@ -4,7 +4,6 @@
 import { randomBytes } from "node:crypto";
 import { appendFile, lstat, mkdir, readFile, readlink, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 
 import t from "tap";
 
@@ -42,7 +41,11 @@ t.test("v1 -> v2 -> v1 rewrites the changed files only", async (t) => {
   await writeFile(join(dir, "user.txt"), "mine");
   await writeFile(join(dir, "big/notes.md"), "my notes");
   await appendFile(join(dir, "edited_then_gone.txt"), " edited");
-  await sleep(20); // a rewrite now would show in mtime
+  // File times come from a coarse clock: wait (no fixed delay) until a file written now gets
+  // a later mtime than the checked-out ones, so that a rewrite would show in mtime.
+  const probe = join(f.tmp, "mtime-probe");
+  do await writeFile(probe, "");
+  while ((await stat(probe)).mtimeMs <= Math.max(before.keep.mtimeMs, before.bin.mtimeMs));
 
   const store = f.reopenStore();
   const r = await checkout(f.strata.session.withStore(store), { dataset: "ds", tag: "v2" }, dir);

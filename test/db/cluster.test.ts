@@ -186,6 +186,8 @@ t.test("createThrowawayCluster", async (tt) => {
     if (!stopped) await c.stop();
   });
   tt.equal((await query(c.url, "SELECT current_setting('fsync') AS f")).rows[0]?.f, "off");
+  // without a pid, 'server gone' below would hold whatever stop() did
+  tt.ok(c.pid !== undefined && !exited(c.pid), `the server runs as pid ${c.pid}`);
   await c.stop();
   stopped = true;
   tt.notOk(fs.existsSync(c.home), "folder removed");

@@ -11,6 +11,7 @@ t.test("every declared entry point has a PL/Lua wrapper with the declared argume
      from pg_proc p join pg_namespace n on n.oid = p.pronamespace join pg_language l on l.oid = p.prolang
      where n.nspname = 'strata'`,
   );
+  t.ok(entryPoints.length > 0, `${entryPoints.length} entry points declared`); // else the loop checks nothing
   for (const e of entryPoints) {
     const fn = rows.find((r) => r.name === e.name);
     t.ok(fn, `strata.${e.name} exists`);
