@@ -278,24 +278,6 @@ t.test("chunkFiles: small and large files in order, tagged with their path", asy
   await t.rejects(collect(chunkFiles([files[0]!.path, join(dir, "nope")], SMALL)), { code: "ENOENT" });
 });
 
-t.test("memory stays bounded on a long stream", async (t) => {
-  const piece = pseudoRandomBytes(4 << 20, 6);
-  const total = 1536 << 20;
-  async function* source(): AsyncGenerator<Uint8Array> {
-    for (let sent = 0; sent < total; sent += piece.length) yield piece;
-  }
-  let bytes = 0;
-  let end: FileEnd | null = null;
-  for await (const ev of chunkStream(source())) {
-    if (ev.kind === "chunk") bytes += ev.length;
-    else end = ev;
-  }
-  t.equal(bytes, total);
-  t.equal(end?.size, total);
-  const rssMiB = process.resourceUsage().maxRSS / 1024;
-  t.ok(rssMiB < 512, `peak RSS ${rssMiB.toFixed(0)} MiB`);
-});
-
 t.test("an iterator abandoned mid-file does not keep the process alive", async (t) => {
   const data = pseudoRandomBytes(8 << 20, 10);
   const path = await tempFile(data);
