@@ -17,15 +17,26 @@ const PACK_SIZE = String(2 * 1024 * 1024);
 
 type TestStrata = Awaited<ReturnType<typeof openTestStrata>>;
 
-/** `strata push` in a child process armed with STRATA_FAULT; resolves with how it ended. */
-function pushWithFault(env: Record<string, string>, dir: string, fault: string): Promise<{ code: number | null; signal: string | null }> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env, STRATA_PACK_SIZE: PACK_SIZE, STRATA_FAULT: fault };
+/** The application_name of the killed push's database sessions. */
+const APP = "strata-crash-test-push";
+
+/**
+ * `strata push` in a child process armed with STRATA_FAULT; resolves with how it ended,
+ * once the database sessions it left behind are gone too.
+ */
+async function pushWithFault(s: TestStrata, dir: string, fault: string): Promise<{ code: number | null; signal: string | null }> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...s.env, STRATA_PACK_SIZE: PACK_SIZE, STRATA_FAULT: fault, PGAPPNAME: APP };
   delete childEnv.NODE_OPTIONS; // the compiled CLI, without the test runner's loader hooks
   const child = spawn(process.execPath, [BIN, "push", dir, "--dataset", "crash"], { env: childEnv, stdio: "ignore" });
-  return new Promise((resolve, reject) => {
+  const ended = await new Promise<{ code: number | null; signal: string | null }>((resolve, reject) => {
     child.on("error", reject);
     child.on("exit", (code, signal) => resolve({ code, signal }));
   });
+  // A statement the dead process had sent (a pack registration in flight) may still be
+  // running on the server. End those sessions, waiting for each to be gone, so that what
+  // the test reads next is the final state the crash left.
+  await s.query("select pg_terminate_backend(pid, 60000) from pg_stat_activity where application_name = $1", [APP]);
+  return ended;
 }
 
 async function storeState(s: TestStrata): Promise<{ versions: number; packs: number; bytes: number }> {
@@ -86,12 +97,13 @@ t.test("a push killed after its third pack is registered leaves no version, and 
   const s = await openTestStrata(t);
   const { dir, total } = writeInput(t);
 
-  const killed = await pushWithFault(s.env, dir, "push.after-pack-registered:3");
+  const killed = await pushWithFault(s, dir, "push.after-pack-registered:3");
   t.same(killed, { code: null, signal: "SIGKILL" }, "the push died at the fault point");
 
   const state = await storeState(s);
   t.equal(state.versions, 0, "no partial version is visible");
-  // Uploads run three at a time: the other two may have registered their packs too.
+  // Uploads run three at a time: the other two may have registered their packs too
+  // (each registration commits or not, as a whole).
   t.ok(state.packs >= 3 && state.packs <= 5, `the killed push had registered ${state.packs} packs (3, and at most the 2 others in flight)`);
   t.ok(state.bytes < total, "the push had not uploaded everything");
   await checkPacksWhole(t, s);
@@ -112,7 +124,7 @@ t.test("a push killed after all its uploads, before its commit, re-runs without 
   const s = await openTestStrata(t);
   const { dir, total } = writeInput(t);
 
-  const killed = await pushWithFault(s.env, dir, "push.before-commit:1");
+  const killed = await pushWithFault(s, dir, "push.before-commit:1");
   t.same(killed, { code: null, signal: "SIGKILL" }, "the push died at the fault point");
   const state = await storeState(s);
   t.equal(state.versions, 0, "no version is visible");
