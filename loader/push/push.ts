@@ -6,6 +6,7 @@
 // after a crash uploads only what is still missing.
 
 import { resolve } from "node:path";
+import { faultPoint } from "../fault.js";
 import type { Session } from "../session.js";
 import { Sqlstate } from "../../stored/errors.js";
 import type { VersionInfo } from "../versions.js";
@@ -70,7 +71,16 @@ export async function push(session: Session, input: string, opts: PushOptions): 
   await session.store.check();
 
   const packSize = opts.packSize ?? (process.env.STRATA_PACK_SIZE ? Number(process.env.STRATA_PACK_SIZE) : undefined);
-  const packer = new Packer(session.store, { registerPack: (...a) => registerPack(session, ...a) }, { packSize });
+  const packer = new Packer(
+    session.store,
+    {
+      registerPack: async (...a) => {
+        await registerPack(session, ...a);
+        faultPoint("push.after-pack-registered");
+      },
+    },
+    { packSize },
+  );
   const dedup = new ChunkDedup({ missingChunks: (h) => missingHashes(session, "missing_chunks", h) }, packer);
   const fileCount = files.filter((f) => f.kind !== "dir").length;
   const progress: PushProgress = {
@@ -95,6 +105,7 @@ export async function push(session: Session, input: string, opts: PushOptions): 
   await dedup.drain();
   await packer.flush();
 
+  faultPoint("push.before-commit");
   const { root: rootTree, trees } = buildTrees(read.records);
   const stats = {
     files: fileCount,

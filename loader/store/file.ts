@@ -11,6 +11,7 @@ import { access, constants, mkdir, open, readdir, readFile, rename, rm, stat, un
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
+import { faultPoint } from "../fault.js";
 import { errorCode, StoreError, type StoreErrorKind } from "./errors.js";
 import { validateKey, validatePrefix } from "./keys.js";
 import { mapLimited } from "./limit.js";
@@ -71,6 +72,7 @@ export class FileStore implements ObjectStore {
         } finally {
           await fh.close();
         }
+        faultPoint("file-store.before-rename");
         await rename(tmp, path);
       } catch (err) {
         await rm(tmp, { force: true }).catch(() => undefined);

@@ -1,13 +1,14 @@
 // What a test file asks for: its own fresh database (a clone of the migrated template)
-// and the shared S3 API server. Under npm test both come from test/run.ts; a file run
-// alone (npx tap test/x.test.ts) starts its own, stopped when the file ends.
+// and the shared S3 API server. Under npm test both come from test/run.ts, and starting
+// another is an error; a file run alone (npx tap test/db/x.test.ts) starts its own, once,
+// stopped when the file ends.
 
 import pg from "pg";
 import tap from "tap";
 import { createThrowawayCluster } from "./throwaway-cluster.js";
 import { migrate } from "../../loader/db/migrate.js";
 import type { S3ServerInfo } from "./s3server.js";
-import { TEMPLATE_DB, withDatabase } from "./env.js";
+import { refuseOwnService, TEMPLATE_DB, withDatabase } from "./env.js";
 
 /** The part of a tap test the helpers use. */
 export interface TestLike {
@@ -21,6 +22,7 @@ let counter = 0;
 function sharedAdminUrl(): Promise<string> {
   adminUrl ??= (async () => {
     if (process.env.STRATA_TEST_ADMIN_URL) return process.env.STRATA_TEST_ADMIN_URL;
+    refuseOwnService("PostgreSQL cluster");
     const cluster = await createThrowawayCluster();
     tap.teardown(() => cluster.stop());
     const url = withDatabase(cluster.url, "postgres");
@@ -59,6 +61,7 @@ export async function emptyDatabase(t: TestLike): Promise<string> {
 export async function s3Server(): Promise<Omit<S3ServerInfo, "stop">> {
   s3 ??= (async () => {
     if (process.env.STRATA_TEST_S3) return JSON.parse(process.env.STRATA_TEST_S3) as Omit<S3ServerInfo, "stop">;
+    refuseOwnService("S3 API server");
     const { startS3Server } = await import("./s3server.js");
     const server = await startS3Server();
     tap.teardown(() => server.stop());

@@ -17,6 +17,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
+import { noteServiceStart, refuseOwnService } from "./env.js";
 
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 
@@ -96,6 +97,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   const secretAccessKey = randomBytes(16).toString("hex");
 
   installExitHook();
+  noteServiceStart("s3rver");
   const child = spawn(process.execPath, ["--openssl-legacy-provider", "-e", CHILD_SCRIPT], {
     stdio: ["pipe", "pipe", "pipe"],
     env: {
@@ -218,6 +220,7 @@ export async function createBucket(server: S3ServerAddress, bucket: string): Pro
 export async function useS3Server(teardown: (fn: () => Promise<void>) => void): Promise<S3ServerAddress> {
   const shared = process.env.STRATA_TEST_S3;
   if (shared) return JSON.parse(shared) as S3ServerAddress;
+  refuseOwnService("S3 API server");
   const server = await startS3Server();
   teardown(() => server.stop());
   return server;

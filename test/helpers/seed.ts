@@ -1,13 +1,17 @@
-// Test fixture: commits a version from an in-memory map of paths, as a push would,
-// but simply: fixed-size chunks, one pack object per version, trees hashed as the
-// database expects (see stored/commits.ts). For tests of the read side only.
+// Test fixture: commits a version from an in-memory map of paths, as a push would, but
+// simply: fixed-size chunks, the ones the database lacks in one pack object, the trees
+// built by loader/push/tree.ts, and the commit made through loader/push/protocol.ts
+// (registerPack, commitVersion), so the fixture follows the push protocol as it changes.
+// For tests of the read side only.
 
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { StrataError } from "../../loader/errors.js";
+import { packName } from "../../loader/push/packer.js";
+import { type BlobRecord, commitVersion, missingHashes, registerPack } from "../../loader/push/protocol.js";
+import { buildTrees, type FileRecord, symlinkHash } from "../../loader/push/tree.js";
 import { openStore, packKey, type ObjectStore } from "../../loader/store/index.js";
 import { Strata } from "../../loader/strata.js";
 import { freshDatabase, s3Server, type TestLike } from "./harness.js";
@@ -20,21 +24,13 @@ export interface SeedOptions {
   badHash?: string[];
 }
 
-interface Leaf {
-  kind: "file" | "dir" | "symlink";
-  hash: Buffer;
-  size: number;
-  target: string | null;
-  fileCount: number;
-}
-
-interface Dir {
-  dirs: Map<string, Dir>;
-  leaves: Map<string, Leaf>;
-}
-
 const sha = (b: Buffer | string): Buffer => createHash("sha256").update(b).digest();
 
+/**
+ * Commits `files` as the next version of `dataset` (created when missing). Returns the
+ * version's tag and the name of the pack it stored (undefined when the database had
+ * every chunk already).
+ */
 export async function seedVersion(
   strata: Strata,
   store: ObjectStore,
@@ -43,124 +39,66 @@ export async function seedVersion(
   opts: SeedOptions = {},
 ): Promise<{ tag: string; pack: string | undefined }> {
   const chunkSize = opts.chunkSize ?? 64 * 1024;
-  const blobs = new Map<string, { hash: Buffer; size: number; chunks: Buffer }>();
-  const packChunks = new Map<string, Buffer>();
-  const root: Dir = { dirs: new Map(), leaves: new Map() };
-
+  const records: FileRecord[] = [];
+  const blobs = new Map<string, BlobRecord>();
+  const chunks = new Map<string, Buffer>();
   for (const [path, value] of Object.entries(files)) {
-    const parts = path.split("/");
-    const name = parts.pop()!;
-    let dir = root;
-    for (const p of parts) {
-      let sub = dir.dirs.get(p);
-      if (sub === undefined) {
-        sub = { dirs: new Map(), leaves: new Map() };
-        dir.dirs.set(p, sub);
-      }
-      dir = sub;
-    }
     if (typeof value === "object" && !Buffer.isBuffer(value)) {
-      dir.leaves.set(name, { kind: "symlink", hash: sha(value.symlink), size: 0, target: value.symlink, fileCount: 1 });
+      records.push({ path, kind: "symlink", hash: symlinkHash(value.symlink), size: 0, target: value.symlink });
       continue;
     }
     const data = Buffer.isBuffer(value) ? value : Buffer.from(value);
+    // A wrong hash is still a well-formed one: the database cannot tell without the bytes.
     const hash = opts.badHash?.includes(path) ? sha(Buffer.concat([data, Buffer.from("!")])) : sha(data);
     const chunkHashes: Buffer[] = [];
     for (let off = 0; off < data.length; off += chunkSize) {
       const chunk = data.subarray(off, off + chunkSize);
       const h = sha(chunk);
       chunkHashes.push(h);
-      packChunks.set(h.toString("hex"), chunk);
+      chunks.set(h.toString("hex"), chunk);
     }
     blobs.set(hash.toString("hex"), { hash, size: data.length, chunks: Buffer.concat(chunkHashes) });
-    dir.leaves.set(name, { kind: "file", hash, size: data.length, target: null, fileCount: 1 });
+    records.push({ path, kind: "file", hash, size: data.length });
   }
 
-  const trees: Array<{ hash: Buffer; entries: number; files: number; size: number }> = [];
-  const entries: Array<{ tree: Buffer; name: string } & Leaf> = [];
-  const hashTree = (dir: Dir): Leaf => {
-    const all = new Map(dir.leaves);
-    for (const [name, sub] of dir.dirs) all.set(name, hashTree(sub));
-    const names = [...all.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-    const parts: Buffer[] = [];
-    let files = 0;
+  // As a push does: store and register the chunks the database lacks, in one pack.
+  const s = strata.session.withStore(store);
+  const missing = await missingHashes(
+    s,
+    "missing_chunks",
+    [...chunks.keys()].map((h) => Buffer.from(h, "hex")),
+  );
+  let pack: string | undefined;
+  if (missing.length > 0) {
+    const parts = missing.map((h) => chunks.get(h.toString("hex"))!);
+    const name = packName(missing);
+    pack = name.toString("hex");
+    await store.put(packKey(pack), parts);
+    const offsets: number[] = [];
     let size = 0;
-    for (const name of names) {
-      const e = all.get(name)!;
-      const sizeBytes = Buffer.alloc(8);
-      sizeBytes.writeBigUInt64BE(BigInt(e.size));
-      parts.push(Buffer.from(e.kind === "symlink" ? "l" : e.kind[0]!), Buffer.from(name), Buffer.from([0]), e.hash, sizeBytes);
-      files += e.fileCount;
-      if (e.kind !== "symlink") size += e.size;
+    for (const p of parts) {
+      offsets.push(size);
+      size += p.length;
     }
-    const hash = sha(Buffer.concat(parts));
-    trees.push({ hash, entries: names.length, files, size });
-    for (const name of names) entries.push({ tree: hash, name, ...all.get(name)! });
-    return { kind: "dir", hash, size, target: null, fileCount: files };
-  };
-  const rootHash = hashTree(root).hash;
-
-  let packHex: string | undefined;
-  const client = await strata.pool.connect();
-  try {
-    try {
-      await client.query("select strata.create_dataset($1)", [dataset]);
-    } catch (e) {
-      if ((e as { code?: string }).code !== "ST002") throw e;
-    }
-    await client.query("begin");
-    if (packChunks.size > 0) {
-      const chunks = [...packChunks.values()];
-      const pack = Buffer.concat(chunks);
-      packHex = sha(pack).toString("hex");
-      await store.put(packKey(packHex), pack);
-      const offsets: number[] = [];
-      let off = 0;
-      for (const c of chunks) {
-        offsets.push(off);
-        off += c.length;
-      }
-      await client.query("select strata.register_pack($1::bytea, $2::bigint, $3::bytea[], $4::bigint[], $5::int[])", [
-        Buffer.from(packHex, "hex"),
-        pack.length,
-        [...packChunks.keys()].map((h) => Buffer.from(h, "hex")),
-        offsets,
-        chunks.map((c) => c.length),
-      ]);
-    }
-    await client.query("select strata.stage_commit()");
-    const b = [...blobs.values()];
-    await client.query(
-      "insert into pg_temp.strata_stage_blobs (hash, size, chunks) select * from unnest($1::bytea[], $2::bigint[], $3::bytea[])",
-      [b.map((x) => x.hash), b.map((x) => x.size), b.map((x) => x.chunks)],
+    await registerPack(
+      s,
+      name,
+      size,
+      missing,
+      offsets,
+      parts.map((p) => p.length),
     );
-    await client.query(
-      "insert into pg_temp.strata_stage_trees (hash, entry_count, file_count, size) select * from unnest($1::bytea[], $2::int[], $3::bigint[], $4::bigint[])",
-      [trees.map((x) => x.hash), trees.map((x) => x.entries), trees.map((x) => x.files), trees.map((x) => x.size)],
-    );
-    await client.query(
-      "insert into pg_temp.strata_stage_entries (tree, name, kind, hash, size, target) select * from unnest($1::bytea[], $2::text[], $3::text[], $4::bytea[], $5::bigint[], $6::text[])",
-      [
-        entries.map((e) => e.tree),
-        entries.map((e) => e.name),
-        entries.map((e) => e.kind),
-        entries.map((e) => e.hash),
-        entries.map((e) => e.size),
-        entries.map((e) => e.target),
-      ],
-    );
-    await client.query("insert into pg_temp.strata_stage_new_chunks (hash) select * from unnest($1::bytea[])", [
-      [...packChunks.keys()].map((h) => Buffer.from(h, "hex")),
-    ]);
-    const { rows } = await client.query<{ tag: string }>("select tag from strata.commit_version($1, $2)", [dataset, rootHash]);
-    await client.query("commit");
-    return { tag: rows[0]!.tag, pack: packHex };
-  } catch (e) {
-    await client.query("rollback").catch(() => {});
-    throw e instanceof Error && "code" in e ? new StrataError(`seed failed: ${e.message}`, "failure", { cause: e }) : e;
-  } finally {
-    client.release();
   }
+  const { root, trees } = buildTrees(records);
+  const version = await commitVersion(s, {
+    dataset,
+    root,
+    trees,
+    blobs: [...blobs.values()],
+    newChunks: missing.map((h) => h.toString("hex")),
+    tabularRows: [],
+  });
+  return { tag: version.tag, pack };
 }
 
 /** What a checkout test needs: Strata on a fresh database, a store, and a scratch folder. */

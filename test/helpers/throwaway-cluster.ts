@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { ensureCluster, stopCluster, type ClusterInfo } from "../../loader/cluster/cluster.js";
 import { clusterPaths, livePostmaster } from "../../loader/cluster/state.js";
+import { noteServiceStart } from "./env.js";
 
 export interface ThrowawayCluster extends ClusterInfo {
   /** Stops the server and deletes its folder. */
@@ -36,6 +37,7 @@ function killThrowawaysOnExit(): void {
  * removes the folder; a process that exits without calling it still kills the server.
  */
 export async function createThrowawayCluster(opts: { sharedBuffers?: string } = {}): Promise<ThrowawayCluster> {
+  noteServiceStart("cluster");
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "strata-pg-"));
   // mkdtemp makes the folder 0700; as root, the server user must be able to enter it.
   fs.chmodSync(home, 0o711);

@@ -1,0 +1,36 @@
+// Fault injection for crash tests. A no-op unless the environment variable STRATA_FAULT
+// is set when this module loads: STRATA_FAULT=<point>:<n> kills this process with
+// SIGKILL (no cleanup, no 'exit' handlers: as a power cut or the OOM killer would) the
+// n-th time the code passes faultPoint('<point>'). Tests use it to stop a push or a
+// store write at an exact step instead of racing a kill against the clock.
+
+/** Every point the code marks; STRATA_FAULT must name one of them. */
+export const FAULT_POINTS = [
+  /** loader/push/push.ts: a pack has been stored and registered in the database. */
+  "push.after-pack-registered",
+  /** loader/push/push.ts: every pack is stored and registered; the commit has not started. */
+  "push.before-commit",
+  /** loader/store/file.ts: an object's temp file is written and fsynced, not yet renamed. */
+  "file-store.before-rename",
+] as const;
+
+export type FaultPoint = (typeof FAULT_POINTS)[number];
+
+/** The armed point and hit count, from a STRATA_FAULT value; throws on a malformed one. */
+export function parseFault(value: string | undefined): { point: FaultPoint; n: number } | undefined {
+  if (value === undefined || value === "") return undefined;
+  const m = /^(.+):([1-9][0-9]*)$/.exec(value);
+  const point = FAULT_POINTS.find((p) => p === m?.[1]);
+  if (!m || point === undefined)
+    throw new Error(`STRATA_FAULT=${value}: expected <point>:<n> with a point among ${FAULT_POINTS.join(", ")}`);
+  return { point, n: Number(m[2]) };
+}
+
+const armed = parseFault(process.env.STRATA_FAULT);
+let hits = 0;
+
+/** Marks a point where a test may kill the process (see the top of this file). */
+export function faultPoint(name: FaultPoint): void {
+  if (armed === undefined || name !== armed.point) return;
+  if (++hits === armed.n) process.kill(process.pid, "SIGKILL");
+}
