@@ -1,7 +1,7 @@
 // Reading a version's files: listing under a prefix (walking only the subtree the
 // prefix names) and where each file's chunks live.
 
-import { query } from "./host/pg";
+import { type Bytes, emit, type SqlArray, query } from "./host";
 import { folderTree, splitPrefix } from "./treepaths";
 import { jitOff, restoreJit } from "./nojit";
 import { findVersion } from "./versions";
@@ -10,7 +10,7 @@ interface FileRow {
   path: string;
   kind: string;
   size: number;
-  content_hash: string;
+  content_hash: Bytes;
   target: string | undefined;
 }
 
@@ -35,13 +35,13 @@ export function ls(dataset: string | undefined, tag: string | undefined, prefix:
     rest,
   );
   restoreJit(jit);
-  for (const r of rows) coroutine.yield(r.path, r.kind, r.size, r.content_hash, r.target);
+  for (const r of rows) emit(r.path, r.kind, r.size, r.content_hash, r.target);
 }
 
 /** Every chunk of the given file contents, in order, with the pack it lives in. */
-export function blobChunks(blobs: PgArray<string> | undefined): void {
+export function blobChunks(blobs: SqlArray<Bytes> | undefined): void {
   if (blobs === undefined) return;
-  const rows = query<{ blob: string; seq: number; chunk: string; size: number; pack: string; pack_offset: number; stored_size: number }>(
+  const rows = query<{ blob: Bytes; seq: number; chunk: Bytes; size: number; pack: Bytes; pack_offset: number; stored_size: number }>(
     `select b.hash as blob, i + 1 as seq, c.hash as chunk, c.size, p.hash as pack, c.pack_offset, c.stored_size
      from (select distinct h from unnest($1::bytea[]) h) u
      join strata.blobs b on b.hash = u.h
@@ -52,5 +52,5 @@ export function blobChunks(blobs: PgArray<string> | undefined): void {
     ["bytea[]"],
     blobs,
   );
-  for (const r of rows) coroutine.yield(r.blob, r.seq, r.chunk, r.size, r.pack, r.pack_offset, r.stored_size);
+  for (const r of rows) emit(r.blob, r.seq, r.chunk, r.size, r.pack, r.pack_offset, r.stored_size);
 }

@@ -6,7 +6,7 @@
 // is transaction-local and given back as soon as the query has run, before any row is
 // returned.
 
-import { queryOne } from "./host/pg";
+import { queryOne } from "./host";
 
 /** Turn JIT off; returns the setting to give to restoreJit. */
 export function jitOff(): string {

@@ -2,6 +2,7 @@ import t from "tap";
 import { Sqlstate } from "../stored/errors.js";
 import { freshDatabase } from "./helpers/harness.js";
 import { connect, sqlstateOf } from "./helpers/db.js";
+import { commitFiles } from "./helpers/versions.js";
 
 t.test("create_dataset returns ids and datasets() lists them oldest first", async (t) => {
   const db = await connect(t, await freshDatabase(t));
@@ -59,4 +60,51 @@ t.test("a duplicate name raises ST002 and keeps the first", async (t) => {
 t.test("the table refuses bad names even without the function", async (t) => {
   const db = await connect(t, await freshDatabase(t));
   t.equal(await sqlstateOf(() => db.query("insert into strata.datasets (name) values ('-x')")), "23514");
+});
+
+t.test("chunking must be an object of whole byte counts in order", async (t) => {
+  const db = await connect(t, await freshDatabase(t));
+  await db.query(`select strata.create_dataset('ok', null, '{"min": 1024, "avg": 4096, "max": 65536}')`);
+  const { rows } = await db.query("select chunking from strata.datasets where name = 'ok'");
+  t.same(rows, [{ chunking: { min: 1024, avg: 4096, max: 65536 } }]);
+  const bad: [string, RegExp][] = [
+    ['{"min": 1024.5, "avg": 4096, "max": 65536}', /chunking.min must be a whole number/],
+    ['{"min": 1024, "avg": "4096", "max": 65536}', /chunking.avg must be a whole number/],
+    ['{"min": 1024, "avg": 4096}', /chunking.max must be a whole number/],
+    ['{"min": 4096, "avg": 1024, "max": 65536}', /min < avg < max/],
+    ['{"min": 32, "avg": 1024, "max": 65536}', /64 <= min/],
+    ["5", /must be an object/],
+    ["null", /must be an object/],
+    ['"x"', /must be an object/],
+    ["[1, 2, 3]", /chunking.min must be a whole number/],
+  ];
+  for (const [chunking, message] of bad) {
+    await t.rejects(
+      db.query("select strata.create_dataset('d', null, $1)", [chunking]),
+      { code: Sqlstate.invalidArgument, message },
+      chunking,
+    );
+  }
+  t.equal((await db.query("select count(*)::int as n from strata.datasets")).rows[0].n, 1);
+});
+
+t.test("the name rule, character by character", async (t) => {
+  const db = await connect(t, await freshDatabase(t));
+  for (const name of ["a", "Z", "0", "a.b-c_d", "9lives", "x".repeat(128)])
+    t.equal((await db.query("select strata.create_dataset($1) as id", [name])).rowCount, 1, name);
+  for (const [name, message] of [
+    ["_a", /invalid dataset name/],
+    ["a/b", /invalid dataset name/],
+    ["a\u007fb", /invalid dataset name/],
+    ["é".repeat(100), /invalid dataset name/],
+    ["y".repeat(129), /129 characters long/],
+  ] as const)
+    await t.rejects(db.query("select strata.create_dataset($1)", [name]), { code: Sqlstate.invalidName, message }, name);
+});
+
+t.test("tags v1, v2, ... are reserved; names that only look like them are not", async (t) => {
+  const db = await connect(t, await freshDatabase(t));
+  for (const tag of ["v", "v1a", "V2", "vv1", "v-1"]) t.equal((await commitFiles(db, "d", { a: tag }, { tag })).tag, tag, tag);
+  for (const tag of ["v0", "v12", "v007"])
+    await t.rejects(commitFiles(db, "d", { a: tag }, { tag }), { code: Sqlstate.invalidName, message: `tag "${tag}" is reserved` }, tag);
 });
