@@ -20,6 +20,10 @@ function checkEntry(e: EntryPoint): void {
   }
 }
 
+export function returnsSet(e: EntryPoint): boolean {
+  return /^(setof\s|table\s*\()/i.test(e.returns);
+}
+
 export function wrapperSql(e: EntryPoint, bundleHash: string): string {
   checkEntry(e);
   const isTrigger = e.returns === "trigger";

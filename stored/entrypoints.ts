@@ -1,7 +1,9 @@
 // The SQL surface of the stored logic, declared once. `npm run build` turns each entry
-// into a PL/Lua wrapper in schema strata that forwards to `api[name]` in the bundle
-// (stored/main.ts must export an implementation for every name: the type checker
-// enforces it). Plain data, so the Node build script can read it too.
+// into a PL/Lua wrapper in schema strata that forwards to `api[name]` in the bundle, and
+// generates the bundle's entry (stored/main.ts, scripts/dispatch.ts) that maps each name
+// to its implementation: the export of `module` named like the entry in camelCase
+// (`_diff_sides` -> diffSides). A missing export, or one whose parameters do not take
+// the declared SQL types, fails the build. Plain data, so the Node build can read it too.
 
 export interface SqlArg {
   readonly name: string;
@@ -12,8 +14,10 @@ export interface SqlArg {
 
 export interface EntryPoint {
   readonly name: string;
+  /** The module of stored/ that exports the implementation, e.g. "chunks" for stored/chunks.ts. */
+  readonly module: string;
   readonly args: readonly SqlArg[];
-  /** SQL return type: `bigint`, `setof strata.v_datasets`, `table(a int, b text)`, `trigger`. */
+  /** SQL return type: `bigint`, `setof strata.v_versions`, `table(a int, b text)`, `trigger`. */
   readonly returns: string;
   readonly volatility: "volatile" | "stable" | "immutable";
   readonly security?: "invoker" | "definer";
@@ -23,6 +27,7 @@ export interface EntryPoint {
 export const entryPoints = [
   {
     name: "create_dataset",
+    module: "datasets",
     args: [
       { name: "name", type: "text" },
       { name: "description", type: "text", default: "null" },
@@ -36,6 +41,7 @@ export const entryPoints = [
   },
   {
     name: "datasets",
+    module: "datasets",
     args: [],
     returns: "setof strata.v_datasets",
     volatility: "stable",
@@ -43,6 +49,7 @@ export const entryPoints = [
   },
   {
     name: "missing_chunks",
+    module: "chunks",
     args: [{ name: "hashes", type: "bytea[]" }],
     returns: "setof bytea",
     volatility: "stable",
@@ -50,6 +57,7 @@ export const entryPoints = [
   },
   {
     name: "missing_blobs",
+    module: "chunks",
     args: [{ name: "hashes", type: "bytea[]" }],
     returns: "setof bytea",
     volatility: "stable",
@@ -57,6 +65,7 @@ export const entryPoints = [
   },
   {
     name: "missing_trees",
+    module: "chunks",
     args: [{ name: "hashes", type: "bytea[]" }],
     returns: "setof bytea",
     volatility: "stable",
@@ -64,6 +73,7 @@ export const entryPoints = [
   },
   {
     name: "register_pack",
+    module: "chunks",
     args: [
       { name: "pack", type: "bytea" },
       { name: "size", type: "bigint" },
@@ -77,6 +87,7 @@ export const entryPoints = [
   },
   {
     name: "stage_commit",
+    module: "commits",
     args: [],
     returns: "void",
     volatility: "volatile",
@@ -84,6 +95,7 @@ export const entryPoints = [
   },
   {
     name: "commit_version",
+    module: "commits",
     args: [
       { name: "dataset", type: "text" },
       { name: "content_hash", type: "bytea" },
@@ -98,6 +110,7 @@ export const entryPoints = [
   },
   {
     name: "versions",
+    module: "versions",
     args: [{ name: "dataset", type: "text" }],
     returns: "setof strata.v_versions",
     volatility: "stable",
@@ -105,6 +118,7 @@ export const entryPoints = [
   },
   {
     name: "version",
+    module: "versions",
     args: [
       { name: "dataset", type: "text" },
       { name: "tag", type: "text", default: "null" },
@@ -115,6 +129,7 @@ export const entryPoints = [
   },
   {
     name: "ls",
+    module: "files",
     args: [
       { name: "dataset", type: "text" },
       { name: "tag", type: "text" },
@@ -126,6 +141,7 @@ export const entryPoints = [
   },
   {
     name: "blob_chunks",
+    module: "files",
     args: [{ name: "blobs", type: "bytea[]" }],
     returns: "table(blob bytea, seq integer, chunk bytea, size integer, pack bytea, pack_offset bigint, stored_size integer)",
     volatility: "stable",
@@ -133,6 +149,7 @@ export const entryPoints = [
   },
   {
     name: "_versions_before_update",
+    module: "versions",
     args: [],
     returns: "trigger",
     volatility: "volatile",
@@ -140,6 +157,7 @@ export const entryPoints = [
   },
   {
     name: "_diff_sides",
+    module: "diffs",
     args: [
       { name: "dataset", type: "text" },
       { name: "tag_a", type: "text" },
@@ -154,6 +172,7 @@ export const entryPoints = [
   },
   {
     name: "diff_summary",
+    module: "diffs",
     args: [
       { name: "dataset", type: "text" },
       { name: "tag_a", type: "text" },
@@ -169,6 +188,7 @@ export const entryPoints = [
   },
   {
     name: "record_tabular_rows",
+    module: "rows",
     args: [
       { name: "blob", type: "bytea" },
       { name: "format", type: "text" },
@@ -182,6 +202,7 @@ export const entryPoints = [
   },
   {
     name: "_diff_rows_sides",
+    module: "rows",
     args: [
       { name: "dataset", type: "text" },
       { name: "tag_a", type: "text" },
@@ -196,6 +217,7 @@ export const entryPoints = [
   },
   {
     name: "diff_rows_summary",
+    module: "rows",
     args: [
       { name: "dataset", type: "text" },
       { name: "tag_a", type: "text" },
