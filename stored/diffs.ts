@@ -7,9 +7,8 @@
 
 import { type Bytes, emit, query, sameBytes } from "./host";
 import { jitOff, restoreJit } from "./nojit";
+import { findPrefix } from "./prefixes";
 import { totalsUnder } from "./treestats";
-import { folderTree, splitPrefix } from "./treepaths";
-import { findVersion } from "./versions";
 
 /**
  * Chunk counts over the changed paths only. C_A: the chunk uses of a's files at changed
@@ -57,10 +56,9 @@ function resolveSides(
   prefix: string | undefined,
   datasetB: string | undefined,
 ): Sides {
-  const a = findVersion(dataset, tagA);
-  const b = findVersion(datasetB ?? dataset, tagB);
-  const p = splitPrefix(prefix);
-  return { treeA: folderTree(a.content_hash, p.folders), treeB: folderTree(b.content_hash, p.folders), base: p.base, rest: p.rest };
+  const a = findPrefix(dataset, tagA, prefix);
+  const b = findPrefix(datasetB ?? dataset, tagB, prefix);
+  return { treeA: a.tree, treeB: b.tree, base: a.base, rest: a.rest };
 }
 
 /** strata._diff_sides: the trees strata.diff walks (one row; raises on unknown names). */

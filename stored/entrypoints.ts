@@ -21,6 +21,8 @@ export interface EntryPoint {
   readonly returns: string;
   readonly volatility: "volatile" | "stable" | "immutable";
   readonly security?: "invoker" | "definer";
+  /** The planner's row estimate of a set-returning function (PostgreSQL assumes 1000). */
+  readonly rows?: number;
   readonly comment: string;
 }
 
@@ -128,24 +130,18 @@ export const entryPoints = [
     comment: "One version of a dataset by tag (the latest when tag is null).",
   },
   {
-    name: "ls",
-    module: "files",
+    name: "_resolve_prefix",
+    module: "prefixes",
     args: [
       { name: "dataset", type: "text" },
       { name: "tag", type: "text" },
-      { name: "prefix", type: "text", default: "''" },
+      { name: "prefix", type: "text" },
     ],
-    returns: "table(path text, kind text, size bigint, content_hash bytea, target text)",
+    returns: "table(tree bytea, base text, rest text)",
     volatility: "stable",
-    comment: "Files and symlinks of a version whose path starts with prefix, in path order; reads only the subtree the prefix names.",
-  },
-  {
-    name: "blob_chunks",
-    module: "files",
-    args: [{ name: "blobs", type: "bytea[]" }],
-    returns: "table(blob bytea, seq integer, chunk bytea, size integer, pack bytea, pack_offset bigint, stored_size integer)",
-    volatility: "stable",
-    comment: "Every chunk of the given file contents in order, with its pack, offset and stored size.",
+    rows: 1,
+    comment:
+      "For strata.ls (sql/30_files.sql): the tree of the folder prefix names in version tag (the latest when null; tree null where the prefix names no folder), the folder path and the name start; raises on unknown datasets and tags.",
   },
   {
     name: "_versions_before_update",

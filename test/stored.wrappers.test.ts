@@ -1,23 +1,25 @@
 import t from "tap";
-import { entryPoints } from "../stored/entrypoints.js";
+import { type EntryPoint, entryPoints } from "../stored/entrypoints.js";
 import { generateWrappers } from "../scripts/wrappers.js";
 import { freshDatabase } from "./helpers/harness.js";
 import { connect } from "./helpers/db.js";
 
 t.test("every declared entry point has a PL/Lua wrapper with the declared arguments", async (t) => {
   const db = await connect(t, await freshDatabase(t));
-  const { rows } = await db.query<{ name: string; args: string; lang: string; body: string }>(
-    `select p.proname as name, pg_get_function_identity_arguments(p.oid) as args, l.lanname as lang, p.prosrc as body
+  const { rows } = await db.query<{ name: string; args: string; lang: string; body: string; rows: number }>(
+    `select p.proname as name, pg_get_function_identity_arguments(p.oid) as args, l.lanname as lang, p.prosrc as body,
+            p.prorows::int as rows
      from pg_proc p join pg_namespace n on n.oid = p.pronamespace join pg_language l on l.oid = p.prolang
      where n.nspname = 'strata'`,
   );
-  for (const e of entryPoints) {
+  for (const e of entryPoints as readonly EntryPoint[]) {
     const fn = rows.find((r) => r.name === e.name);
     t.ok(fn, `strata.${e.name} exists`);
     t.equal(fn?.lang, "pllua", `strata.${e.name} is PL/Lua`);
     t.equal(fn?.args, e.args.map((a) => `${a.name} ${a.type}`).join(", "), `strata.${e.name} arguments`);
     t.match(fn?.body, `__strata.api.${e.name}(`, `strata.${e.name} forwards to the bundle`);
     t.notMatch(fn?.body, "____modules", `strata.${e.name} does not paste the bundle`);
+    if (e.rows !== undefined) t.equal(fn?.rows, e.rows, `strata.${e.name} tells the planner it returns ${e.rows} rows`);
   }
 });
 
@@ -66,4 +68,5 @@ t.test("the generator refuses what would break a wrapper", async (t) => {
       ),
     /declared twice/,
   );
+  t.throws(() => generateWrappers([{ ...base, name: "f", args: [], rows: 1 }], "00"), /set-returning/);
 });
