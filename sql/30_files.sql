@@ -10,7 +10,7 @@ set local check_function_bodies = off;
 -- Walks only the subtree the prefix names: from that folder's entries whose name starts
 -- with `rest`, down every folder below them.
 create or replace function strata.ls(dataset text, tag text, prefix text default '')
-returns table (path text, kind text, size bigint, content_hash bytea, target text)
+returns table (path text, kind text, size bigint, hash bytea, target text)
 language sql stable set jit = off
 as $$
 with recursive start as materialized (
@@ -23,11 +23,11 @@ with recursive start as materialized (
        select w.path || '/' || e.name, e.kind, e.hash, e.size, e.target
        from walk w join strata.tree_entries e on e.tree = w.hash
        where w.kind = 'dir')
-select path, kind, size, hash as content_hash, target from walk where kind <> 'dir' order by path collate "C"
+select path, kind, size, hash, target from walk where kind <> 'dir' order by path collate "C"
 $$;
 
 comment on function strata.ls(text, text, text) is
-  'Files and symlinks of version tag (the latest when null) whose path starts with prefix, in path order; reads only the subtree the prefix names. content_hash: SHA-256 of the file contents (of the target for a symlink).';
+  'Files and symlinks of version tag (the latest when null) whose path starts with prefix, in path order; reads only the subtree the prefix names. hash: SHA-256 of the file contents (of the target for a symlink).';
 
 create or replace function strata.blob_chunks(blobs bytea[])
 returns table (blob bytea, seq integer, chunk bytea, size integer, pack bytea, pack_offset bigint, stored_size integer)

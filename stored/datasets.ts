@@ -1,6 +1,6 @@
-// Datasets: the named containers of versions.
+// Datasets: the named containers of versions. strata.v_datasets lists them.
 
-import { emitQuery, isWholeNumber, jsonValue, queryOne, raise, type SqlJson } from "./host";
+import { isWholeNumber, jsonValue, queryOne, raise, type SqlJson } from "./host";
 import { checkName } from "./names";
 
 interface Chunking {
@@ -38,8 +38,4 @@ export function createDataset(name: string | undefined, description: string | un
   );
   if (row === undefined) return raise("datasetExists", `dataset "${name}" already exists`);
   return row.id;
-}
-
-export function datasets(): void {
-  emitQuery("select d as c from strata.v_datasets d order by d.created_at, d.id", []);
 }

@@ -4,6 +4,10 @@
 // to its implementation: the export of `module` named like the entry in camelCase
 // (`_diff_sides` -> diffSides). A missing export, or one whose parameters do not take
 // the declared SQL types, fails the build. Plain data, so the Node build can read it too.
+//
+// Hashes: views, and functions returning a view's row type, show them as lower-case hex
+// text (BI tools cannot show bytea); every other function takes and returns raw 32-byte
+// bytea.
 
 export interface SqlArg {
   readonly name: string;
@@ -40,14 +44,6 @@ export const entryPoints = [
     comment:
       "Create a dataset and return its id; names are 1-128 of [A-Za-z0-9._-], starting with a letter or digit; " +
       'chunking {"min", "avg", "max"} in bytes overrides 256 KiB / 1 MiB / 4 MiB.',
-  },
-  {
-    name: "datasets",
-    module: "datasets",
-    args: [],
-    returns: "setof strata.v_datasets",
-    volatility: "stable",
-    comment: "All datasets with their version count and latest version, oldest first.",
   },
   {
     name: "missing_chunks",
@@ -111,7 +107,7 @@ export const entryPoints = [
     comment: "Commit the staged trees and file contents as a new version with root content_hash; tags v1, v2, ... when tag is null.",
   },
   {
-    name: "versions",
+    name: "version_history",
     module: "versions",
     args: [{ name: "dataset", type: "text" }],
     returns: "setof strata.v_versions",

@@ -1,4 +1,4 @@
-// Versions: resolving name@tag, listing, and the immutability of committed versions.
+// Versions: resolving name@tag, a dataset's history, and the immutability of committed versions.
 
 import { type Bytes, emitQuery, queryOne, raise, type TriggerEvent } from "./host";
 import { checkName } from "./names";
@@ -46,8 +46,8 @@ export function findVersion(dataset: string | undefined, tag: string | undefined
   return v;
 }
 
-/** Versions of a dataset, newest first. */
-export function versions(dataset: string | undefined): void {
+/** strata.version_history: the versions of a dataset, newest first. */
+export function versionHistory(dataset: string | undefined): void {
   const d = findDataset(dataset);
   emitQuery("select v as c from strata.v_versions v where v.dataset_id = $1 order by v.seq desc", ["bigint"], d.id);
 }

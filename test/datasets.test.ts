@@ -4,12 +4,12 @@ import { freshDatabase } from "./helpers/harness.js";
 import { connect, sqlstateOf } from "./helpers/db.js";
 import { commitFiles } from "./helpers/versions.js";
 
-t.test("create_dataset returns ids and datasets() lists them oldest first", async (t) => {
+t.test("create_dataset returns ids and v_datasets lists them", async (t) => {
   const db = await connect(t, await freshDatabase(t));
   const a = (await db.query("select strata.create_dataset('imagenet-1k', 'ILSVRC 2012') as id")).rows[0].id;
   const b = (await db.query("select strata.create_dataset('a.b_c-9') as id")).rows[0].id;
   t.ok(Number(b) > Number(a), "ids increase");
-  const { rows } = await db.query("select name, description, version_count, latest_tag from strata.datasets()");
+  const { rows } = await db.query("select name, description, version_count, latest_tag from strata.v_datasets order by created_at, id");
   t.same(rows, [
     { name: "imagenet-1k", description: "ILSVRC 2012", version_count: "0", latest_tag: null },
     { name: "a.b_c-9", description: null, version_count: "0", latest_tag: null },

@@ -51,10 +51,10 @@ t.test("ls lists exactly the files under each prefix, in byte order of paths", a
   await commitFiles(db, "d", files, { tag: "one" });
   await commitFiles(db, "d", { "only/file": "x" }, { tag: "two" });
   const ls = async (tag: string | null, prefix: string | null): Promise<Row[]> => {
-    const { rows } = await db.query(
-      "select path, kind, size::int, encode(content_hash, 'hex') as hash, target from strata.ls('d', $1, $2)",
-      [tag, prefix],
-    );
+    const { rows } = await db.query("select path, kind, size::int, encode(hash, 'hex') as hash, target from strata.ls('d', $1, $2)", [
+      tag,
+      prefix,
+    ]);
     return rows.map((r) => [r.path, r.kind, r.size, r.hash, r.target]);
   };
   const prefixes = ["", null, "a", "a/", "a/a", "a/a/", "a/a/f", "a/a/f.txt", "a/a/f.txt/", "/a/", "a//a/", "//", "é", "日", "日本/B/"];
@@ -63,7 +63,7 @@ t.test("ls lists exactly the files under each prefix, in byte order of paths", a
   t.equal(model(files, "").length, Object.keys(files).length);
   t.same(await ls(null, ""), [["only/file", "file", 1, sha("x"), null]], "tag null lists the latest version");
   const { rows } = await db.query("select * from strata.ls('d', 'one', 'top')");
-  t.same(Object.keys(rows[0]), ["path", "kind", "size", "content_hash", "target"], "the columns");
+  t.same(Object.keys(rows[0]), ["path", "kind", "size", "hash", "target"], "the columns, hash the file's SHA-256");
 });
 
 t.test("ls raises Strata's errors before listing", async (t) => {

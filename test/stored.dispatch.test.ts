@@ -33,7 +33,7 @@ t.test("an implementation is the camelCase export of the declared module", async
   const ts = generateDispatch(entryPoints);
   t.match(ts, 'import { diffSides, diffSummary } from "./diffs";');
   t.match(ts, "  _diff_sides: diffSides,");
-  t.match(ts, "readonly versions: (this: void, dataset: string | undefined) => void;");
+  t.match(ts, "readonly version_history: (this: void, dataset: string | undefined) => void;");
   t.equal(tsType("bytea[]"), "SqlArray<Bytes>");
   t.throws(() => tsType("money"), /no TypeScript type for SQL type money/);
   t.throws(() => generateDispatch([extra({ name: "f", module: "../loader" })]), /not a module name/);
