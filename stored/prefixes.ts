@@ -4,10 +4,9 @@
 
 import { type Bytes, emit } from "./host";
 import { folderTree, splitPrefix } from "./treepaths";
-import { findVersion, type VersionRow } from "./versions";
+import { findVersion } from "./versions";
 
 export interface ResolvedPrefix {
-  version: VersionRow;
   /** The tree of the prefix's folder; undefined when a folder on the way is missing or not a folder. */
   tree: Bytes | undefined;
   /** The folder's path with a trailing '/' ('' at the root). */
@@ -20,7 +19,7 @@ export interface ResolvedPrefix {
 export function findPrefix(dataset: string | undefined, tag: string | undefined, prefix: string | undefined): ResolvedPrefix {
   const version = findVersion(dataset, tag);
   const p = splitPrefix(prefix);
-  return { version, tree: folderTree(version.content_hash, p.folders), base: p.base, rest: p.rest };
+  return { tree: folderTree(version.content_hash, p.folders), base: p.base, rest: p.rest };
 }
 
 /** strata._resolve_prefix: findPrefix as one row (tree, base, rest). */

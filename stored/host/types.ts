@@ -47,6 +47,6 @@ export interface Host {
   arrayLength(a: SqlArray<unknown>): number;
   /** A json value as plain data: objects, arrays, strings, numbers, booleans; null is undefined. */
   jsonValue(j: SqlJson): unknown;
-  /** A number without a fractional part (a json 1.0 may count as whole on one engine and not another). */
+  /** A number without a fractional part. */
   isWholeNumber(v: unknown): v is number;
 }
