@@ -88,7 +88,7 @@ export async function createDataset(
 }
 
 export async function datasets(s: Session): Promise<DatasetInfo[]> {
-  const rows = await s.query<Record<string, unknown>>("select * from strata.datasets()");
+  const rows = await s.query<Record<string, unknown>>("select * from strata.v_datasets order by created_at, id");
   return rows.map((r) => ({
     id: r.id as number,
     name: r.name as string,
@@ -105,7 +105,7 @@ export async function datasets(s: Session): Promise<DatasetInfo[]> {
 
 /** Versions of a dataset, newest first. */
 export async function log(s: Session, dataset: string): Promise<VersionInfo[]> {
-  return (await s.query<Record<string, unknown>>("select * from strata.versions($1)", [dataset])).map(versionInfo);
+  return (await s.query<Record<string, unknown>>("select * from strata.version_history($1)", [dataset])).map(versionInfo);
 }
 
 /** One version (the latest when no tag is given). */
@@ -121,9 +121,9 @@ export async function tagOf(s: Session, ref: VersionRef): Promise<string> {
 
 /** Files and symlinks of a version under `prefix`, in path order. */
 export async function ls(s: Session, ref: VersionRef, prefix = ""): Promise<FileEntry[]> {
-  const rows = await s.query<{ path: string; kind: "file" | "symlink"; size: number; content_hash: Buffer; target: string | null }>(
+  const rows = await s.query<{ path: string; kind: "file" | "symlink"; size: number; hash: Buffer; target: string | null }>(
     "select * from strata.ls($1, $2, $3)",
     [ref.dataset, await tagOf(s, ref), prefix],
   );
-  return rows.map((r) => ({ path: r.path, kind: r.kind, size: r.size, contentHash: r.content_hash.toString("hex"), target: r.target }));
+  return rows.map((r) => ({ path: r.path, kind: r.kind, size: r.size, contentHash: r.hash.toString("hex"), target: r.target }));
 }

@@ -18,6 +18,12 @@ function checkEntry(e: EntryPoint): void {
     if (a.default === undefined && seenDefault) throw new Error(`${e.name}: ${a.name} follows an argument with a default`);
     seenDefault ||= a.default !== undefined;
   }
+  if (e.rows !== undefined && !(Number.isInteger(e.rows) && e.rows > 0 && returnsSet(e)))
+    throw new Error(`${e.name}: rows (the planner's estimate) must be a positive whole number, for a set-returning function`);
+}
+
+export function returnsSet(e: EntryPoint): boolean {
+  return /^(setof\s|table\s*\()/i.test(e.returns);
 }
 
 export function wrapperSql(e: EntryPoint, bundleHash: string): string {
@@ -29,7 +35,7 @@ export function wrapperSql(e: EntryPoint, bundleHash: string): string {
   const security = e.security === "definer" ? "security definer set search_path = pg_catalog, pg_temp" : "security invoker";
   const signature = `strata.${e.name}(${e.args.map((a) => a.type).join(", ")})`;
   return `create or replace function strata.${e.name}(${params.join(", ")})
-returns ${e.returns} language pllua ${e.volatility} ${security}
+returns ${e.returns} language pllua ${e.volatility} ${security}${e.rows !== undefined ? ` rows ${e.rows}` : ""}
 as $lua$
 local __strata = ${key}
 if __strata == nil then

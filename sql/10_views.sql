@@ -1,5 +1,7 @@
 -- Flat views for analysts and BI tools: stable column names, timestamptz, no bytea
--- (hashes are shown as hex).
+-- (BI tools cannot show it). The rule for hashes in results: views, and functions
+-- returning a view's row type, show them as lower-case hex text; every other function
+-- takes and returns raw 32-byte bytea. strata.v_datasets is also the list of datasets.
 
 create or replace view strata.v_datasets as
 select d.id,

@@ -1,8 +1,8 @@
 // Chunks and packs: which chunks the database lacks, and the registration of a pack
 // once its object is stored.
 
-import { checkHash, hexOf } from "./hashes";
-import { query, raise, statement } from "./host/pg";
+import { checkHash } from "./hashes";
+import { arrayLength, type Bytes, emit, hex, query, raise, type SqlArray } from "./host";
 
 /** Loaders ask in batches; more than this in one call is a mistake worth naming. */
 const MAX_BATCH = 100_000;
@@ -13,19 +13,20 @@ const missingSql = {
   trees: "select h from unnest($1::bytea[]) h where not exists (select 1 from strata.trees t where t.hash = h)",
 } as const;
 
-function missing(kind: keyof typeof missingSql, hashes: PgArray<string> | undefined): void {
+function missing(kind: keyof typeof missingSql, hashes: SqlArray<Bytes> | undefined): void {
   if (hashes === undefined) return;
-  if (hashes.len() > MAX_BATCH) raise("invalidArgument", `at most ${MAX_BATCH} hashes per call, got ${hashes.len()}`);
-  for (const r of statement(missingSql[kind], ["bytea[]"]).rows<{ h: string }>(hashes)) coroutine.yield(r.h);
+  const n = arrayLength(hashes);
+  if (n > MAX_BATCH) raise("invalidArgument", `at most ${MAX_BATCH} hashes per call, got ${n}`);
+  for (const r of query<{ h: Bytes }>(missingSql[kind], ["bytea[]"], hashes)) emit(r.h);
 }
 
-export function missingChunks(hashes: PgArray<string> | undefined): void {
+export function missingChunks(hashes: SqlArray<Bytes> | undefined): void {
   missing("chunks", hashes);
 }
-export function missingBlobs(hashes: PgArray<string> | undefined): void {
+export function missingBlobs(hashes: SqlArray<Bytes> | undefined): void {
   missing("blobs", hashes);
 }
-export function missingTrees(hashes: PgArray<string> | undefined): void {
+export function missingTrees(hashes: SqlArray<Bytes> | undefined): void {
   missing("trees", hashes);
 }
 
@@ -35,22 +36,21 @@ export function missingTrees(hashes: PgArray<string> | undefined): void {
  * chunks were new.
  */
 export function registerPack(
-  pack: string | undefined,
+  pack: Bytes | undefined,
   size: number | undefined,
-  hashes: PgArray<string> | undefined,
-  offsets: PgArray<number> | undefined,
-  sizes: PgArray<number> | undefined,
+  hashes: SqlArray<Bytes> | undefined,
+  offsets: SqlArray<number> | undefined,
+  sizes: SqlArray<number> | undefined,
 ): number {
   checkHash("pack hash", pack);
   if (size === undefined || size <= 0) return raise("invalidArgument", "pack size must be positive");
   if (hashes === undefined || offsets === undefined || sizes === undefined)
     return raise("invalidArgument", "chunk hashes, offsets and sizes must not be null");
-  const n = hashes.len();
-  if (n === 0 || offsets.len() !== n || sizes.len() !== n)
-    return raise(
-      "invalidArgument",
-      `a pack needs one or more chunks with one offset and size each (got ${n}, ${offsets.len()}, ${sizes.len()})`,
-    );
+  const n = arrayLength(hashes);
+  const nOffsets = arrayLength(offsets);
+  const nSizes = arrayLength(sizes);
+  if (n === 0 || nOffsets !== n || nSizes !== n)
+    return raise("invalidArgument", `a pack needs one or more chunks with one offset and size each (got ${n}, ${nOffsets}, ${nSizes})`);
   const bad = query<{ why: string }>(
     `select case when octet_length(h) <> 32 then 'chunk hash is not 32 bytes'
                  when o is null or s is null or o < 0 or s <= 0 then 'chunk offset or size is not positive'
@@ -64,7 +64,7 @@ export function registerPack(
     sizes,
     size,
   )[0];
-  if (bad !== undefined) return raise("invalidArgument", `pack ${hexOf(pack!)}: ${bad.why}`);
+  if (bad !== undefined) return raise("invalidArgument", `pack ${hex(pack!)}: ${bad.why}`);
   const inserted = query<{ n: number }>(
     `with p as (
        insert into strata.packs (hash, size, chunk_count) values ($1, $2, $3)

@@ -4,9 +4,9 @@
 // records the version, all in one transaction. The dataset row is locked for the
 // commit, so concurrent pushes to one dataset get distinct sequence numbers and tags.
 
-import { checkHash, hexOf } from "./hashes";
-import { checkName } from "./names";
-import { query, queryOne, raise, yieldComposite } from "./host/pg";
+import { checkHash } from "./hashes";
+import { type Bytes, emitQuery, exec, hex, query, queryOne, raise, type SqlJson } from "./host";
+import { checkName, isAutomaticTag } from "./names";
 import { findDataset, findVersion } from "./versions";
 import { NEW_TREES_CTE } from "./treestats";
 
@@ -25,7 +25,7 @@ export function stageCommit(): void {
     "create temp table if not exists strata_stage_new_chunks (hash bytea primary key)",
     STAGE_TRUNCATE,
   ])
-    spi.execute(sql);
+    exec(sql);
 }
 
 /** The first problem with the staged objects, as a sentence, or undefined. */
@@ -130,12 +130,12 @@ function stagedProblem(): string | undefined {
 }
 
 function storeStaged(): void {
-  spi.execute(`insert into strata.blobs (hash, size, chunks)
+  exec(`insert into strata.blobs (hash, size, chunks)
                select hash, size, chunks from pg_temp.strata_stage_blobs on conflict (hash) do nothing`);
   // A tree's entries go in with its row, and only when the row is new: an existing
   // tree (same hash) already has exactly these entries.
   // new_trees also fills trees.chunk_refs (stored/treestats.ts).
-  spi.execute(`${NEW_TREES_CTE}
+  exec(`${NEW_TREES_CTE}
                insert into strata.tree_entries (tree, name, kind, hash, size, target)
                select e.tree, e.name, e.kind, e.hash, e.size, e.target
                from pg_temp.strata_stage_entries e join new_trees n on n.hash = e.tree`);
@@ -143,16 +143,16 @@ function storeStaged(): void {
 
 export function commitVersion(
   dataset: string | undefined,
-  contentHash: string | undefined,
+  contentHash: Bytes | undefined,
   parentTag: string | undefined,
   tag: string | undefined,
   message: string | undefined,
-  metadata: PgDatum | undefined,
+  metadata: SqlJson | undefined,
 ): void {
   checkHash("content hash", contentHash);
   if (tag !== undefined) {
     checkName("tag", tag);
-    if (string.match(tag, "^v%d+$")[0] !== undefined)
+    if (isAutomaticTag(tag))
       raise("invalidName", `tag "${tag}" is reserved`, undefined, "tags v1, v2, ... are given automatically; choose another tag");
   }
   const d = findDataset(dataset);
@@ -168,7 +168,7 @@ export function commitVersion(
   // The staged tables were just filled: give the planner their real sizes, so checks
   // over a million entries use hash joins rather than a million index lookups.
   for (const t of ["strata_stage_blobs", "strata_stage_trees", "strata_stage_entries", "strata_stage_new_chunks"])
-    spi.execute(`analyze pg_temp.${t}`);
+    exec(`analyze pg_temp.${t}`);
   const problem = stagedProblem();
   if (problem !== undefined) raise("invalidArgument", `cannot commit to "${d.name}": ${problem}`);
   storeStaged();
@@ -178,7 +178,7 @@ export function commitVersion(
     contentHash,
   );
   if (root === undefined)
-    raise("missingObject", `the root tree ${hexOf(contentHash!)} is neither staged nor stored`, undefined, "push again");
+    raise("missingObject", `the root tree ${hex(contentHash!)} is neither staged nor stored`, undefined, "push again");
 
   const seq = queryOne<{ n: number }>(
     "select coalesce(max(seq), 0) + 1 as n from strata.versions where dataset_id = $1",
@@ -215,6 +215,6 @@ export function commitVersion(
       v.id,
       parent.id,
     );
-  spi.execute(STAGE_TRUNCATE);
-  yieldComposite("select v as c from strata.v_versions v where v.id = $1", ["bigint"], v.id);
+  exec(STAGE_TRUNCATE);
+  emitQuery("select v as c from strata.v_versions v where v.id = $1", ["bigint"], v.id);
 }

@@ -1,7 +1,7 @@
-// Datasets: the named containers of versions.
+// Datasets: the named containers of versions. strata.v_datasets lists them.
 
+import { isWholeNumber, jsonValue, queryOne, raise, type SqlJson } from "./host";
 import { checkName } from "./names";
-import { queryOne, raise, yieldComposite } from "./host/pg";
 
 interface Chunking {
   min: number;
@@ -13,19 +13,20 @@ interface Chunking {
 const MIN_CHUNK = 64;
 const MAX_CHUNK = 1024 * 1024 * 1024;
 
-function checkChunking(c: Chunking | undefined): void {
-  if (c === undefined) return;
-  for (const k of ["min", "avg", "max"] as const) {
-    const v = c[k];
-    if (type(v) !== "number" || math.type(v) !== "integer") raise("invalidArgument", `chunking.${k} must be a whole number of bytes`);
-  }
-  if (!(MIN_CHUNK <= c.min && c.min < c.avg && c.avg < c.max && c.max <= MAX_CHUNK))
-    raise("invalidArgument", `chunking must satisfy ${MIN_CHUNK} <= min < avg < max <= ${MAX_CHUNK} (got ${c.min}, ${c.avg}, ${c.max})`);
+function checkChunking(chunking: SqlJson | undefined): void {
+  if (chunking === undefined) return;
+  const c = jsonValue(chunking);
+  if (typeof c !== "object" || c === null) raise("invalidArgument", 'chunking must be an object {"min", "avg", "max"}');
+  for (const k of ["min", "avg", "max"] as const)
+    if (!isWholeNumber((c as Partial<Chunking>)[k])) raise("invalidArgument", `chunking.${k} must be a whole number of bytes`);
+  const { min, avg, max } = c as Chunking;
+  if (!(MIN_CHUNK <= min && min < avg && avg < max && max <= MAX_CHUNK))
+    raise("invalidArgument", `chunking must satisfy ${MIN_CHUNK} <= min < avg < max <= ${MAX_CHUNK} (got ${min}, ${avg}, ${max})`);
 }
 
-export function createDataset(name: string | undefined, description: string | undefined, chunking: PgJsonb | undefined): number {
+export function createDataset(name: string | undefined, description: string | undefined, chunking: SqlJson | undefined): number {
   checkName("dataset", name);
-  checkChunking(chunking === undefined ? undefined : (chunking() as Chunking));
+  checkChunking(chunking);
   const row = queryOne<{ id: number }>(
     `insert into strata.datasets (name, description, chunking)
      values ($1, $2, coalesce($3, '{"min": 262144, "avg": 1048576, "max": 4194304}'::jsonb))
@@ -37,8 +38,4 @@ export function createDataset(name: string | undefined, description: string | un
   );
   if (row === undefined) return raise("datasetExists", `dataset "${name}" already exists`);
   return row.id;
-}
-
-export function datasets(): void {
-  yieldComposite("select d as c from strata.v_datasets d order by d.created_at, d.id", []);
 }

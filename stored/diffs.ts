@@ -5,11 +5,10 @@
 // this module resolves their arguments (raising Strata's errors) and computes
 // strata.diff_summary, which is one row.
 
-import { query } from "./host/pg";
+import { type Bytes, emit, query, sameBytes } from "./host";
 import { jitOff, restoreJit } from "./nojit";
+import { findPrefix } from "./prefixes";
 import { totalsUnder } from "./treestats";
-import { folderTree, splitPrefix } from "./treepaths";
-import { findVersion, type VersionRow } from "./versions";
 
 /**
  * Chunk counts over the changed paths only. C_A: the chunk uses of a's files at changed
@@ -43,33 +42,23 @@ select
   (select coalesce(sum(n * size), 0) from paired)::bigint as paired_bytes`;
 
 interface Sides {
-  a: VersionRow;
-  b: VersionRow;
-  treeA: string | undefined;
-  treeB: string | undefined;
+  treeA: Bytes | undefined;
+  treeB: Bytes | undefined;
   base: string;
   rest: string;
 }
 
 /** Resolve both versions (b in dataset_b, or in dataset when that is null) and the prefix in each. */
-export function resolveSides(
+function resolveSides(
   dataset: string | undefined,
   tagA: string | undefined,
   tagB: string | undefined,
   prefix: string | undefined,
   datasetB: string | undefined,
 ): Sides {
-  const a = findVersion(dataset, tagA);
-  const b = findVersion(datasetB ?? dataset, tagB);
-  const p = splitPrefix(prefix);
-  return {
-    a,
-    b,
-    treeA: folderTree(a.content_hash, p.folders),
-    treeB: folderTree(b.content_hash, p.folders),
-    base: p.base,
-    rest: p.rest,
-  };
+  const a = findPrefix(dataset, tagA, prefix);
+  const b = findPrefix(datasetB ?? dataset, tagB, prefix);
+  return { treeA: a.tree, treeB: b.tree, base: a.base, rest: a.rest };
 }
 
 /** strata._diff_sides: the trees strata.diff walks (one row; raises on unknown names). */
@@ -81,7 +70,7 @@ export function diffSides(
   datasetB: string | undefined,
 ): void {
   const s = resolveSides(dataset, tagA, tagB, prefix, datasetB);
-  coroutine.yield(s.treeA, s.treeB, s.base, s.rest);
+  emit(s.treeA, s.treeB, s.base, s.rest);
 }
 
 interface ChangedCounts {
@@ -138,16 +127,15 @@ export function diffSummary(
   const jit = jitOff();
   const ta = totalsUnder(s.treeA, s.rest);
   const tb = totalsUnder(s.treeB, s.rest);
-  const c =
-    s.treeA === s.treeB
-      ? NOTHING_CHANGED
-      : query<ChangedCounts>(SUMMARY_SQL, ["bytea", "bytea", "text", "text"], s.treeA, s.treeB, s.base, s.rest)[0]!;
+  const c = sameBytes(s.treeA, s.treeB)
+    ? NOTHING_CHANGED
+    : query<ChangedCounts>(SUMMARY_SQL, ["bytea", "bytea", "text", "text"], s.treeA, s.treeB, s.base, s.rest)[0]!;
   restoreJit(jit);
   const unchangedRefs = ta.refs - c.changed_refs_a;
   const commonRefs = unchangedRefs + c.paired_refs;
   const commonBytes = ta.size - c.changed_bytes_a + c.paired_bytes;
   const unionBytes = ta.size + tb.size - commonBytes;
-  coroutine.yield(
+  emit(
     c.files_added,
     c.files_removed,
     c.files_modified,

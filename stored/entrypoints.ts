@@ -1,7 +1,13 @@
 // The SQL surface of the stored logic, declared once. `npm run build` turns each entry
-// into a PL/Lua wrapper in schema strata that forwards to `api[name]` in the bundle
-// (stored/main.ts must export an implementation for every name: the type checker
-// enforces it). Plain data, so the Node build script can read it too.
+// into a PL/Lua wrapper in schema strata that forwards to `api[name]` in the bundle, and
+// generates the bundle's entry (stored/main.ts, scripts/dispatch.ts) that maps each name
+// to its implementation: the export of `module` named like the entry in camelCase
+// (`_diff_sides` -> diffSides). A missing export, or one whose parameters do not take
+// the declared SQL types, fails the build. Plain data, so the Node build can read it too.
+//
+// Hashes: views, and functions returning a view's row type, show them as lower-case hex
+// text (BI tools cannot show bytea); every other function takes and returns raw 32-byte
+// bytea.
 
 export interface SqlArg {
   readonly name: string;
@@ -12,17 +18,22 @@ export interface SqlArg {
 
 export interface EntryPoint {
   readonly name: string;
+  /** The module of stored/ that exports the implementation, e.g. "chunks" for stored/chunks.ts. */
+  readonly module: string;
   readonly args: readonly SqlArg[];
-  /** SQL return type: `bigint`, `setof strata.v_datasets`, `table(a int, b text)`, `trigger`. */
+  /** SQL return type: `bigint`, `setof strata.v_versions`, `table(a int, b text)`, `trigger`. */
   readonly returns: string;
   readonly volatility: "volatile" | "stable" | "immutable";
   readonly security?: "invoker" | "definer";
+  /** The planner's row estimate of a set-returning function (PostgreSQL assumes 1000). */
+  readonly rows?: number;
   readonly comment: string;
 }
 
 export const entryPoints = [
   {
     name: "create_dataset",
+    module: "datasets",
     args: [
       { name: "name", type: "text" },
       { name: "description", type: "text", default: "null" },
@@ -35,14 +46,8 @@ export const entryPoints = [
       'chunking {"min", "avg", "max"} in bytes overrides 256 KiB / 1 MiB / 4 MiB.',
   },
   {
-    name: "datasets",
-    args: [],
-    returns: "setof strata.v_datasets",
-    volatility: "stable",
-    comment: "All datasets with their version count and latest version, oldest first.",
-  },
-  {
     name: "missing_chunks",
+    module: "chunks",
     args: [{ name: "hashes", type: "bytea[]" }],
     returns: "setof bytea",
     volatility: "stable",
@@ -50,6 +55,7 @@ export const entryPoints = [
   },
   {
     name: "missing_blobs",
+    module: "chunks",
     args: [{ name: "hashes", type: "bytea[]" }],
     returns: "setof bytea",
     volatility: "stable",
@@ -57,6 +63,7 @@ export const entryPoints = [
   },
   {
     name: "missing_trees",
+    module: "chunks",
     args: [{ name: "hashes", type: "bytea[]" }],
     returns: "setof bytea",
     volatility: "stable",
@@ -64,6 +71,7 @@ export const entryPoints = [
   },
   {
     name: "register_pack",
+    module: "chunks",
     args: [
       { name: "pack", type: "bytea" },
       { name: "size", type: "bigint" },
@@ -77,6 +85,7 @@ export const entryPoints = [
   },
   {
     name: "stage_commit",
+    module: "commits",
     args: [],
     returns: "void",
     volatility: "volatile",
@@ -84,6 +93,7 @@ export const entryPoints = [
   },
   {
     name: "commit_version",
+    module: "commits",
     args: [
       { name: "dataset", type: "text" },
       { name: "content_hash", type: "bytea" },
@@ -97,7 +107,8 @@ export const entryPoints = [
     comment: "Commit the staged trees and file contents as a new version with root content_hash; tags v1, v2, ... when tag is null.",
   },
   {
-    name: "versions",
+    name: "version_history",
+    module: "versions",
     args: [{ name: "dataset", type: "text" }],
     returns: "setof strata.v_versions",
     volatility: "stable",
@@ -105,6 +116,7 @@ export const entryPoints = [
   },
   {
     name: "version",
+    module: "versions",
     args: [
       { name: "dataset", type: "text" },
       { name: "tag", type: "text", default: "null" },
@@ -114,25 +126,22 @@ export const entryPoints = [
     comment: "One version of a dataset by tag (the latest when tag is null).",
   },
   {
-    name: "ls",
+    name: "_resolve_prefix",
+    module: "prefixes",
     args: [
       { name: "dataset", type: "text" },
       { name: "tag", type: "text" },
-      { name: "prefix", type: "text", default: "''" },
+      { name: "prefix", type: "text" },
     ],
-    returns: "table(path text, kind text, size bigint, content_hash bytea, target text)",
+    returns: "table(tree bytea, base text, rest text)",
     volatility: "stable",
-    comment: "Files and symlinks of a version whose path starts with prefix, in path order; reads only the subtree the prefix names.",
-  },
-  {
-    name: "blob_chunks",
-    args: [{ name: "blobs", type: "bytea[]" }],
-    returns: "table(blob bytea, seq integer, chunk bytea, size integer, pack bytea, pack_offset bigint, stored_size integer)",
-    volatility: "stable",
-    comment: "Every chunk of the given file contents in order, with its pack, offset and stored size.",
+    rows: 1,
+    comment:
+      "For strata.ls (sql/30_files.sql): the tree of the folder prefix names in version tag (the latest when null; tree null where the prefix names no folder), the folder path and the name start; raises on unknown datasets and tags.",
   },
   {
     name: "_versions_before_update",
+    module: "versions",
     args: [],
     returns: "trigger",
     volatility: "volatile",
@@ -140,6 +149,7 @@ export const entryPoints = [
   },
   {
     name: "_diff_sides",
+    module: "diffs",
     args: [
       { name: "dataset", type: "text" },
       { name: "tag_a", type: "text" },
@@ -154,6 +164,7 @@ export const entryPoints = [
   },
   {
     name: "diff_summary",
+    module: "diffs",
     args: [
       { name: "dataset", type: "text" },
       { name: "tag_a", type: "text" },
@@ -169,6 +180,7 @@ export const entryPoints = [
   },
   {
     name: "record_tabular_rows",
+    module: "rows",
     args: [
       { name: "blob", type: "bytea" },
       { name: "format", type: "text" },
@@ -182,6 +194,7 @@ export const entryPoints = [
   },
   {
     name: "_diff_rows_sides",
+    module: "rows",
     args: [
       { name: "dataset", type: "text" },
       { name: "tag_a", type: "text" },
@@ -196,6 +209,7 @@ export const entryPoints = [
   },
   {
     name: "diff_rows_summary",
+    module: "rows",
     args: [
       { name: "dataset", type: "text" },
       { name: "tag_a", type: "text" },

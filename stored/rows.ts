@@ -11,15 +11,11 @@
 // strata.diff_rows, which can return millions of rows, is a SQL-language function
 // (sql/20_diffs.sql) fed by diffRowsSides here.
 
-import { checkHash, hexOf } from "./hashes";
-import { query, queryOne, raise } from "./host/pg";
+import { checkHash } from "./hashes";
+import { type Bytes, emit, hex, query, queryOne, raise, type SqlArray, sameBytes } from "./host";
 import { jitOff, restoreJit } from "./nojit";
 import { entryAt } from "./treepaths";
 import { findVersion } from "./versions";
-
-const FORMATS = new LuaTable<string, boolean>();
-FORMATS.set("csv", true);
-FORMATS.set("jsonl", true);
 
 /**
  * strata.record_tabular_rows: record the row hashes of file contents `blob`. Idempotent:
@@ -27,13 +23,13 @@ FORMATS.set("jsonl", true);
  * ST008. Returns the row count.
  */
 export function recordTabularRows(
-  blob: string | undefined,
+  blob: Bytes | undefined,
   format: string | undefined,
   header: string | undefined,
-  rowHashes: PgArray<number> | undefined,
+  rowHashes: SqlArray<number> | undefined,
 ): number {
   checkHash("blob", blob);
-  if (format === undefined || !FORMATS.has(format))
+  if (format !== "csv" && format !== "jsonl")
     return raise("invalidArgument", `unknown tabular format "${format ?? "null"}"`, undefined, "use csv or jsonl");
   if (format === "csv" && header === undefined) return raise("invalidArgument", "a csv file needs its header line");
   if (format === "jsonl" && header !== undefined) return raise("invalidArgument", "a jsonl file has no header");
@@ -46,7 +42,7 @@ export function recordTabularRows(
   if ((shape.ndims ?? 1) !== 1 || shape.has_null)
     return raise("invalidArgument", "row hashes must be a one-dimensional array without nulls");
   if (queryOne("select 1 from strata.blobs where hash = $1", ["bytea"], blob) === undefined)
-    return raise("missingObject", `file contents ${hexOf(blob!)} are not in the database`, undefined, "commit the file first");
+    return raise("missingObject", `file contents ${hex(blob!)} are not in the database`, undefined, "commit the file first");
   const inserted = queryOne<{ n: number }>(
     `insert into strata.tabular_rows (blob, format, header, row_count, row_hashes)
      values ($1, $2, $3, coalesce(cardinality($4), 0), coalesce($4, '{}'))
@@ -67,13 +63,13 @@ export function recordTabularRows(
     header,
     rowHashes,
   )!;
-  if (!same.same) return raise("invalidArgument", `file contents ${hexOf(blob!)} already have different row hashes recorded`);
+  if (!same.same) return raise("invalidArgument", `file contents ${hex(blob!)} already have different row hashes recorded`);
   return same.n;
 }
 
 interface TabularSide {
   /** The file's contents, or undefined when the path is missing in this version. */
-  blob: string | undefined;
+  blob: Bytes | undefined;
   rows: number;
   header: string | undefined;
   format: string | undefined;
@@ -90,7 +86,7 @@ function tabularSides(
   const va = findVersion(dataset, tagA);
   const vb = findVersion(datasetB ?? dataset, tagB);
   if (path === undefined || path === "") return raise("invalidArgument", "path must name a file");
-  const side = (root: string, where: string): TabularSide => {
+  const side = (root: Bytes, where: string): TabularSide => {
     const e = entryAt(root, path);
     if (e === undefined) return { blob: undefined, rows: 0, header: undefined, format: undefined };
     if (e.kind !== "file")
@@ -133,7 +129,7 @@ export function diffRowsSides(
   datasetB: string | undefined,
 ): void {
   const [a, b] = tabularSides(dataset, tagA, tagB, path, datasetB);
-  coroutine.yield(a.blob, b.blob);
+  emit(a.blob, b.blob);
 }
 
 /** strata.diff_rows_summary: row counts of both sides and how many rows were added, removed, kept. */
@@ -146,12 +142,12 @@ export function diffRowsSummary(
 ): void {
   const [a, b] = tabularSides(dataset, tagA, tagB, path, datasetB);
   let unchanged = 0;
-  if (a.blob === b.blob) unchanged = a.rows;
+  if (sameBytes(a.blob, b.blob)) unchanged = a.rows;
   else if (a.blob !== undefined && b.blob !== undefined) {
     const jit = jitOff();
     unchanged = query<{ unchanged: number }>(SUMMARY_ROWS_SQL, ["bytea", "bytea", "bigint"], a.blob, b.blob, a.rows)[0]!.unchanged;
     restoreJit(jit);
   }
   const headerChanged = a.blob === undefined || b.blob === undefined ? undefined : a.format !== b.format || a.header !== b.header;
-  coroutine.yield(a.rows, b.rows, b.rows - unchanged, a.rows - unchanged, unchanged, headerChanged);
+  emit(a.rows, b.rows, b.rows - unchanged, a.rows - unchanged, unchanged, headerChanged);
 }

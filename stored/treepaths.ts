@@ -2,7 +2,7 @@
 // the start of a name, and following folder names down from a root, one entry lookup
 // per level (the primary key of tree_entries), so nothing outside the path is read.
 
-import { queryOne } from "./host/pg";
+import { type Bytes, queryOne } from "./host";
 
 export interface Prefix {
   /** The folders up to the prefix's last '/', empty names dropped. */
@@ -13,26 +13,21 @@ export interface Prefix {
   base: string;
 }
 
+/** Splitting at '/' cuts UTF-8 text at the same places on every engine: no multi-byte character contains the byte '/'. */
 export function splitPrefix(prefix: string | undefined): Prefix {
-  const folders: string[] = [];
-  let rest = prefix ?? "";
-  for (;;) {
-    const [slash] = string.find(rest, "/", 1, true);
-    if (slash === undefined) break;
-    const name = string.sub(rest, 1, slash - 1);
-    if (name !== "") folders.push(name);
-    rest = string.sub(rest, slash + 1);
-  }
+  const parts = (prefix ?? "").split("/");
+  const rest = parts.pop() ?? "";
+  const folders = parts.filter((name) => name !== "");
   return { folders, rest, base: folders.length > 0 ? `${folders.join("/")}/` : "" };
 }
 
 export interface TreeEntry {
   kind: string;
-  hash: string;
+  hash: Bytes;
   size: number;
 }
 
-export function entryOf(tree: string, name: string): TreeEntry | undefined {
+export function entryOf(tree: Bytes, name: string): TreeEntry | undefined {
   return queryOne<TreeEntry>(
     "select kind, hash, size from strata.tree_entries where tree = $1 and name = $2",
     ["bytea", "text"],
@@ -42,7 +37,7 @@ export function entryOf(tree: string, name: string): TreeEntry | undefined {
 }
 
 /** The tree the folders lead to from `root`, or undefined when one is missing or not a folder. */
-export function folderTree(root: string, folders: string[]): string | undefined {
+export function folderTree(root: Bytes, folders: string[]): Bytes | undefined {
   let tree = root;
   for (const name of folders) {
     const e = entryOf(tree, name);
@@ -53,7 +48,7 @@ export function folderTree(root: string, folders: string[]): string | undefined 
 }
 
 /** The entry at `path` ('a/b.csv') below `root`, or undefined. */
-export function entryAt(root: string, path: string): TreeEntry | undefined {
+export function entryAt(root: Bytes, path: string): TreeEntry | undefined {
   const p = splitPrefix(path);
   if (p.rest === "") return undefined;
   const tree = folderTree(root, p.folders);

@@ -3,7 +3,7 @@
 // file_count and size, so a commit computes it for its new trees only and a version's
 // total is one read of its root. diff_summary builds its exact chunk counts on it.
 
-import { queryOne } from "./host/pg";
+import { type Bytes, queryOne } from "./host";
 
 /**
  * The head of commit's store statement: `new_trees` inserts the staged trees (returning
@@ -54,7 +54,7 @@ export interface Totals {
  * of the tree when rest is empty), from the stored per-tree counts; walks the subtrees
  * whose count is unknown. Zero for no tree.
  */
-export function totalsUnder(tree: string | undefined, rest: string): Totals {
+export function totalsUnder(tree: Bytes | undefined, rest: string): Totals {
   if (tree === undefined) return { size: 0, refs: 0 };
   if (rest === "") {
     const t = queryOne<{ size: number; refs: number | undefined }>(

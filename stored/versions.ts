@@ -1,7 +1,7 @@
-// Versions: resolving name@tag, listing, and the immutability of committed versions.
+// Versions: resolving name@tag, a dataset's history, and the immutability of committed versions.
 
+import { type Bytes, emitQuery, queryOne, raise, type TriggerEvent } from "./host";
 import { checkName } from "./names";
-import { queryOne, raise, yieldComposite } from "./host/pg";
 
 export interface DatasetRow {
   id: number;
@@ -12,7 +12,8 @@ export interface VersionRow {
   id: number;
   dataset_id: number;
   tag: string;
-  content_hash: string;
+  /** The root tree. */
+  content_hash: Bytes;
 }
 
 export function findDataset(name: string | undefined): DatasetRow {
@@ -45,20 +46,19 @@ export function findVersion(dataset: string | undefined, tag: string | undefined
   return v;
 }
 
-/** Versions of a dataset, newest first. */
-export function versions(dataset: string | undefined): void {
+/** strata.version_history: the versions of a dataset, newest first. */
+export function versionHistory(dataset: string | undefined): void {
   const d = findDataset(dataset);
-  yieldComposite("select v as c from strata.v_versions v where v.dataset_id = $1 order by v.seq desc", ["bigint"], d.id);
+  emitQuery("select v as c from strata.v_versions v where v.dataset_id = $1 order by v.seq desc", ["bigint"], d.id);
 }
 
 /** One version (the latest when tag is null), as a v_versions row. */
 export function version(dataset: string | undefined, tag: string | undefined): void {
   const v = findVersion(dataset, tag);
-  yieldComposite("select v as c from strata.v_versions v where v.id = $1", ["bigint"], v.id);
+  emitQuery("select v as c from strata.v_versions v where v.id = $1", ["bigint"], v.id);
 }
 
 /** Trigger: a committed version never changes. */
-export function versionsBeforeUpdate(trigger: PgTrigger<{ tag: string }>): void {
-  const old = trigger.old;
-  raise("versionImmutable", `version "${old?.tag}" is committed and cannot be changed`, undefined, "push a new version instead");
+export function versionsBeforeUpdate(trigger: TriggerEvent<{ tag: string }>): void {
+  raise("versionImmutable", `version "${trigger.old?.tag}" is committed and cannot be changed`, undefined, "push a new version instead");
 }

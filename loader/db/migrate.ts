@@ -104,6 +104,8 @@ async function installStoredLogic(client: pg.Client): Promise<"installed" | "unc
       logic.bundleHash,
       logic.bundle,
     ]);
+    // First, so that sql/ can give a name to an SQL-language function (strata.ls was PL/Lua).
+    await dropUndeclared(client, logic.signatures);
     for (const s of logic.scripts) {
       try {
         await client.query(s.sql);
@@ -111,7 +113,6 @@ async function installStoredLogic(client: pg.Client): Promise<"installed" | "unc
         throw new Error(`installing ${s.name} failed: ${(e as Error).message}`, { cause: e });
       }
     }
-    await dropUndeclared(client, logic.signatures);
     await client.query("insert into strata._installs (install_hash, bundle_hash) values ($1, $2)", [logic.installHash, logic.bundleHash]);
     await client.query("commit");
     return "installed";
@@ -123,7 +124,8 @@ async function installStoredLogic(client: pg.Client): Promise<"installed" | "unc
 
 /**
  * Drop the PL/Lua functions of schema strata that this release no longer declares (a
- * wrapper whose arguments changed would otherwise live on as a stale overload).
+ * wrapper whose arguments changed would otherwise live on as a stale overload). SQL
+ * functions are sql/'s own: one that sql/ no longer creates must be dropped there.
  */
 async function dropUndeclared(client: pg.Client, signatures: string[]): Promise<void> {
   const { rows } = await client.query<{ fn: string }>(

@@ -1,8 +1,11 @@
 import { readdirSync } from "node:fs";
 import t from "tap";
 import { migrate } from "../../loader/db/migrate.js";
+import { Session } from "../../loader/session.js";
 import { emptyDatabase } from "../helpers/harness.js";
 import { connect } from "../helpers/db.js";
+import { tempDir } from "../helpers/strata.js";
+import { commitFiles } from "../helpers/versions.js";
 
 /** The names of all migrations of this release, in order. */
 const ALL = readdirSync(new URL("../../migrations", import.meta.url))
@@ -48,7 +51,7 @@ t.test("upgrading a database of the first release keeps its rows", async (t) => 
 
   const up = await migrate(url);
   t.same(up.applied, ALL.slice(1));
-  const { rows } = await db.query("select name, description from strata.datasets() order by name");
+  const { rows } = await db.query("select name, description from strata.v_datasets order by name");
   t.same(rows, [
     { name: "old-one", description: "made by release 1" },
     { name: "old-two", description: null },
@@ -76,4 +79,42 @@ t.test("an upgrade drops wrappers this release no longer declares", async (t) =>
     "select pg_get_function_identity_arguments(p.oid) as args from pg_proc p where p.proname = 'create_dataset'",
   );
   t.same(rows, [{ args: "name text, description text, chunking jsonb" }]);
+});
+
+t.test("upgrading from the release whose ls, blob_chunks, datasets() and versions() were PL/Lua", async (t) => {
+  const url = await emptyDatabase(t);
+  await migrate(url);
+  const db = await connect(t, url);
+  // That release's functions, as its migrator left them (bodies do not matter here).
+  await db.query("drop function strata.ls(text, text, text), strata.blob_chunks(bytea[]), strata.version_history(text)");
+  await db.query(`
+    create function strata.ls(dataset text, tag text, prefix text default '')
+      returns table(path text, kind text, size bigint, content_hash bytea, target text) language pllua stable as $$ $$;
+    create function strata.blob_chunks(blobs bytea[])
+      returns table(blob bytea, seq integer, chunk bytea, size integer, pack bytea, pack_offset bigint, stored_size integer)
+      language pllua stable as $$ $$;
+    create function strata.datasets() returns setof strata.v_datasets language pllua stable as $$ $$;
+    create function strata.versions(dataset text) returns setof strata.v_versions language pllua stable as $$ $$;
+    delete from strata._installs;`);
+  t.equal((await migrate(url)).storedLogic, "installed");
+  const { rows } = await db.query(
+    `select p.proname as name, l.lanname as lang, pg_get_function_result(p.oid) as result
+     from pg_proc p join pg_language l on l.oid = p.prolang
+     where p.proname in ('ls', 'blob_chunks', 'datasets', 'versions', 'version_history') order by 1`,
+  );
+  t.same(
+    rows.map((r) => [r.name, r.lang]),
+    [
+      ["blob_chunks", "sql"],
+      ["ls", "sql"],
+      ["version_history", "pllua"],
+    ],
+    "datasets() and versions() are gone, ls and blob_chunks are SQL",
+  );
+  t.match(rows.find((r) => r.name === "ls")?.result, "hash bytea");
+  const session = await Session.open({ databaseUrl: url, migrate: false, store: `file://${tempDir(t)}`, home: tempDir(t) });
+  t.teardown(() => session.close());
+  await commitFiles(session, "d", { "a/b": "x" }, { tag: "one" });
+  t.same((await db.query("select path from strata.ls('d', 'one')")).rows, [{ path: "a/b" }]);
+  t.same((await db.query("select tag from strata.version_history('d')")).rows, [{ tag: "one" }]);
 });

@@ -37,11 +37,11 @@ t.test("push commits a version: Merkle root, counts, sizes, new bytes, tags, lin
   ]).root.hash.toString("hex");
   t.equal(r1.version.contentHash, expectedRoot, "content hash is the Merkle root of the files");
 
-  const files = await s.query<{ path: string; kind: string; size: number; content_hash: Buffer; target: string | null }>(
+  const files = await s.query<{ path: string; kind: string; size: number; hash: Buffer; target: string | null }>(
     "select * from strata.ls('ds', 'v1')",
   );
   t.same(
-    files.map((f) => [f.path, f.kind, Number(f.size), f.content_hash.toString("hex"), f.target]),
+    files.map((f) => [f.path, f.kind, Number(f.size), f.hash.toString("hex"), f.target]),
     [
       ["empty", "file", 0, sha(""), null],
       ["latest", "symlink", 0, sha("train/a.csv"), "train/a.csv"],

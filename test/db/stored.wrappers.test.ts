@@ -1,24 +1,26 @@
 import t from "tap";
-import { entryPoints } from "../../stored/entrypoints.js";
+import { type EntryPoint, entryPoints } from "../../stored/entrypoints.js";
 import { generateWrappers } from "../../scripts/wrappers.js";
 import { freshDatabase } from "../helpers/harness.js";
 import { connect } from "../helpers/db.js";
 
 t.test("every declared entry point has a PL/Lua wrapper with the declared arguments", async (t) => {
   const db = await connect(t, await freshDatabase(t));
-  const { rows } = await db.query<{ name: string; args: string; lang: string; body: string }>(
-    `select p.proname as name, pg_get_function_identity_arguments(p.oid) as args, l.lanname as lang, p.prosrc as body
+  const { rows } = await db.query<{ name: string; args: string; lang: string; body: string; rows: number }>(
+    `select p.proname as name, pg_get_function_identity_arguments(p.oid) as args, l.lanname as lang, p.prosrc as body,
+            p.prorows::int as rows
      from pg_proc p join pg_namespace n on n.oid = p.pronamespace join pg_language l on l.oid = p.prolang
      where n.nspname = 'strata'`,
   );
   t.ok(entryPoints.length > 0, `${entryPoints.length} entry points declared`); // else the loop checks nothing
-  for (const e of entryPoints) {
+  for (const e of entryPoints as readonly EntryPoint[]) {
     const fn = rows.find((r) => r.name === e.name);
     t.ok(fn, `strata.${e.name} exists`);
     t.equal(fn?.lang, "pllua", `strata.${e.name} is PL/Lua`);
     t.equal(fn?.args, e.args.map((a) => `${a.name} ${a.type}`).join(", "), `strata.${e.name} arguments`);
     t.match(fn?.body, `__strata.api.${e.name}(`, `strata.${e.name} forwards to the bundle`);
     t.notMatch(fn?.body, "____modules", `strata.${e.name} does not paste the bundle`);
+    if (e.rows !== undefined) t.equal(fn?.rows, e.rows, `strata.${e.name} tells the planner it returns ${e.rows} rows`);
   }
 });
 
@@ -27,7 +29,7 @@ t.test("one bundle load per session serves every wrapper", async (t) => {
   await db.query("begin");
   await db.query("set local track_functions = 'all'");
   await db.query("select strata.create_dataset('one')");
-  const { rows } = await db.query("select count(*)::int as n from strata.datasets()");
+  const { rows } = await db.query("select count(*)::int as n from strata.missing_blobs(array[sha256('x')])");
   await db.query("select strata.create_dataset('two')");
   const { rows: loads } = await db.query("select pg_stat_get_xact_function_calls('strata._bundle_source'::regproc)::int as n");
   await db.query("commit");
@@ -36,7 +38,7 @@ t.test("one bundle load per session serves every wrapper", async (t) => {
 });
 
 t.test("the generator refuses what would break a wrapper", async (t) => {
-  const base = { returns: "bigint", volatility: "volatile", comment: "x" } as const;
+  const base = { module: "chunks", returns: "bigint", volatility: "volatile", comment: "x" } as const;
   t.throws(() => generateWrappers([{ ...base, name: "Bad-Name", args: [] }], "00"), /plain SQL identifier/);
   t.throws(() => generateWrappers([{ ...base, name: "f", args: [{ name: "end", type: "text" }] }], "00"), /Lua local/);
   t.throws(
@@ -67,4 +69,5 @@ t.test("the generator refuses what would break a wrapper", async (t) => {
       ),
     /declared twice/,
   );
+  t.throws(() => generateWrappers([{ ...base, name: "f", args: [], rows: 1 }], "00"), /set-returning/);
 });

@@ -1,0 +1,68 @@
+// The bundle's dispatch is generated from stored/entrypoints.ts: a declared entry without
+// an implementation, or with one that takes other types, fails the build.
+
+import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import t from "tap";
+import { projectRoot } from "../../loader/paths.js";
+import { buildStored } from "../../scripts/build-stored.js";
+import { exportName, generateDispatch, tsType } from "../../scripts/dispatch.js";
+import { type EntryPoint, entryPoints } from "../../stored/entrypoints.js";
+import type { TestLike } from "../helpers/harness.js";
+
+/** A copy of stored/ under dist/ (where node_modules, and so lua-types, resolve), removed when `t` ends. */
+function storedCopy(t: TestLike): string {
+  const root = mkdtempSync(join(projectRoot(), "dist", "dispatch-test-"));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  cpSync(join(projectRoot(), "stored"), join(root, "stored"), { recursive: true });
+  return root;
+}
+
+const extra = (e: Partial<EntryPoint> & { name: string; module: string }): EntryPoint => ({
+  args: [],
+  returns: "bigint",
+  volatility: "stable",
+  comment: "x",
+  ...e,
+});
+
+t.test("an implementation is the camelCase export of the declared module", async (t) => {
+  t.equal(exportName("create_dataset"), "createDataset");
+  t.equal(exportName("_diff_rows_sides"), "diffRowsSides");
+  t.equal(exportName("version"), "version");
+  const ts = generateDispatch(entryPoints);
+  t.match(ts, 'import { diffSides, diffSummary } from "./diffs";');
+  t.match(ts, "  _diff_sides: diffSides,");
+  t.match(ts, "readonly version_history: (this: void, dataset: string | undefined) => void;");
+  t.equal(tsType("bytea[]"), "SqlArray<Bytes>");
+  t.throws(() => tsType("money"), /no TypeScript type for SQL type money/);
+  t.throws(() => generateDispatch([extra({ name: "f", module: "../loader" })]), /not a module name/);
+});
+
+t.test("the declared entries build, and the bundle's api has each of them", async (t) => {
+  const root = storedCopy(t);
+  const b = buildStored(root);
+  t.equal(b.entries, entryPoints.length);
+  const lua = readFileSync(join(root, "dist", "stored", "strata.lua"), "utf8");
+  for (const e of entryPoints) t.match(lua, `${e.name} = ${exportName(e.name)}`, `api.${e.name}`);
+});
+
+t.test("an entry without an implementation fails the build", async (t) => {
+  const root = storedCopy(t);
+  t.throws(
+    () => buildStored(root, [...entryPoints, extra({ name: "no_such_function", module: "chunks" })]),
+    /main\.ts\(\d+,\d+\) \[strata\.no_such_function\]: error TS2305: Module .+chunks.+ has no exported member 'noSuchFunction'/,
+  );
+  t.throws(
+    () => buildStored(root, [...entryPoints, extra({ name: "in_no_module", module: "nowhere" })]),
+    /compiling stored\/ failed:[\s\S]*nowhere/,
+  );
+});
+
+t.test("an implementation that does not take the declared SQL types fails the build", async (t) => {
+  const root = storedCopy(t);
+  const changed = entryPoints.map((e) =>
+    e.name === "create_dataset" ? { ...e, args: [{ name: "name", type: "bigint" }, ...e.args.slice(1)] } : e,
+  );
+  t.throws(() => buildStored(root, changed), /main\.ts\(\d+,\d+\) \[strata\.create_dataset\]: error TS2322/);
+});
