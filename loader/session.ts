@@ -80,17 +80,13 @@ export class Session {
   private async verifyStore(): Promise<void> {
     const verdict = await checkStoreIdentity(
       {
-        storeIdOf: async (proposed) => {
-          const [ins] = await this.query<{ value: string }>(
-            "insert into strata.settings (key, value) values ('store_id', $1) on conflict (key) do nothing returning value",
+        claim: async (proposed) => {
+          const [r] = await this.query<{ store_id: string; claimed: boolean; has_chunks: boolean }>(
+            "select * from strata.claim_store($1)",
             [proposed],
           );
-          if (ins) return { id: ins.value, inserted: true };
-          // a separate statement, so it sees a row another session committed meanwhile
-          const [row] = await this.query<{ value: string }>("select value from strata.settings where key = 'store_id'");
-          return { id: row!.value, inserted: false };
+          return { id: r!.store_id, claimed: r!.claimed, hasChunks: r!.has_chunks };
         },
-        hasChunks: async () => (await this.query("select 1 from strata.chunks limit 1")).length > 0,
       },
       this.store,
     );

@@ -44,12 +44,15 @@ export interface DatasetInfo {
   latestSize: number | null;
 }
 
+/** A file, symlink or empty folder of a version. */
 export interface FileEntry {
   path: string;
-  kind: "file" | "symlink";
+  kind: "file" | "symlink" | "dir";
+  /** A file's executable bit. */
+  executable: boolean;
   size: number;
-  /** Hex SHA-256 of the file (of the target for a symlink). */
-  contentHash: string;
+  /** Hex SHA-256 of the file (of the target for a symlink, of nothing for an empty folder). */
+  hash: string;
   target: string | null;
 }
 
@@ -121,9 +124,20 @@ export async function tagOf(s: Session, ref: VersionRef): Promise<string> {
 
 /** Files and symlinks of a version under `prefix`, in path order. */
 export async function ls(s: Session, ref: VersionRef, prefix = ""): Promise<FileEntry[]> {
-  const rows = await s.query<{ path: string; kind: "file" | "symlink"; size: number; hash: Buffer; target: string | null }>(
-    "select * from strata.ls($1, $2, $3)",
-    [ref.dataset, await tagOf(s, ref), prefix],
-  );
-  return rows.map((r) => ({ path: r.path, kind: r.kind, size: r.size, contentHash: r.hash.toString("hex"), target: r.target }));
+  const rows = await s.query<{
+    path: string;
+    kind: FileEntry["kind"];
+    executable: boolean;
+    size: number;
+    hash: Buffer;
+    target: string | null;
+  }>("select * from strata.ls($1, $2, $3)", [ref.dataset, await tagOf(s, ref), prefix]);
+  return rows.map((r) => ({
+    path: r.path,
+    kind: r.kind,
+    executable: r.executable,
+    size: r.size,
+    hash: r.hash.toString("hex"),
+    target: r.target,
+  }));
 }

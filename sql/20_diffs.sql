@@ -11,40 +11,46 @@
 set local check_function_bodies = off;
 
 -- Walk two Merkle trees at once: each step full-joins the entries of a pair of folders
--- (a's and b's at the same path) by name, keeps the names whose kind or hash differ, and
+-- (a's and b's at the same path) by name, keeps the names whose kind, hash or executable
+-- bit differ (a mode change is a change), and
 -- descends into the sides that are folders; equal subtrees are never read. A folder on
 -- one side only is paired with nothing, so its files come out one by one. `base` is the
 -- path of the two trees with a trailing '/' ('' at the root); `rest` what names at that
--- first level must start with. Rows: one per changed file or symlink, and one per path
--- whose kind changed (for a folder side with the folder's total size), in no order.
+-- first level must start with. Rows: one per changed file or symlink, one per path
+-- whose kind changed (for a folder side with the folder's total size), and one per empty
+-- folder added or removed (it holds nothing to list), in no order.
 -- (The walk starts from one seed row rather than from the first level's join: the
 -- planner then expects few rows and picks index lookups, right when changes are few.)
-create or replace function strata._diff_walk(tree_a bytea, tree_b bytea, base text, rest text)
-returns table (path text, change text, kind_a text, kind_b text, size_a bigint, size_b bigint, hash_a bytea, hash_b bytea)
+drop function if exists strata._diff_walk(bytea, bytea, text, text);
+create function strata._diff_walk(tree_a bytea, tree_b bytea, base text, rest text)
+returns table (path text, change text, kind_a text, kind_b text, size_a bigint, size_b bigint, hash_a bytea, hash_b bytea,
+               executable_a boolean, executable_b boolean)
 language sql stable
 as $$
-with recursive walk (path, below, pfx, kind_a, kind_b, hash_a, hash_b, size_a, size_b, dir_a, dir_b) as (
+with recursive walk (path, below, pfx, kind_a, kind_b, hash_a, hash_b, size_a, size_b, exec_a, exec_b, dir_a, dir_b) as (
   select ''::text, _diff_walk.base, _diff_walk.rest, null::text, null::text, null::bytea, null::bytea, null::bigint,
-         null::bigint, _diff_walk.tree_a, _diff_walk.tree_b
+         null::bigint, null::boolean, null::boolean, _diff_walk.tree_a, _diff_walk.tree_b
   where _diff_walk.tree_a is distinct from _diff_walk.tree_b
   union all
-  select w.below || x.name, w.below || x.name || '/', ''::text, x.ka, x.kb, x.ha, x.hb, x.sa, x.sb,
+  select w.below || x.name, w.below || x.name || '/', ''::text, x.ka, x.kb, x.ha, x.hb, x.sa, x.sb, x.xa, x.xb,
          case when x.ka = 'dir' then x.ha end, case when x.kb = 'dir' then x.hb end
   from walk w
   cross join lateral (
-    select coalesce(a.name, b.name) as name, a.kind as ka, b.kind as kb, a.hash as ha, b.hash as hb, a.size as sa, b.size as sb
-    from (select e.name, e.kind, e.hash, e.size from strata.tree_entries e
+    select coalesce(a.name, b.name) as name, a.kind as ka, b.kind as kb, a.hash as ha, b.hash as hb, a.size as sa, b.size as sb,
+           a.executable as xa, b.executable as xb
+    from (select e.name, e.kind, e.hash, e.size, e.executable from strata.tree_entries e
           where e.tree = w.dir_a and (w.pfx = '' or starts_with(e.name, w.pfx))) a
-    full join (select e.name, e.kind, e.hash, e.size from strata.tree_entries e
+    full join (select e.name, e.kind, e.hash, e.size, e.executable from strata.tree_entries e
                where e.tree = w.dir_b and (w.pfx = '' or starts_with(e.name, w.pfx))) b on a.name = b.name
-    where a.kind is distinct from b.kind or a.hash is distinct from b.hash) x
+    where a.kind is distinct from b.kind or a.hash is distinct from b.hash or a.executable is distinct from b.executable) x
   where w.dir_a is not null or w.dir_b is not null)
 select path,
        case when kind_a is null then 'added' when kind_b is null then 'removed'
             when kind_a = kind_b then 'modified' else 'type_changed' end,
-       kind_a, kind_b, size_a, size_b, hash_a, hash_b
+       kind_a, kind_b, size_a, size_b, hash_a, hash_b, exec_a, exec_b
 from walk
 where coalesce(kind_a, 'dir') <> 'dir' or coalesce(kind_b, 'dir') <> 'dir'
+   or (kind_a is null and hash_b = sha256(''::bytea)) or (kind_b is null and hash_a = sha256(''::bytea))
 $$;
 
 -- shared_bytes: the bytes of b's chunk uses that a's file at the same path also has:
@@ -53,9 +59,10 @@ $$;
 -- output order). Nothing joins two sets of changes with each other: with the walk's
 -- small row estimates the planner could make such a join a nested loop, quadratic on a
 -- large diff; a per-file comparison of chunk lists would be quadratic on large files.
-create or replace function strata.diff(dataset text, tag_a text, tag_b text, prefix text default '', dataset_b text default null)
+drop function if exists strata.diff(text, text, text, text, text);
+create function strata.diff(dataset text, tag_a text, tag_b text, prefix text default '', dataset_b text default null)
 returns table (path text, change text, kind_a text, kind_b text, size_a bigint, size_b bigint, shared_bytes bigint,
-               hash_a bytea, hash_b bytea)
+               hash_a bytea, hash_b bytea, executable_a boolean, executable_b boolean)
 language sql stable set jit = off
 as $$
 with sides as materialized (
@@ -77,21 +84,22 @@ with sides as materialized (
        select u.path, sum(u.nb * c.size)::bigint as bytes
        from uses u join strata.chunks c on c.hash = u.h where u.in_a and u.nb > 0 group by u.path),
      both_ as (
-       select path, change, kind_a, kind_b, size_a, size_b, hash_a, hash_b, null::bigint as bytes from changes
+       select path, change, kind_a, kind_b, size_a, size_b, hash_a, hash_b, executable_a, executable_b, null::bigint as bytes
+       from changes
        union all
-       select path, null, null, null, null, null, null, null, bytes from shared)
+       select path, null, null, null, null, null, null, null, null, null, bytes from shared)
 select path, change, kind_a, kind_b, size_a, size_b,
        case when kind_b is distinct from 'file' then null
             when kind_a = 'file' then coalesce(shared_bytes, 0)
             else 0::bigint end,
-       hash_a, hash_b
+       hash_a, hash_b, executable_a, executable_b
 from (select r.*, sum(r.bytes) over (partition by r.path collate "C") as shared_bytes from both_ r) x
 where change is not null
 order by path collate "C"
 $$;
 
 comment on function strata.diff(text, text, text, text, text) is
-  'Changed paths under prefix from version tag_a of dataset to tag_b (of dataset_b when given): added, removed, modified, type_changed, in path order; walks both trees and skips equal subtrees. shared_bytes: bytes of b''s file in chunks that a''s file at that path also has (null when b has no file there). hash_a/hash_b: content hashes (blob, tree or symlink target).';
+  'Changed paths under prefix from version tag_a of dataset to tag_b (of dataset_b when given): added, removed, modified (contents or executable bit), type_changed, in path order, empty folders included; walks both trees and skips equal subtrees. shared_bytes: bytes of b''s file in chunks that a''s file at that path also has (null when b has no file there). hash_a/hash_b: content hashes (blob, tree or symlink target). executable_a/executable_b: the files'' executable bits.';
 
 -- The rows of two row-hash lists that are not equal at the same row number: after this
 -- positional pass (one walk over both arrays side by side, streaming) in-place edits

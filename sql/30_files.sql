@@ -8,26 +8,31 @@
 set local check_function_bodies = off;
 
 -- Walks only the subtree the prefix names: from that folder's entries whose name starts
--- with `rest`, down every folder below them.
-create or replace function strata.ls(dataset text, tag text, prefix text default '')
-returns table (path text, kind text, size bigint, hash bytea, target text)
+-- with `rest`, down every folder below them. Empty folders are listed (kind 'dir', the
+-- hash of the empty tree): they are part of a version's layout. (Dropped first: its
+-- result columns grew, which create or replace cannot do.)
+drop function if exists strata.ls(text, text, text);
+create function strata.ls(dataset text, tag text, prefix text default '')
+returns table (path text, kind text, executable boolean, size bigint, hash bytea, target text)
 language sql stable set jit = off
 as $$
 with recursive start as materialized (
        select * from strata._resolve_prefix(ls.dataset, ls.tag, ls.prefix)),
-     walk (path, kind, hash, size, target) as (
-       select s.base || e.name, e.kind, e.hash, e.size, e.target
+     walk (path, kind, executable, hash, size, target) as (
+       select s.base || e.name, e.kind, e.executable, e.hash, e.size, e.target
        from start s join strata.tree_entries e on e.tree = s.tree
        where starts_with(e.name, s.rest)
        union all
-       select w.path || '/' || e.name, e.kind, e.hash, e.size, e.target
+       select w.path || '/' || e.name, e.kind, e.executable, e.hash, e.size, e.target
        from walk w join strata.tree_entries e on e.tree = w.hash
        where w.kind = 'dir')
-select path, kind, size, hash, target from walk where kind <> 'dir' order by path collate "C"
+select path, kind, executable, size, hash, target from walk
+where kind <> 'dir' or hash = sha256(''::bytea)
+order by path collate "C"
 $$;
 
 comment on function strata.ls(text, text, text) is
-  'Files and symlinks of version tag (the latest when null) whose path starts with prefix, in path order; reads only the subtree the prefix names. hash: SHA-256 of the file contents (of the target for a symlink).';
+  'Files, symlinks and empty folders of version tag (the latest when null) whose path starts with prefix, in path order; reads only the subtree the prefix names. hash: SHA-256 of the file contents (of the target for a symlink; of nothing for an empty folder). executable: the file''s executable bit.';
 
 create or replace function strata.blob_chunks(blobs bytea[])
 returns table (blob bytea, seq integer, chunk bytea, size integer, pack bytea, pack_offset bigint, stored_size integer)

@@ -1,5 +1,5 @@
-// Chunks and packs: which chunks the database lacks, and the registration of a pack
-// once its object is stored.
+// Chunks and packs: which chunks (and contents, trees, row hashes) the database lacks,
+// and the registration of a pack once its object is stored.
 
 import { checkHash } from "./hashes";
 import { arrayLength, type Bytes, emit, hex, query, raise, type SqlArray } from "./host";
@@ -11,6 +11,9 @@ const missingSql = {
   chunks: "select h from unnest($1::bytea[]) h where not exists (select 1 from strata.chunks c where c.hash = h)",
   blobs: "select h from unnest($1::bytea[]) h where not exists (select 1 from strata.blobs b where b.hash = h)",
   trees: "select h from unnest($1::bytea[]) h where not exists (select 1 from strata.trees t where t.hash = h)",
+  // row hashes under this release's rule (stored/rows.ts)
+  rowHashes:
+    "select h from unnest($1::bytea[]) h where not exists (select 1 from strata.tabular_rows t where t.blob = h and t.hashing = 2)",
 } as const;
 
 function missing(kind: keyof typeof missingSql, hashes: SqlArray<Bytes> | undefined): void {
@@ -29,11 +32,14 @@ export function missingBlobs(hashes: SqlArray<Bytes> | undefined): void {
 export function missingTrees(hashes: SqlArray<Bytes> | undefined): void {
   missing("trees", hashes);
 }
+export function missingRowHashes(hashes: SqlArray<Bytes> | undefined): void {
+  missing("rowHashes", hashes);
+}
 
 /**
  * Record a stored pack object and the chunks it holds (hash, offset, size each). A
  * chunk already known from another pack keeps its first location. Returns how many
- * chunks were new.
+ * chunks were new; `push` (push_begin's id) counts them and their bytes as its own.
  */
 export function registerPack(
   pack: Bytes | undefined,
@@ -41,6 +47,7 @@ export function registerPack(
   hashes: SqlArray<Bytes> | undefined,
   offsets: SqlArray<number> | undefined,
   sizes: SqlArray<number> | undefined,
+  push: number | undefined,
 ): number {
   checkHash("pack hash", pack);
   if (size === undefined || size <= 0) return raise("invalidArgument", "pack size must be positive");
@@ -65,7 +72,7 @@ export function registerPack(
     size,
   )[0];
   if (bad !== undefined) return raise("invalidArgument", `pack ${hex(pack!)}: ${bad.why}`);
-  const inserted = query<{ n: number }>(
+  const inserted = query<{ n: number; counted: number }>(
     `with p as (
        insert into strata.packs (hash, size, chunk_count) values ($1, $2, $3)
        on conflict (hash) do update set hash = excluded.hash
@@ -74,15 +81,21 @@ export function registerPack(
        insert into strata.chunks (hash, size, pack_id, pack_offset, stored_size)
        select x.h, x.s, p.id, x.o, x.s from unnest($4::bytea[], $5::bigint[], $6::int[]) as x(h, o, s), p
        on conflict (hash) do nothing
-       returning 1)
-     select count(*)::int as n from c`,
-    ["bytea", "bigint", "int", "bytea[]", "bigint[]", "int[]"],
+       returning size),
+     counted as (
+       update strata.pushes set new_chunks = new_chunks + (select count(*) from c),
+                                new_bytes = new_bytes + (select coalesce(sum(size), 0) from c)
+       where id = $7 and version_id is null returning 1)
+     select (select count(*)::int from c) as n, (select count(*)::int from counted) as counted`,
+    ["bytea", "bigint", "int", "bytea[]", "bigint[]", "int[]", "bigint"],
     pack,
     size,
     n,
     hashes,
     offsets,
     sizes,
+    push,
   );
+  if (push !== undefined && inserted[0]!.counted === 0) raise("invalidArgument", `there is no push ${push} in flight`);
   return inserted[0]!.n;
 }

@@ -70,6 +70,14 @@ export const entryPoints = [
     comment: "The tree hashes of the argument that the database does not have.",
   },
   {
+    name: "missing_row_hashes",
+    module: "chunks",
+    args: [{ name: "hashes", type: "bytea[]" }],
+    returns: "setof bytea",
+    volatility: "stable",
+    comment: "The file contents of the argument that have no row hashes under the current rule (2): the tabular files a push must hash.",
+  },
+  {
     name: "register_pack",
     module: "chunks",
     args: [
@@ -78,18 +86,69 @@ export const entryPoints = [
       { name: "chunk_hashes", type: "bytea[]" },
       { name: "chunk_offsets", type: "bigint[]" },
       { name: "chunk_sizes", type: "integer[]" },
+      { name: "push", type: "bigint", default: "null" },
     ],
     returns: "integer",
     volatility: "volatile",
-    comment: "Record a stored pack object and its chunks (call only after the object is stored); returns the count of new chunks.",
+    comment:
+      "Record a stored pack object and its chunks (call only after the object is stored); returns the count of new chunks, which push (push_begin's id) counts as its own.",
   },
   {
-    name: "stage_commit",
+    name: "push_begin",
     module: "commits",
-    args: [],
-    returns: "void",
+    args: [
+      { name: "dataset", type: "text" },
+      { name: "parent", type: "text", default: "null" },
+      { name: "tag", type: "text", default: "null" },
+    ],
+    returns: "table(push bigint, chunk_min integer, chunk_avg integer, chunk_max integer)",
+    rows: 1,
     volatility: "volatile",
-    comment: "Create or empty this session's staging tables (pg_temp.strata_stage_*) for commit_version.",
+    comment:
+      "Open a push to dataset (created at commit when missing): checks the tag (free, not v1, v2, ...) and the parent before anything is uploaded; returns the push id and the chunk sizes to cut files with.",
+  },
+  {
+    name: "put_blobs",
+    module: "objects",
+    args: [
+      { name: "hashes", type: "bytea[]" },
+      { name: "sizes", type: "bigint[]" },
+      { name: "chunk_lists", type: "bytea[]" },
+    ],
+    returns: "integer",
+    volatility: "volatile",
+    comment:
+      "Store file contents: SHA-256 of the file, size, and its chunk hashes back to back; every chunk must be registered and the sizes must add up. Returns how many were new.",
+  },
+  {
+    name: "put_trees",
+    module: "objects",
+    args: [
+      { name: "hashes", type: "bytea[]" },
+      { name: "file_counts", type: "bigint[]" },
+      { name: "sizes", type: "bigint[]" },
+      { name: "entry_trees", type: "integer[]" },
+      { name: "entry_names", type: "text[]" },
+      { name: "entry_kinds", type: "text[]" },
+      { name: "entry_executable", type: "boolean[]" },
+      { name: "entry_hashes", type: "bytea[]" },
+      { name: "entry_sizes", type: "bigint[]" },
+      { name: "entry_targets", type: "text[]" },
+    ],
+    returns: "integer",
+    volatility: "volatile",
+    comment:
+      "Store Merkle trees (hash, files and bytes below) with their entries (entry_trees: 1-based position of each entry's tree in hashes); each is verified: its hash, symlink hashes against targets, sizes and counts against contents and subtrees, which must be stored or in the batch. Returns how many trees were new.",
+  },
+  {
+    name: "claim_store",
+    module: "commits",
+    args: [{ name: "proposed", type: "text" }],
+    returns: "table(store_id text, claimed boolean, has_chunks boolean)",
+    rows: 1,
+    volatility: "volatile",
+    comment:
+      "The id of the object store this database's chunks live in: the first proposal becomes it. Says whether this call made it and whether the database has chunks.",
   },
   {
     name: "commit_version",
@@ -101,10 +160,12 @@ export const entryPoints = [
       { name: "tag", type: "text", default: "null" },
       { name: "message", type: "text", default: "null" },
       { name: "metadata", type: "jsonb", default: "null" },
+      { name: "push", type: "bigint", default: "null" },
     ],
     returns: "setof strata.v_versions",
     volatility: "volatile",
-    comment: "Commit the staged trees and file contents as a new version with root content_hash; tags v1, v2, ... when tag is null.",
+    comment:
+      "Make the stored tree content_hash a new version of dataset (created when missing) after parent (default: the latest); tags v1, v2, ... when tag is null; new bytes are those push stored first.",
   },
   {
     name: "version_history",
@@ -186,11 +247,12 @@ export const entryPoints = [
       { name: "format", type: "text" },
       { name: "header", type: "text" },
       { name: "row_hashes", type: "bigint[]" },
+      { name: "hashing", type: "smallint", default: "1" },
     ],
     returns: "bigint",
     volatility: "volatile",
     comment:
-      "Record the row hashes (first 8 bytes of each row's SHA-256, signed) of tabular file contents (format csv with its header line, or jsonl with a null header); idempotent; returns the row count.",
+      "Record the row hashes (first 8 bytes of each row's SHA-256, signed) of tabular file contents (format csv with its header line, or jsonl with a null header) under hashing rule 2 (canonical records; 1: raw row bytes, replaced by 2); idempotent; returns the row count.",
   },
   {
     name: "_diff_rows_sides",

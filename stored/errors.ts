@@ -25,6 +25,8 @@ export const Sqlstate = {
   notTabular: "ST010",
   /** What a client sent does not verify: a tree that does not hash to its entries, sizes that do not add up. */
   integrityFailure: "ST011",
+  /** No file at that path in the version(s). */
+  unknownPath: "ST012",
 } as const;
 
 export type SqlstateName = keyof typeof Sqlstate;

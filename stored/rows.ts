@@ -1,6 +1,8 @@
 // Row-level diffs of tabular files (CSV with a header, JSON Lines) from their row hashes
 // (strata.tabular_rows: row i of a file has hash row_hashes[i], the first 8 bytes of the
-// SHA-256 of the row's bytes; the loader computes them, loader/tabular/rows.ts).
+// SHA-256 of the row's canonical record under hashing rule 2, of its bytes under rule 1;
+// the loader computes them, loader/tabular/rows.ts). Files hashed under different rules
+// are never compared: the diff names the file to push again.
 //
 // Rows compare as multisets: a row present twice in a and once in b is one 'removed'.
 // Equal rows at the same row number pair first, then the k-th remaining occurrence of
@@ -17,18 +19,25 @@ import { jitOff, restoreJit } from "./nojit";
 import { entryAt } from "./treepaths";
 import { findVersion } from "./versions";
 
+/** The hashing rule of this release's loader; rows of an older rule are replaced when it records them again. */
+const HASHING = 2;
+
 /**
- * strata.record_tabular_rows: record the row hashes of file contents `blob`. Idempotent:
- * recording the same rows again is a no-op; different rows for a recorded blob raise
- * ST008. Returns the row count.
+ * strata.record_tabular_rows: record the row hashes of file contents `blob` under
+ * hashing rule `hashing`. Idempotent: recording the same rows again is a no-op; rows of
+ * an older rule are replaced; different rows under the same rule raise ST008. Returns
+ * the row count.
  */
 export function recordTabularRows(
   blob: Bytes | undefined,
   format: string | undefined,
   header: string | undefined,
   rowHashes: SqlArray<number> | undefined,
+  hashing: number | undefined,
 ): number {
   checkHash("blob", blob);
+  if (hashing !== 1 && hashing !== HASHING)
+    return raise("invalidArgument", `unknown row hashing rule ${hashing ?? "null"}`, undefined, `use ${HASHING}`);
   if (format !== "csv" && format !== "jsonl")
     return raise("invalidArgument", `unknown tabular format "${format ?? "null"}"`, undefined, "use csv or jsonl");
   if (format === "csv" && header === undefined) return raise("invalidArgument", "a csv file needs its header line");
@@ -44,24 +53,30 @@ export function recordTabularRows(
   if (queryOne("select 1 from strata.blobs where hash = $1", ["bytea"], blob) === undefined)
     return raise("missingObject", `file contents ${hex(blob!)} are not in the database`, undefined, "commit the file first");
   const inserted = queryOne<{ n: number }>(
-    `insert into strata.tabular_rows (blob, format, header, row_count, row_hashes)
-     values ($1, $2, $3, coalesce(cardinality($4), 0), coalesce($4, '{}'))
-     on conflict (blob) do nothing returning row_count as n`,
-    ["bytea", "text", "text", "bigint[]"],
+    `insert into strata.tabular_rows (blob, format, header, row_count, row_hashes, hashing)
+     values ($1, $2, $3, coalesce(cardinality($4), 0), coalesce($4, '{}'), $5)
+     on conflict (blob) do update set format = excluded.format, header = excluded.header, row_count = excluded.row_count,
+                                      row_hashes = excluded.row_hashes, hashing = excluded.hashing
+     where strata.tabular_rows.hashing < excluded.hashing
+     returning row_count as n`,
+    ["bytea", "text", "text", "bigint[]", "smallint"],
     blob,
     format,
     header,
     rowHashes,
+    hashing,
   );
   if (inserted !== undefined) return inserted.n;
   const same = queryOne<{ same: boolean; n: number }>(
-    `select format = $2 and header is not distinct from $3 and row_hashes = coalesce($4, '{}') as same, row_count as n
+    `select (hashing > $5) or (format = $2 and header is not distinct from $3 and row_hashes = coalesce($4, '{}')) as same,
+            row_count as n
      from strata.tabular_rows where blob = $1`,
-    ["bytea", "text", "text", "bigint[]"],
+    ["bytea", "text", "text", "bigint[]", "smallint"],
     blob,
     format,
     header,
     rowHashes,
+    hashing,
   )!;
   if (!same.same) return raise("invalidArgument", `file contents ${hex(blob!)} already have different row hashes recorded`);
   return same.n;
@@ -91,8 +106,8 @@ function tabularSides(
     if (e === undefined) return { blob: undefined, rows: 0, header: undefined, format: undefined };
     if (e.kind !== "file")
       return raise("notTabular", `"${path}" is a ${e.kind === "dir" ? "folder" : "symlink"} in ${where}, not a tabular file`);
-    const t = queryOne<{ row_count: number; header: string | undefined; format: string }>(
-      "select row_count, header, format from strata.tabular_rows where blob = $1",
+    const t = queryOne<{ row_count: number; header: string | undefined; format: string; hashing: number }>(
+      "select row_count, header, format, hashing from strata.tabular_rows where blob = $1",
       ["bytea"],
       e.hash,
     );
@@ -103,12 +118,19 @@ function tabularSides(
         undefined,
         "row diffs need a csv (with a header) or jsonl file whose rows were recorded at push",
       );
+    if (t.hashing !== HASHING)
+      return raise(
+        "notTabular",
+        `"${path}" in ${where} has row hashes of an older rule (records are now compared by their fields, not their bytes)`,
+        undefined,
+        "push that version's folder again to rehash its rows",
+      );
     return { blob: e.hash, rows: t.row_count, header: t.header, format: t.format };
   };
   const a = side(va.content_hash, `version ${va.tag}`);
   const b = side(vb.content_hash, `version ${vb.tag}`);
   if (a.blob === undefined && b.blob === undefined)
-    return raise("invalidArgument", `"${path}" is in neither version`, undefined, "check the path with strata.ls");
+    return raise("unknownPath", `no file "${path}" in either version`, undefined, "see the paths with strata ls");
   return [a, b];
 }
 

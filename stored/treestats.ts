@@ -6,8 +6,9 @@
 import { type Bytes, queryOne } from "./host";
 
 /**
- * The head of commit's store statement: `new_trees` inserts the staged trees (returning
- * the hashes that were new), each with its chunk_refs: the chunks of its own files, plus
+ * The head of put_trees' store statement (stored/objects.ts): `new_trees` inserts the
+ * staged trees (returning the hashes that were new), each with its chunk_refs: the
+ * chunks of its own files, plus
  * chunk_refs of stored subtrees, plus the same sum over every staged subtree reachable
  * from it (found with one recursive walk of the staged trees, never of stored ones).
  * Unknown (null) when a stored subtree's count is unknown.
@@ -16,14 +17,13 @@ export const NEW_TREES_CTE = `
     with recursive
       own (hash, refs, unknown) as (
         select s.hash,
-               coalesce(sum(case e.kind when 'file' then octet_length(coalesce(sb.chunks, b.chunks)) / 32
+               coalesce(sum(case e.kind when 'file' then octet_length(b.chunks) / 32
                                         when 'dir' then case when st.hash is null then t.chunk_refs else 0 end
                                         else 0 end), 0)::bigint,
                coalesce(bool_or(e.kind = 'dir' and st.hash is null and t.chunk_refs is null), false)
         from pg_temp.strata_stage_trees s
         left join pg_temp.strata_stage_entries e on e.tree = s.hash
-        left join pg_temp.strata_stage_blobs sb on e.kind = 'file' and sb.hash = e.hash
-        left join strata.blobs b on e.kind = 'file' and sb.hash is null and b.hash = e.hash
+        left join strata.blobs b on e.kind = 'file' and b.hash = e.hash
         left join pg_temp.strata_stage_trees st on e.kind = 'dir' and st.hash = e.hash
         left join strata.trees t on e.kind = 'dir' and st.hash is null and t.hash = e.hash
         group by s.hash),

@@ -47,6 +47,7 @@ export async function cat(
     throw new StrataError(`no file ${want} in ${where}`, "notFound");
   }
   if (entry.kind === "symlink") throw new StrataError(`${want} is a symlink to ${entry.target} in ${where}, not a file`, "usage");
+  if (entry.kind === "dir") throw new StrataError(`${want} is an empty folder in ${where}, not a file`, "usage");
 
   const chunks = (await chunkLists(session, [{ hash: entry.hash, size: entry.size, path: want }])).get(entry.hash)!;
   const cacheDir = "cacheDir" in opts ? opts.cacheDir : chunkCacheDir(session);

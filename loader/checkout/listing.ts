@@ -46,17 +46,17 @@ export function describeVersion(v: { dataset: string; tag: string }): string {
   return `${v.dataset}@${v.tag}`;
 }
 
-/** Files and symlinks of `v` under `prefix`, in path order, with checked paths. */
+/** Files, symlinks and empty folders of `v` under `prefix`, in path order, with checked paths. */
 export async function listEntries(session: Session, v: VersionInfo, prefix = ""): Promise<Entry[]> {
-  const rows = await session.query<{ path: string; kind: string; size: number; hash: Buffer; target: string | null }>(
-    "select path, kind, size, hash, target from strata.ls($1, $2, $3)",
+  const rows = await session.query<{ path: string; kind: string; executable: boolean; size: number; hash: Buffer; target: string | null }>(
+    "select path, kind, executable, size, hash, target from strata.ls($1, $2, $3)",
     [v.dataset, v.tag, prefix],
   );
   return rows.map((r) => {
     checkPath(r.path, v);
-    if (r.kind !== "file" && r.kind !== "symlink") throw corruptListing(v, `${r.path} has unknown kind ${r.kind}`);
+    if (r.kind !== "file" && r.kind !== "symlink" && r.kind !== "dir") throw corruptListing(v, `${r.path} has unknown kind ${r.kind}`);
     if (r.kind === "symlink" && (r.target === null || r.target === "")) throw corruptListing(v, `symlink ${r.path} has no target`);
-    const e: Entry = { path: r.path, kind: r.kind, executable: false, size: r.size, hash: r.hash.toString("hex") };
+    const e: Entry = { path: r.path, kind: r.kind, executable: r.executable, size: r.size, hash: r.hash.toString("hex") };
     if (r.kind === "symlink") e.target = r.target!;
     return e;
   });

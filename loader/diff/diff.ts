@@ -13,6 +13,9 @@ export interface DiffEntry {
   sizeB: number | null;
   /** Bytes of b's file found in chunks of a's file at the same path. */
   sharedBytes: number | null;
+  /** The files' executable bits (null where there is no file). */
+  executableA: boolean | null;
+  executableB: boolean | null;
 }
 
 /** strata.diff_summary: what changed, and the chunk uses (a chunk used k times counts k times) the versions share. */
@@ -63,7 +66,9 @@ export async function diff(s: Session, a: VersionRef, b: VersionRef, prefix = ""
     size_a: number | null;
     size_b: number | null;
     shared_bytes: number | null;
-  }>("select path, change, kind_a, kind_b, size_a, size_b, shared_bytes from strata.diff($1, $2, $3, $4, $5)", [
+    executable_a: boolean | null;
+    executable_b: boolean | null;
+  }>("select path, change, kind_a, kind_b, size_a, size_b, shared_bytes, executable_a, executable_b from strata.diff($1, $2, $3, $4, $5)", [
     ...(await sides(s, a, b)),
     prefix,
     b.dataset,
@@ -76,6 +81,8 @@ export async function diff(s: Session, a: VersionRef, b: VersionRef, prefix = ""
     sizeA: r.size_a,
     sizeB: r.size_b,
     sharedBytes: r.shared_bytes,
+    executableA: r.kind_a === "file" ? r.executable_a : null,
+    executableB: r.kind_b === "file" ? r.executable_b : null,
   }));
 }
 

@@ -1,16 +1,16 @@
-// Every SQL call a push makes, in one place: the push protocol as the loader speaks it.
+// Every SQL call a push makes, in one place: the push protocol as the loader speaks it
+// (docs/push-protocol.md has it as plain SQL). Contents and trees are put in batches,
+// each verified by the database as it arrives; the commit then names a stored root.
 
-import type pg from "pg";
-import { DEFAULT_CHUNK_PARAMS, type ChunkParams } from "../chunk/params.js";
-import { fromDatabaseError, StrataError } from "../errors.js";
+import type { ChunkParams } from "../chunk/params.js";
 import type { Session } from "../session.js";
-import { Sqlstate } from "../../stored/errors.js";
-import { versionInfo, type VersionInfo } from "../versions.js";
+import { type VersionInfo, versionInfo } from "../versions.js";
 import type { Tree } from "./tree.js";
-import { recordTabularRows, type TabularRows } from "./tabular.js";
 
-/** Hashes per missing_* call, and rows per staging insert. */
-const BATCH = 5000;
+/** Hashes per missing_* call. */
+const HASH_BATCH = 20_000;
+/** File contents per put_blobs call, and tree entries per put_trees call. */
+const PUT_BATCH = 20_000;
 
 /** File contents as committed: SHA-256 of the file, size, its chunk hashes back to back. */
 export interface BlobRecord {
@@ -19,31 +19,18 @@ export interface BlobRecord {
   chunks: Buffer;
 }
 
-export interface CommitRequest {
-  dataset: string;
-  root: Tree;
-  trees: Tree[];
-  blobs: BlobRecord[];
-  /** Hex hashes of the chunks this push stored first. */
-  newChunks: string[];
-  tabularRows: TabularRows[];
-  parent?: string | undefined;
-  tag?: string | undefined;
-  message?: string | undefined;
-  /** A JSON object or its text. */
-  metadata?: Record<string, unknown> | string | undefined;
+export interface Begun {
+  push: number;
+  params: ChunkParams;
 }
 
-/** Fail before any upload when the tag is taken or the parent does not exist. */
-export async function precheck(s: Session, dataset: string, tag: string | undefined, parent: string | undefined): Promise<void> {
-  if (tag !== undefined) {
-    const taken = await s.query(
-      "select 1 from strata.versions v join strata.datasets d on d.id = v.dataset_id where d.name = $1 and v.tag = $2",
-      [dataset, tag],
-    );
-    if (taken.length) throw new StrataError(`dataset "${dataset}" already has a version "${tag}"`, "conflict");
-  }
-  if (parent !== undefined) await s.query("select 1 from strata.version($1, $2)", [dataset, parent]);
+/** Open a push: the tag is free and not reserved, the parent exists; the dataset's chunk sizes. */
+export async function pushBegin(s: Session, dataset: string, parent: string | undefined, tag: string | undefined): Promise<Begun> {
+  const [r] = await s.query<{ push: number; chunk_min: number; chunk_avg: number; chunk_max: number }>(
+    "select * from strata.push_begin($1, $2, $3)",
+    [dataset, parent ?? null, tag ?? null],
+  );
+  return { push: r!.push, params: { minSize: r!.chunk_min, avgSize: r!.chunk_avg, maxSize: r!.chunk_max } };
 }
 
 /** The version a push would follow: `parent`, else the dataset's latest; undefined for a new dataset. */
@@ -55,136 +42,130 @@ export async function parentOf(s: Session, dataset: string, parent: string | und
   return rows[0] === undefined ? undefined : versionInfo(rows[0]);
 }
 
-/** The dataset's chunk sizes (the defaults for a dataset the push will create). */
-export async function chunkParams(s: Session, dataset: string): Promise<ChunkParams> {
-  const rows = await s.query<{ chunking: { min: number; avg: number; max: number } }>(
-    "select chunking from strata.datasets where name = $1",
-    [dataset],
-  );
-  const c = rows[0]?.chunking;
-  return c ? { minSize: c.min, avgSize: c.avg, maxSize: c.max } : { ...DEFAULT_CHUNK_PARAMS };
-}
-
-/** The hashes among `hashes` that the database lacks (chunks, file contents or trees). */
+/** The hashes among `hashes` that the database lacks (chunks, file contents, trees, or row hashes). */
 export async function missingHashes(
   s: Session,
-  fn: "missing_chunks" | "missing_blobs" | "missing_trees",
+  fn: "missing_chunks" | "missing_blobs" | "missing_trees" | "missing_row_hashes",
   hashes: Buffer[],
 ): Promise<Buffer[]> {
   const out: Buffer[] = [];
-  for (let i = 0; i < hashes.length; i += BATCH * 4) {
-    const rows = await s.query<{ h: Buffer }>(`select h from strata.${fn}($1::bytea[]) h`, [hashes.slice(i, i + BATCH * 4)]);
+  for (let i = 0; i < hashes.length; i += HASH_BATCH) {
+    const rows = await s.query<{ h: Buffer }>(`select h from strata.${fn}($1::bytea[]) h`, [hashes.slice(i, i + HASH_BATCH)]);
     for (const r of rows) out.push(r.h);
   }
   return out;
 }
 
-/** Record a stored pack and its chunks. */
+/** Record a stored pack and its chunks; the push counts the new ones. */
 export async function registerPack(
   s: Session,
+  push: number,
   pack: Buffer,
   size: number,
   hashes: Buffer[],
   offsets: number[],
   sizes: number[],
 ): Promise<void> {
-  await s.query("select strata.register_pack($1, $2, $3::bytea[], $4::bigint[], $5::int[])", [pack, size, hashes, offsets, sizes]);
+  await s.query("select strata.register_pack($1, $2, $3::bytea[], $4::bigint[], $5::int[], $6)", [
+    pack,
+    size,
+    hashes,
+    offsets,
+    sizes,
+    push,
+  ]);
 }
 
-/** Stage what the database lacks of the version's trees and contents, then commit it, in one transaction. */
-export async function commitVersion(s: Session, req: CommitRequest): Promise<VersionInfo> {
-  const missingTrees = new Set(
-    (
-      await missingHashes(
-        s,
-        "missing_trees",
-        req.trees.map((t) => t.hash),
-      )
-    ).map((h) => h.toString("hex")),
-  );
-  const missingBlobs = new Set(
+/** Put the file contents the database lacks, in batches. */
+export async function putBlobs(s: Session, blobs: readonly BlobRecord[]): Promise<void> {
+  const missing = new Set(
     (
       await missingHashes(
         s,
         "missing_blobs",
-        req.blobs.map((b) => b.hash),
+        blobs.map((b) => b.hash),
       )
     ).map((h) => h.toString("hex")),
   );
-  const stagedTrees = req.trees.filter((t) => missingTrees.has(t.hash.toString("hex")));
-  const stagedBlobs = req.blobs.filter((b) => missingBlobs.has(b.hash.toString("hex")));
-
-  const client = await s.pool.connect();
-  try {
-    await client.query("begin");
-    await ensureDataset(client, req.dataset);
-    await client.query("select strata.stage_commit()");
-    await insertBatches(stagedBlobs, (b) =>
-      client.query("insert into pg_temp.strata_stage_blobs select * from unnest($1::bytea[], $2::bigint[], $3::bytea[])", [
-        b.map((x) => x.hash),
-        b.map((x) => x.size),
-        b.map((x) => x.chunks),
-      ]),
-    );
-    await insertBatches(stagedTrees, (t) =>
-      client.query("insert into pg_temp.strata_stage_trees select * from unnest($1::bytea[], $2::int[], $3::bigint[], $4::bigint[])", [
-        t.map((x) => x.hash),
-        t.map((x) => x.entries.length),
-        t.map((x) => x.fileCount),
-        t.map((x) => x.size),
-      ]),
-    );
-    const entries = stagedTrees.flatMap((t) => t.entries.map((e) => ({ tree: t.hash, ...e })));
-    await insertBatches(entries, (e) =>
-      client.query(
-        "insert into pg_temp.strata_stage_entries select * from unnest($1::bytea[], $2::text[], $3::text[], $4::bytea[], $5::bigint[], $6::text[])",
-        [
-          e.map((x) => x.tree),
-          e.map((x) => x.name),
-          e.map((x) => x.kind),
-          e.map((x) => x.hash),
-          e.map((x) => x.size),
-          e.map((x) => x.target ?? null),
-        ],
-      ),
-    );
-    await insertBatches(req.newChunks, (k) =>
-      client.query("insert into pg_temp.strata_stage_new_chunks select * from unnest($1::bytea[]) on conflict do nothing", [
-        k.map((x) => Buffer.from(x, "hex")),
-      ]),
-    );
-    const { rows } = await client.query<Record<string, unknown>>("select * from strata.commit_version($1, $2, $3, $4, $5, $6)", [
-      req.dataset,
-      req.root.hash,
-      req.parent ?? null,
-      req.tag ?? null,
-      req.message ?? null,
-      req.metadata === undefined ? null : typeof req.metadata === "string" ? req.metadata : JSON.stringify(req.metadata),
+  const todo = blobs.filter((b) => missing.has(b.hash.toString("hex")));
+  for (let i = 0; i < todo.length; i += PUT_BATCH) {
+    const batch = todo.slice(i, i + PUT_BATCH);
+    await s.query("select strata.put_blobs($1::bytea[], $2::bigint[], $3::bytea[])", [
+      batch.map((b) => b.hash),
+      batch.map((b) => b.size),
+      batch.map((b) => b.chunks),
     ]);
-    await recordTabularRows(client, req.tabularRows);
-    await client.query("commit");
-    return versionInfo(rows[0]!);
-  } catch (e) {
-    await client.query("rollback").catch(() => {});
-    throw fromDatabaseError(e);
-  } finally {
-    client.release();
   }
 }
 
-async function ensureDataset(client: pg.PoolClient, name: string): Promise<void> {
-  const { rowCount } = await client.query("select 1 from strata.datasets where name = $1", [name]);
-  if (rowCount) return;
-  await client.query("savepoint create_dataset");
-  try {
-    await client.query("select strata.create_dataset($1)", [name]);
-  } catch (e) {
-    // a concurrent push created it first
-    if ((e as { code?: string }).code !== Sqlstate.datasetExists) throw e;
-    await client.query("rollback to savepoint create_dataset");
+/**
+ * Put the trees the database lacks, children before parents (as buildTrees lists them),
+ * in batches of about PUT_BATCH entries: a batch names only trees stored by earlier ones
+ * or in itself.
+ */
+export async function putTrees(s: Session, trees: readonly Tree[]): Promise<void> {
+  const missing = new Set(
+    (
+      await missingHashes(
+        s,
+        "missing_trees",
+        trees.map((t) => t.hash),
+      )
+    ).map((h) => h.toString("hex")),
+  );
+  let batch: Tree[] = [];
+  let entries = 0;
+  const send = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    const e = batch.flatMap((t, i) => t.entries.map((x) => ({ tree: i + 1, ...x })));
+    await s.query(
+      "select strata.put_trees($1::bytea[], $2::bigint[], $3::bigint[], $4::int[], $5::text[], $6::text[], $7::boolean[], $8::bytea[], $9::bigint[], $10::text[])",
+      [
+        batch.map((t) => t.hash),
+        batch.map((t) => t.fileCount),
+        batch.map((t) => t.size),
+        e.map((x) => x.tree),
+        e.map((x) => x.name),
+        e.map((x) => x.kind),
+        e.map((x) => x.executable === true),
+        e.map((x) => x.hash),
+        e.map((x) => x.size),
+        e.map((x) => x.target ?? null),
+      ],
+    );
+    batch = [];
+    entries = 0;
+  };
+  for (const t of trees) {
+    if (!missing.has(t.hash.toString("hex"))) continue;
+    if (entries > 0 && entries + t.entries.length > PUT_BATCH) await send();
+    batch.push(t);
+    entries += t.entries.length;
   }
+  await send();
 }
 
-async function insertBatches<T>(items: T[], insert: (batch: T[]) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < items.length; i += BATCH) await insert(items.slice(i, i + BATCH));
+export interface CommitRequest {
+  dataset: string;
+  push: number;
+  root: Tree;
+  parent?: string | undefined;
+  tag?: string | undefined;
+  message?: string | undefined;
+  /** A JSON object or its text. */
+  metadata?: Record<string, unknown> | string | undefined;
+}
+
+/** Make the stored root a version (its trees put, its row hashes recorded). */
+export async function commitVersion(s: Session, req: CommitRequest): Promise<VersionInfo> {
+  const rows = await s.query<Record<string, unknown>>("select * from strata.commit_version($1, $2, $3, $4, $5, $6, $7)", [
+    req.dataset,
+    req.root.hash,
+    req.parent ?? null,
+    req.tag ?? null,
+    req.message ?? null,
+    req.metadata === undefined ? null : typeof req.metadata === "string" ? req.metadata : JSON.stringify(req.metadata),
+    req.push,
+  ]);
+  return versionInfo(rows[0]!);
 }

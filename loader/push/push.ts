@@ -13,9 +13,9 @@ import type { VersionInfo } from "../versions.js";
 import { ChunkDedup } from "./dedup.js";
 import { FileIndex } from "./file-index.js";
 import { Packer } from "./packer.js";
-import { chunkParams, commitVersion, missingHashes, parentOf, precheck, registerPack } from "./protocol.js";
+import { commitVersion, missingHashes, parentOf, pushBegin, putBlobs, putTrees, registerPack } from "./protocol.js";
 import { readInput } from "./read.js";
-import { tabularRowsOf } from "./tabular.js";
+import { recordTabularRows, tabularRowsOf } from "./tabular.js";
 import { buildTrees } from "./tree.js";
 import { walkInput } from "./walk.js";
 
@@ -64,9 +64,8 @@ export interface PushResult {
 export async function push(session: Session, input: string, opts: PushOptions): Promise<PushResult> {
   await session.checkStore();
   const root = resolve(input);
-  await precheck(session, opts.dataset, opts.tag, opts.parent);
+  const { push: pushId, params } = await pushBegin(session, opts.dataset, opts.parent, opts.tag);
   const files = walkInput(root);
-  const params = await chunkParams(session, opts.dataset);
   const index = opts.useIndex !== false ? await FileIndex.load(session.home, opts.dataset, root) : undefined;
   await session.store.check();
 
@@ -75,7 +74,7 @@ export async function push(session: Session, input: string, opts: PushOptions): 
     session.store,
     {
       registerPack: async (...a) => {
-        await registerPack(session, ...a);
+        await registerPack(session, pushId, ...a);
         faultPoint("push.after-pack-registered");
       },
     },
@@ -116,22 +115,24 @@ export async function push(session: Session, input: string, opts: PushOptions): 
     newBytes: dedup.stats.newBytes,
     packs: packer.stats.packs,
   };
+  const tabularRows = await tabularRowsOf(session, read.tabular);
   // The same tree as the parent and nothing the user asked to record: no new version.
   const asked = opts.allowEmpty || opts.tag !== undefined || opts.message !== undefined || opts.metadata !== undefined;
   const base = asked ? undefined : await parentOf(session, opts.dataset, opts.parent);
   if (base !== undefined && base.contentHash === rootTree.hash.toString("hex")) {
+    await recordTabularRows(session, tabularRows); // rows of an older hashing rule are replaced even so
     await index?.save();
     return { version: base, unchanged: true, ...stats };
   }
   let version: VersionInfo;
   try {
+    await putBlobs(session, read.blobs);
+    await putTrees(session, trees);
+    await recordTabularRows(session, tabularRows);
     version = await commitVersion(session, {
       dataset: opts.dataset,
+      push: pushId,
       root: rootTree,
-      trees,
-      blobs: read.blobs,
-      newChunks: [...dedup.packed],
-      tabularRows: await tabularRowsOf(session, read.tabular),
       parent: opts.parent,
       tag: opts.tag,
       message: opts.message,

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { hashRows, recordRows, tabularFormatOf, type RowHashes } from "../tabular/rows.js";
 import type { Session } from "../session.js";
+import { missingHashes } from "./protocol.js";
 
 export interface ReadFile {
   abs: string;
@@ -22,16 +23,20 @@ export function isTabular(path: string): boolean {
   return tabularFormatOf(path) !== undefined;
 }
 
-/** Row hashes of the given tabular files whose contents have none recorded yet. */
+/**
+ * Row hashes of the given tabular files whose contents have none recorded under this
+ * loader's rule (new files, and files hashed by an older rule, which this replaces).
+ */
 export async function tabularRowsOf(session: Session, files: ReadFile[]): Promise<TabularRows[]> {
   const byHash = new Map(files.map((f) => [f.hash.toString("hex"), f]));
   if (byHash.size === 0) return [];
-  const known = await session.query<{ blob: Buffer }>("select blob from strata.tabular_rows where blob = any($1::bytea[])", [
+  const lacking = await missingHashes(
+    session,
+    "missing_row_hashes",
     [...byHash.values()].map((f) => f.hash),
-  ]);
-  for (const k of known) byHash.delete(k.blob.toString("hex"));
+  );
   const out: TabularRows[] = [];
-  for (const f of byHash.values()) {
+  for (const f of lacking.map((h) => byHash.get(h.toString("hex"))!)) {
     const digest = createHash("sha256");
     const rows = await hashRows(
       tee(createReadStream(f.abs), (b) => digest.update(b)),
@@ -43,8 +48,8 @@ export async function tabularRowsOf(session: Session, files: ReadFile[]): Promis
   return out;
 }
 
-export async function recordTabularRows(db: Parameters<typeof recordRows>[0], list: TabularRows[]): Promise<void> {
-  for (const t of list) await recordRows(db, t.blob, t.rows);
+export async function recordTabularRows(session: Session, list: TabularRows[]): Promise<void> {
+  for (const t of list) await recordRows(session, t.blob, t.rows);
 }
 
 async function* tee(source: AsyncIterable<Buffer>, also: (b: Buffer) => void): AsyncGenerator<Buffer> {

@@ -12,9 +12,8 @@ import type { ObjectStore } from "./store.js";
 export const MARKER_KEY = "strata.json";
 
 export interface StoreIdDb {
-  /** The id the database has (inserting `proposed` when it has none). */
-  storeIdOf(proposed: string): Promise<{ id: string; inserted: boolean }>;
-  hasChunks(): Promise<boolean>;
+  /** The id the database has (`proposed` when it had none: claimed), and whether it has chunks (strata.claim_store). */
+  claim(proposed: string): Promise<{ id: string; claimed: boolean; hasChunks: boolean }>;
 }
 
 async function readMarker(store: ObjectStore): Promise<string | undefined> {
@@ -29,10 +28,10 @@ async function readMarker(store: ObjectStore): Promise<string | undefined> {
 /** Resolves when `store` is the database's store; otherwise says why not. */
 export async function checkStoreIdentity(db: StoreIdDb, store: ObjectStore): Promise<{ ok: true } | { ok: false; why: string }> {
   const marker = await readMarker(store);
-  const { id, inserted } = await db.storeIdOf(marker ?? randomUUID());
+  const { id, claimed, hasChunks } = await db.claim(marker ?? randomUUID());
   if (marker !== undefined)
     return marker === id ? { ok: true } : { ok: false, why: `its store id is ${marker}; the database's chunks are in store ${id}` };
-  if (!inserted && (await db.hasChunks())) {
+  if (!claimed && hasChunks) {
     // A loader of this database writes the marker before its first chunk, so chunks that
     // appeared since our first read came with a marker: read it again before refusing.
     const now = await readMarker(store);

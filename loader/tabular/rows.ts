@@ -17,6 +17,7 @@
 
 import crypto from "node:crypto";
 import os from "node:os";
+import type { Session } from "../session.js";
 import { canonicalCsvRow, canonicalJsonRow, RowSplitter } from "./records.js";
 
 export { RowSplitter };
@@ -146,17 +147,14 @@ export function pgBigintArray(hashes: BigInt64Array): string {
   return `{${parts.join(",")}}`;
 }
 
-/** Record a file's row hashes (idempotent); `blob` is its 32-byte content hash. Returns the row count. */
-export async function recordRows(
-  db: { query(sql: string, params: unknown[]): Promise<{ rows: { n: string | number }[] }> },
-  blob: Buffer,
-  rows: RowHashes,
-): Promise<number> {
-  const { rows: r } = await db.query("select strata.record_tabular_rows($1, $2, $3, $4::bigint[]) as n", [
+/** Record a file's row hashes under ROW_HASHING (idempotent); `blob` is its 32-byte content hash. Returns the row count. */
+export async function recordRows(session: Session, blob: Buffer, rows: RowHashes): Promise<number> {
+  const r = await session.query<{ n: string | number }>("select strata.record_tabular_rows($1, $2, $3, $4::bigint[], $5::smallint) as n", [
     blob,
     rows.format,
     rows.header,
     pgBigintArray(rows.hashes),
+    ROW_HASHING,
   ]);
   return Number(r[0]!.n);
 }

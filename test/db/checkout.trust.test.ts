@@ -2,7 +2,7 @@
 // never overwrites or deletes what it did not write (or what was changed since), never
 // writes through a symlink it did not make, and keeps its own state in the home.
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
 import { strata } from "../helpers/cli.js";
@@ -137,4 +137,41 @@ t.test("the temp files of a checkout that died are removed by the next run, and 
   t.same(st.added, [".strata-ffffffffffff-3"]);
   t.notOk(existsSync(join(dir, "newdir")), "the folder it made is gone");
   t.notOk(existsSync(join(dir, ".strata-0123456789ab-2")));
+});
+
+t.test("checkout restores executable bits and empty folders; switching follows mode changes", async (t) => {
+  const s = await openTestStrata(t);
+  const src = tempDir(t);
+  writeTree(src, { "run.sh": "#!/bin/sh\necho hi\n", "lib/util.py": "x = 1\n", "copy.sh": "#!/bin/sh\necho hi\n" });
+  chmodSync(join(src, "run.sh"), 0o755);
+  mkdirSync(join(src, "logs/old"), { recursive: true });
+  mkdirSync(join(src, "cache"));
+  await s.push(src, { dataset: "ds" });
+  const dir = tempDir(t);
+  await s.checkout({ dataset: "ds" }, dir);
+  t.equal(statSync(join(dir, "run.sh")).mode & 0o111, 0o111 & ~process.umask(), "run.sh is executable");
+  t.equal(statSync(join(dir, "copy.sh")).mode & 0o111, 0, "the same contents, not executable, stay so");
+  t.ok(statSync(join(dir, "logs/old")).isDirectory(), "empty folders are made");
+  t.ok(statSync(join(dir, "cache")).isDirectory());
+  t.same((await s.status(dir)).modified, [], "a fresh checkout is clean");
+
+  chmodSync(join(src, "run.sh"), 0o644);
+  rmSync(join(src, "cache"), { recursive: true });
+  await s.push(src, { dataset: "ds" });
+  const r = await s.checkout({ dataset: "ds" }, dir);
+  t.equal(r.filesWritten, 1, "only the file whose mode changed is written");
+  t.equal(statSync(join(dir, "run.sh")).mode & 0o111, 0, "and it is no longer executable");
+  t.notOk(existsSync(join(dir, "cache")), "an empty folder that left the version goes");
+  chmodSync(join(dir, "run.sh"), 0o755);
+  t.same((await s.status(dir)).modified, ["run.sh"], "a mode change here shows in status");
+  const ls = await s.ls({ dataset: "ds" });
+  t.same(
+    ls.map((f) => [f.path, f.kind, f.executable]),
+    [
+      ["copy.sh", "file", false],
+      ["lib/util.py", "file", false],
+      ["logs/old", "dir", false],
+      ["run.sh", "file", false],
+    ],
+  );
 });

@@ -9,12 +9,12 @@ import { sqlstateOf } from "../helpers/db.js";
 import { commitFiles, type Files, type VersionsDb, versionsDb } from "../helpers/versions.js";
 
 /** Commit `files` and record the row hashes of every tabular one among them. */
-async function commitTabular({ db, session }: VersionsDb, files: Files, tag: string, dataset = "d"): Promise<void> {
+async function commitTabular({ session }: VersionsDb, files: Files, tag: string, dataset = "d"): Promise<void> {
   const c = await commitFiles(session, dataset, files, { tag });
   for (const [path, blob] of c.blobs) {
     const spec = files[path]!;
     const rows = await hashRows(Buffer.from(spec as string | Buffer), path);
-    if (rows) await recordRows(db, blob, rows);
+    if (rows) await recordRows(session, blob, rows);
   }
 }
 
@@ -151,7 +151,7 @@ t.test("a file missing in one version is empty there; missing in both is an erro
     ],
   );
   t.same(await rowsSummary(db, "a", "b", "r.jsonl"), { rows_a: 0, rows_b: 3, added: 3, removed: 0, unchanged: 0, header_changed: null });
-  t.equal(await sqlstateOf(() => diffRows(db, "a", "b", "nope.csv")), Sqlstate.invalidArgument, "in neither version");
+  t.equal(await sqlstateOf(() => diffRows(db, "a", "b", "nope.csv")), Sqlstate.unknownPath, "in neither version");
   t.equal(await sqlstateOf(() => diffRows(db, "a", "b", "")), Sqlstate.invalidArgument, "empty path");
 });
 
@@ -194,7 +194,7 @@ t.test("record_tabular_rows validates and is idempotent", async (t) => {
   const c = await commitFiles(v.session, "d", { "x.csv": "h\n1\n2\n" });
   const blob = c.blobs.get("x.csv")!;
   const rec = (b: unknown, f: unknown, hd: unknown, rows: unknown) =>
-    db.query("select strata.record_tabular_rows($1, $2, $3, $4::bigint[]) as n", [b, f, hd, rows]);
+    db.query("select strata.record_tabular_rows($1, $2, $3, $4::bigint[], 2::smallint) as n", [b, f, hd, rows]);
   // bigint comes back as a JS number: the loader (loaded by the versions fixture) parses int8 so
   t.equal((await rec(blob, "csv", "h", "{1,-2}")).rows[0].n, 2);
   t.equal((await rec(blob, "csv", "h", "{1,-2}")).rows[0].n, 2, "again: the same, no error");
@@ -229,8 +229,8 @@ t.test("random row lists: removed and added are exactly the multiset differences
     files[`a${round}.csv`] = `h\na${round}\n`;
     files[`b${round}.csv`] = `h\nb${round}\n`;
     const c = await commitFiles(v.session, "d", files, { tag: `r${round}` });
-    await db.query("select strata.record_tabular_rows($1, 'csv', 'h', $2::bigint[])", [c.blobs.get(`a${round}.csv`), a]);
-    await db.query("select strata.record_tabular_rows($1, 'csv', 'h', $2::bigint[])", [c.blobs.get(`b${round}.csv`), b]);
+    await db.query("select strata.record_tabular_rows($1, 'csv', 'h', $2::bigint[], 2::smallint)", [c.blobs.get(`a${round}.csv`), a]);
+    await db.query("select strata.record_tabular_rows($1, 'csv', 'h', $2::bigint[], 2::smallint)", [c.blobs.get(`b${round}.csv`), b]);
     // compare a's file with b's file by committing b's contents under a's name in a second version
     const c2 = await commitFiles(v.session, "d", { [`a${round}.csv`]: `h\nb${round}\n` }, { tag: `s${round}` });
     t.same(c2.blobs.get(`a${round}.csv`), c.blobs.get(`b${round}.csv`));

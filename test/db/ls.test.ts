@@ -62,7 +62,7 @@ t.test("ls lists exactly the files under each prefix, in byte order of paths", a
   t.equal(model(files, "").length, Object.keys(files).length);
   t.same(await ls(null, ""), [["only/file", "file", 1, sha("x"), null]], "tag null lists the latest version");
   const { rows } = await db.query("select * from strata.ls('d', 'one', 'top')");
-  t.same(Object.keys(rows[0]), ["path", "kind", "size", "hash", "target"], "the columns, hash the file's SHA-256");
+  t.same(Object.keys(rows[0]), ["path", "kind", "executable", "size", "hash", "target"], "the columns, hash the file's SHA-256");
 });
 
 t.test("ls raises Strata's errors before listing", async (t) => {

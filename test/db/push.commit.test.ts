@@ -5,7 +5,7 @@ import t from "tap";
 import { Sqlstate } from "../../stored/errors.js";
 import { StrataError } from "../../loader/errors.js";
 import { Strata } from "../../loader/strata.js";
-import { buildTrees, hashTree } from "../../loader/push/tree.js";
+import { buildTrees, hashTree, type TreeEntry } from "../../loader/push/tree.js";
 import { bytes, openTestStrata, tempDir, testStore, writeTree } from "../helpers/strata.js";
 
 const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
@@ -90,7 +90,7 @@ t.test("tags: taken, reserved, invalid; unknown parent; nothing committed on err
     }
     return "none";
   };
-  t.equal(await codeOf(s.push(dir, { dataset: "ds", tag: "gold" })), "conflict", "a taken tag fails before any upload");
+  t.equal(await codeOf(s.push(dir, { dataset: "ds", tag: "gold" })), Sqlstate.tagTaken, "a taken tag fails before any upload");
   t.equal(await codeOf(s.push(dir, { dataset: "ds", tag: "v7" })), Sqlstate.invalidName);
   t.equal(await codeOf(s.push(dir, { dataset: "ds", tag: "bad tag" })), Sqlstate.invalidName);
   t.equal(await codeOf(s.push(dir, { dataset: "ds", parent: "nope" })), Sqlstate.unknownVersion);
@@ -120,55 +120,75 @@ t.test("a committed version cannot be updated", async (t) => {
   }
 });
 
-t.test("commit_version refuses what does not add up", async (t) => {
+t.test("put_blobs, put_trees and commit_version refuse what does not add up, and store nothing", async (t) => {
   const s = await openTestStrata(t);
   const c = new pg.Client({ connectionString: s.databaseUrl });
   await c.connect();
   t.teardown(() => c.end());
-  await c.query("select strata.create_dataset('ds')");
-  const fileHash = Buffer.alloc(32, 1);
-  const tree = (entries: Parameters<typeof hashTree>[0]) => hashTree(entries);
-  const attempt = async (stage: () => Promise<void>, root: Buffer) => {
-    await c.query("begin");
-    await c.query("select strata.stage_commit()");
-    await stage();
+  const err = async (sql: string, params: unknown[]) => {
     try {
-      await c.query("select * from strata.commit_version('ds', $1)", [root]);
-      return "committed";
+      await c.query(sql, params);
+      return "accepted";
     } catch (e) {
       return `${(e as { code: string }).code} ${(e as Error).message}`;
-    } finally {
-      await c.query("rollback");
     }
   };
+  const putTrees = (trees: { hash: Buffer; files: number; size: number; entries: (TreeEntry & { tree?: number })[] }[]) =>
+    err(
+      "select strata.put_trees($1::bytea[], $2::bigint[], $3::bigint[], $4::int[], $5::text[], $6::text[], $7::boolean[], $8::bytea[], $9::bigint[], $10::text[])",
+      [
+        trees.map((x) => x.hash),
+        trees.map((x) => x.files),
+        trees.map((x) => x.size),
+        trees.flatMap((x, i) => x.entries.map(() => i + 1)),
+        trees.flatMap((x) => x.entries.map((e) => e.name)),
+        trees.flatMap((x) => x.entries.map((e) => e.kind)),
+        trees.flatMap((x) => x.entries.map((e) => e.executable === true)),
+        trees.flatMap((x) => x.entries.map((e) => e.hash)),
+        trees.flatMap((x) => x.entries.map((e) => e.size)),
+        trees.flatMap((x) => x.entries.map((e) => e.target ?? null)),
+      ],
+    );
+  const one = (entries: TreeEntry[], files = entries.length, size = entries.reduce((n, e) => n + e.size, 0)) => ({
+    hash: hashTree(entries),
+    files,
+    size,
+    entries,
+  });
+
   // a file whose contents the database does not have
-  const root1 = tree([{ name: "a", kind: "file", hash: fileHash, size: 5 }]);
-  const missing = await attempt(async () => {
-    await c.query("insert into pg_temp.strata_stage_trees values ($1, 1, 1, 5)", [root1]);
-    await c.query("insert into pg_temp.strata_stage_entries values ($1, 'a', 'file', $2, 5, null)", [root1, fileHash]);
-  }, root1);
-  t.match(missing, new RegExp(`^${Sqlstate.missingObject} file a refers to contents 0101`));
-
+  const a = [{ name: "a", kind: "file" as const, hash: Buffer.alloc(32, 1), size: 5 }];
+  t.match(await putTrees([one(a)]), new RegExp(`^${Sqlstate.missingObject} file a refers to contents 0101`));
   // a tree whose hash does not match its entries
-  const wrong = Buffer.alloc(32, 9);
-  const badHash = await attempt(async () => {
-    await c.query("insert into pg_temp.strata_stage_trees values ($1, 0, 0, 0)", [wrong]);
-  }, wrong);
-  t.match(badHash, /does not hash to its entries/);
-
+  t.match(
+    await putTrees([{ ...one([]), hash: Buffer.alloc(32, 9) }]),
+    new RegExp(`^${Sqlstate.integrityFailure} tree 0909.* does not hash to its entries`),
+  );
+  // a symlink hashed as another target (tree poisoning): refused even with an honest-looking tree hash
+  const link = [{ name: "l", kind: "symlink" as const, hash: createHash("sha256").update("elsewhere").digest(), size: 0, target: "/etc" }];
+  t.match(await putTrees([one(link)]), new RegExp(`^${Sqlstate.integrityFailure} symlink l .* another target than /etc`));
   // contents referring to a chunk nobody registered
-  const blob = Buffer.alloc(32, 3);
-  const root2 = tree([{ name: "b", kind: "file", hash: blob, size: 4 }]);
-  const noChunk = await attempt(async () => {
-    await c.query("insert into pg_temp.strata_stage_blobs values ($1, 4, $2)", [blob, Buffer.alloc(32, 4)]);
-    await c.query("insert into pg_temp.strata_stage_trees values ($1, 1, 1, 4)", [root2]);
-    await c.query("insert into pg_temp.strata_stage_entries values ($1, 'b', 'file', $2, 4, null)", [root2, blob]);
-  }, root2);
-  t.match(noChunk, new RegExp(`^${Sqlstate.missingObject} .*refer to chunk 0404`));
-
-  // a root that is neither staged nor stored
-  t.match(await attempt(async () => {}, Buffer.alloc(32, 5)), new RegExp(`^${Sqlstate.missingObject} the root tree`));
-  t.equal((await c.query("select count(*)::int as n from strata.versions")).rows[0].n, 0);
+  t.match(
+    await err("select strata.put_blobs($1::bytea[], $2::bigint[], $3::bytea[])", [[Buffer.alloc(32, 3)], [4], [Buffer.alloc(32, 4)]]),
+    new RegExp(`^${Sqlstate.missingObject} .*refer to chunk 0404`),
+  );
+  // arrays that do not line up
+  t.match(
+    await err("select strata.put_blobs($1::bytea[], $2::bigint[], $3::bytea[])", [[Buffer.alloc(32, 3)], [], []]),
+    /differ in length/,
+  );
+  // a root that is not stored
+  t.match(
+    await err("select * from strata.commit_version('ds', $1)", [Buffer.alloc(32, 5)]),
+    new RegExp(`^${Sqlstate.missingObject} the root tree`),
+  );
+  // an empty tree is fine and commits
+  t.equal(await putTrees([one([])]), "accepted");
+  t.equal(await err("select * from strata.commit_version('ds', $1)", [hashTree([])]), "accepted");
+  const counts = (
+    await c.query("select (select count(*) from strata.trees)::int as trees, (select count(*) from strata.blobs)::int as blobs")
+  ).rows[0];
+  t.same(counts, { trees: 1, blobs: 0 }, "only the valid empty tree was stored");
 });
 
 t.test("two pushes to one dataset at once both commit with distinct tags", async (t) => {

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { packName } from "../../loader/push/packer.js";
-import { type BlobRecord, commitVersion, missingHashes, registerPack } from "../../loader/push/protocol.js";
+import { type BlobRecord, commitVersion, missingHashes, pushBegin, putBlobs, putTrees, registerPack } from "../../loader/push/protocol.js";
 import { buildTrees, type FileRecord, symlinkHash } from "../../loader/push/tree.js";
 import { openStore, packKey, type ObjectStore } from "../../loader/store/index.js";
 import { Strata } from "../../loader/strata.js";
@@ -61,8 +61,10 @@ export async function seedVersion(
     records.push({ path, kind: "file", hash, size: data.length });
   }
 
-  // As a push does: store and register the chunks the database lacks, in one pack.
+  // As a push does: store and register the chunks the database lacks, in one pack; put
+  // the contents and trees; commit the root.
   const s = strata.session.withStore(store);
+  const { push } = await pushBegin(s, dataset, undefined, undefined);
   const missing = await missingHashes(
     s,
     "missing_chunks",
@@ -82,6 +84,7 @@ export async function seedVersion(
     }
     await registerPack(
       s,
+      push,
       name,
       size,
       missing,
@@ -90,14 +93,9 @@ export async function seedVersion(
     );
   }
   const { root, trees } = buildTrees(records);
-  const version = await commitVersion(s, {
-    dataset,
-    root,
-    trees,
-    blobs: [...blobs.values()],
-    newChunks: missing.map((h) => h.toString("hex")),
-    tabularRows: [],
-  });
+  await putBlobs(s, [...blobs.values()]);
+  await putTrees(s, trees);
+  const version = await commitVersion(s, { dataset, push, root });
   return { tag: version.tag, pack };
 }
 

@@ -7,7 +7,7 @@
 
 import { createHash, randomBytes } from "node:crypto";
 import pg from "pg";
-import { type BlobRecord, commitVersion, missingHashes, registerPack } from "../../loader/push/protocol.js";
+import { type BlobRecord, commitVersion, missingHashes, pushBegin, putBlobs, putTrees, registerPack } from "../../loader/push/protocol.js";
 import { buildTrees, type FileRecord, symlinkHash } from "../../loader/push/tree.js";
 import { Session } from "../../loader/session.js";
 import { freshDatabase, type TestLike } from "./harness.js";
@@ -88,6 +88,7 @@ export async function commitFiles(session: Session, dataset: string, files: File
     records.push({ path, kind: "file", hash, size: bytes.length });
   }
 
+  const { push } = await pushBegin(session, dataset, opts.parent, opts.tag);
   const missing = await missingHashes(
     session,
     "missing_chunks",
@@ -101,16 +102,15 @@ export async function commitFiles(session: Session, dataset: string, files: File
       offsets.push(off);
       off += size;
     }
-    await registerPack(session, randomBytes(32), off, missing, offsets, sizes);
+    await registerPack(session, push, randomBytes(32), off, missing, offsets, sizes);
   }
   const { root, trees } = buildTrees(records);
+  await putBlobs(session, [...blobs.values()]);
+  await putTrees(session, trees);
   const version = await commitVersion(session, {
     dataset,
+    push,
     root,
-    trees,
-    blobs: [...blobs.values()],
-    newChunks: missing.map((h) => h.toString("hex")),
-    tabularRows: [],
     parent: opts.parent,
     tag: opts.tag,
     message: opts.message,

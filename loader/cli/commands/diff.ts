@@ -1,11 +1,20 @@
 import { PassThrough } from "node:stream";
 import type { Command } from "commander";
 import { rowTexts } from "../../tabular/rows.js";
-import { parseRef, type Strata, type VersionRef } from "../../strata.js";
+import { type DiffEntry, parseRef, type Strata, type VersionRef } from "../../strata.js";
 import { withStrata } from "../context.js";
 import { formatBytes, printJson, say } from "../output.js";
 
 const SIGN = { added: "+", removed: "-", modified: "~", type_changed: "!" } as const;
+
+/** What changed about a modified file: its size, its executable bit. */
+function detail(c: DiffEntry): string {
+  if (c.change !== "modified") return "";
+  const parts: string[] = [];
+  if (c.sizeA !== c.sizeB || c.executableA === c.executableB) parts.push(`${formatBytes(c.sizeA)} -> ${formatBytes(c.sizeB)}`);
+  if (c.executableA !== c.executableB) parts.push(c.executableB ? "now executable" : "no longer executable");
+  return ` (${parts.join(", ")})`;
+}
 
 export function register(program: Command): void {
   program
@@ -31,10 +40,7 @@ export function register(program: Command): void {
             `chunks: ${n.chunksCommon} common, ${n.chunksOnlyA} only in a, ${n.chunksOnlyB} only in b; ` +
             `similarity ${(n.similarity * 100).toFixed(1)}%`,
         );
-        for (const c of changes) {
-          const sizes = c.change === "modified" ? ` (${formatBytes(c.sizeA)} -> ${formatBytes(c.sizeB)})` : "";
-          say(`${SIGN[c.change]} ${c.path}${sizes}`);
-        }
+        for (const c of changes) say(`${SIGN[c.change]} ${(c.kindB ?? c.kindA) === "dir" ? `${c.path}/` : c.path}${detail(c)}`);
       });
     });
 }

@@ -9,13 +9,18 @@ export function register(program: Command): void {
     .argument("<ref>", "NAME@TAG, or NAME for the latest version")
     .argument("[prefix]", "only paths that start with this", "")
     .option("--json", "print JSON for scripts")
-    .description("list the files of a version under a prefix")
+    .description("list the files, symlinks and empty folders of a version under a prefix")
     .action(async (ref: string, prefix: string, opts: { json?: boolean }) => {
       const files = await withStrata((s) => s.ls(parseRef(ref), prefix));
       if (opts.json) return printJson(files);
       printTable(
-        ["SIZE", "HASH", "PATH"],
-        files.map((f) => [formatBytes(f.size), f.contentHash.slice(0, 12), f.kind === "symlink" ? `${f.path} -> ${f.target}` : f.path]),
+        ["TYPE", "SIZE", "HASH", "PATH"],
+        files.map((f) => [
+          f.kind === "file" ? (f.executable ? "exec" : "file") : f.kind === "symlink" ? "link" : "dir",
+          f.kind === "file" ? formatBytes(f.size) : "",
+          f.hash.slice(0, 12),
+          f.kind === "symlink" ? `${f.path} -> ${f.target}` : f.kind === "dir" ? `${f.path}/` : f.path,
+        ]),
         new Set(["SIZE"]),
       );
     });
