@@ -47,7 +47,7 @@ export class FileIndex {
 
   /** Replace the index with what this push recorded. */
   async save(): Promise<void> {
-    await mkdir(join(this.file, ".."), { recursive: true });
+    await mkdir(join(this.file, ".."), { recursive: true, mode: 0o700 });
     const tmp = `${this.file}.${process.pid}.tmp`;
     await writeFile(tmp, JSON.stringify({ version: FORMAT, files: Object.fromEntries(this.next) }), { mode: 0o600 });
     await rename(tmp, this.file);

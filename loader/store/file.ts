@@ -1,24 +1,31 @@
 // The file store: objects as files under one folder, key segments as sub-folders
-// (`packs/ab/ab12...` -> ROOT/packs/ab/ab12...). Writes go to a dot-named temp
-// file in the object's own folder (so the rename stays on one file system and is
-// atomic), are fsynced, renamed over the final name, and the folder is fsynced so
-// the rename survives a power cut. Dot-names are never valid keys (keys.ts), so a
-// temp file a crash leaves behind is invisible to has/get/list.
+// (`packs/ab/ab12...` -> ROOT/packs/ab/ab12...). Writes go to a temp file in
+// ROOT/.tmp (on the same file system, so the rename is atomic), are fsynced, renamed
+// over the final name, and the folder is fsynced so the rename survives a power cut.
+// Dot-names are never valid keys (keys.ts), so a temp file a crash leaves behind is
+// invisible to has/get/list; temp names say which host and process wrote them, and
+// check() removes those of writers that are gone. The store is private to its owner:
+// folders 0700, files 0600 (a stricter umask wins).
 
 import { randomBytes } from "node:crypto";
 import type { Dirent } from "node:fs";
 import { access, constants, mkdir, open, readdir, readFile, rename, rm, stat, unlink, type FileHandle } from "node:fs/promises";
+import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
 import { faultPoint } from "../fault.js";
+import { processAlive } from "../lock.js";
 import { errorCode, StoreError, type StoreErrorKind } from "./errors.js";
 import { validateKey, validatePrefix } from "./keys.js";
 import { mapLimited } from "./limit.js";
 import { checkRange, readRanges } from "./ranges.js";
 import { emptyStats, type ByteRange, type GetRangesOptions, type ListEntry, type ObjectStore, type StoreStats } from "./store.js";
 
-const TEMP_PREFIX = ".tmp-";
+/** Where writes in progress live; its name can never be a key. */
+const TEMP_DIR = ".tmp";
+/** A temp file of another host is stale after this long (its writer cannot be asked). */
+const FOREIGN_TEMP_MS = 24 * 3600 * 1000;
 // Local reads and unlinks run on libuv's thread pool; more in flight only queues.
 const FILE_PARALLEL = 8;
 
@@ -42,7 +49,7 @@ export class FileStore implements ObjectStore {
 
   async check(): Promise<void> {
     try {
-      await mkdir(this.root, { recursive: true });
+      await mkdir(this.root, { recursive: true, mode: 0o700 });
       await access(this.root, constants.R_OK | constants.W_OK | constants.X_OK);
     } catch (err) {
       const code = errorCode(err);
@@ -50,6 +57,22 @@ export class FileStore implements ObjectStore {
         throw new StoreError("bad_config", `${this.describe()} is not a folder (fix STRATA_STORE)`, { cause: err, store: this.describe() });
       }
       throw this.fsError(err, "open the store folder", undefined);
+    }
+    await this.removeStaleTemps();
+  }
+
+  /** Temp files of writers that died (this host, process gone) or of another host, a day old. */
+  private async removeStaleTemps(): Promise<void> {
+    const dir = join(this.root, TEMP_DIR);
+    const host = hostname();
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const m = /^(.*)-(\d+)-[0-9a-f]+$/.exec(name);
+      const path = join(dir, name);
+      const stale =
+        m !== null && m[1] === host
+          ? !processAlive(Number(m[2]))
+          : Date.now() - ((await stat(path).catch(() => undefined))?.mtimeMs ?? Date.now()) > FOREIGN_TEMP_MS;
+      if (stale) await rm(path, { force: true }).catch(() => undefined);
     }
   }
 
@@ -61,11 +84,12 @@ export class FileStore implements ObjectStore {
     if ((await this.statFile(path, key))?.size === size) return false;
     this.counts.put++;
     const dir = dirname(path);
-    const tmp = join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(8).toString("hex")}`);
+    const tmp = join(this.root, TEMP_DIR, `${hostname()}-${process.pid}-${randomBytes(8).toString("hex")}`);
     try {
-      await mkdir(dir, { recursive: true });
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await mkdir(join(this.root, TEMP_DIR), { recursive: true, mode: 0o700 });
       try {
-        const fh = await open(tmp, "wx", 0o644);
+        const fh = await open(tmp, "wx", 0o600);
         try {
           await writeParts(fh, parts);
           await fh.sync();

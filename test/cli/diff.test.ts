@@ -36,6 +36,25 @@ t.test("diff, diff --rows and ls through the CLI", async (t) => {
     "a duplicated row removed once is one removal, shown with its text",
   );
 
+  const rowsJson = JSON.parse((await strata(["diff", "ds@v1", "ds@v2", "--rows", "labels.csv", "--json", "--limit", "2"], s.env)).stdout);
+  t.same(
+    rowsJson,
+    {
+      summary: { rowsA: 3, rowsB: 4, added: 2, removed: 1, unchanged: 2, headerChanged: false },
+      rows: [
+        { change: "removed", rowNumber: 2, text: "2,dog" },
+        { change: "added", rowNumber: 2, text: "2,bird" },
+      ],
+      more: 1,
+    },
+    "--json: camelCase keys, the rows' text, and --limit",
+  );
+  const missing = await strata(["diff", "ds@v1", "ds@v2", "--rows", "nope.csv"], s.env);
+  t.equal(missing.code, 3, "a path in neither version is not found");
+  t.equal(missing.stderr, 'strata: no file "nope.csv" in either version (see the paths with strata ls)\n');
+  const badLimit = await strata(["diff", "ds@v1", "ds@v2", "--rows", "labels.csv", "--limit", "-1"], s.env);
+  t.equal(badLimit.code, 2);
+
   const ls = await strata(["ls", "ds@v2", "img/"], s.env);
   t.match(ls.stdout, /img\/a\.jpg\n.*img\/c\.jpg\n$/);
   const none = await strata(["ls", "ds@v2", "nothing/here", "--json"], s.env);

@@ -7,12 +7,20 @@ import { FAULT_POINTS, faultPoint, parseFault } from "../../loader/fault.js";
 t.test("STRATA_FAULT=<point>:<n>", async (t) => {
   t.equal(parseFault(undefined), undefined, "unset: nothing armed");
   t.equal(parseFault(""), undefined, "empty: nothing armed");
-  t.same(parseFault("push.after-pack-registered:3"), { point: "push.after-pack-registered", n: 3 });
-  t.same(parseFault("file-store.before-rename:1"), { point: "file-store.before-rename", n: 1 });
-  for (const bad of ["push.after-pack-registered", "push.after-pack-registered:0", "push.after-pack-registered:x", "no.such-point:1", ":1"])
+  t.same(parseFault("push.after-pack-registered:3"), { point: "push.after-pack-registered", n: 3, signal: "SIGKILL" });
+  t.same(parseFault("file-store.before-rename:1"), { point: "file-store.before-rename", n: 1, signal: "SIGKILL" });
+  t.same(parseFault("push.before-commit:2:stop"), { point: "push.before-commit", n: 2, signal: "SIGSTOP" });
+  for (const bad of [
+    "push.after-pack-registered",
+    "push.after-pack-registered:0",
+    "push.after-pack-registered:x",
+    "no.such-point:1",
+    ":1",
+    "push.before-commit:1:pause",
+  ])
     t.throws(
       () => parseFault(bad),
-      { message: /^STRATA_FAULT=.*expected <point>:<n> with a point among push\.after-pack-registered/ },
+      { message: /^STRATA_FAULT=.*expected <point>:<n>\[:stop\] with a point among push\.after-pack-registered/ },
       bad,
     );
 });

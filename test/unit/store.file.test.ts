@@ -2,8 +2,8 @@
 // temp files (from a crash or a failed write) never show through has/get/list.
 
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -35,7 +35,14 @@ async function kindOf(promise: Promise<unknown>): Promise<string> {
   }
 }
 
-const tempNames = (dir: string) => readdirSync(dir).filter((n) => n.startsWith(".tmp-"));
+/** Temp files of writes in progress (or of writers that died): ROOT/.tmp. */
+const tempNames = (root: string) => {
+  try {
+    return readdirSync(join(root, ".tmp"));
+  } catch {
+    return [];
+  }
+};
 
 t.test("a temp file left by a crash is invisible and harmless", async (t) => {
   const root = tempRoot(t);
@@ -56,7 +63,7 @@ t.test("a failed write leaves neither the object nor a temp file", async (t) => 
   writeFileSync(join(root, "packs", "11", "blocked", "x"), "x");
   const err = await store.put("packs/11/blocked", Buffer.alloc(1024, 7)).catch((e: unknown) => e);
   t.ok(err instanceof StoreError && err.kind === "io", `put failed with a StoreError (${String(err)})`);
-  t.same(tempNames(join(root, "packs", "11")), [], "temp file removed");
+  t.same(tempNames(root), [], "temp file removed");
   t.equal(await store.has("packs/11/blocked"), false, "no object");
   t.equal(await kindOf(store.get("packs/11/blocked")), "not_found");
 });
@@ -68,7 +75,7 @@ t.test("concurrent puts of one key all succeed and leave one whole object", asyn
   const results = await Promise.all(Array.from({ length: 8 }, () => store.put("packs/33/same", body)));
   t.ok(results.includes(true), "at least one wrote");
   t.ok((await store.get("packs/33/same")).equals(body));
-  t.same(tempNames(join(root, "packs", "33")), [], "no temp files left");
+  t.same(tempNames(root), [], "no temp files left");
 });
 
 t.test("a process killed mid-put never leaves a partial object under the final key", async (t) => {
@@ -95,8 +102,7 @@ t.test("a process killed mid-put never leaves a partial object under the final k
   t.same([code, signal], [null, "SIGKILL"], "the writer died at the fault point");
   t.equal(written, 2, "two puts had completed");
 
-  const folder = join(root, "packs", "44");
-  t.equal(tempNames(folder).length, 1, "the interrupted put left its temp file");
+  t.equal(tempNames(root).length, 1, "the interrupted put left its temp file");
   const store = new FileStore(root);
   const listed = [];
   for await (const e of store.list()) listed.push(e);
@@ -114,6 +120,33 @@ t.test("a process killed mid-put never leaves a partial object under the final k
   t.equal(await store.has(next), false, "the interrupted object is absent");
   t.equal(await store.put(next, Buffer.alloc(10, 1)), true, "and can be written again");
   t.ok((await store.get(next)).equals(Buffer.alloc(10, 1)), "with its new contents");
+  await store.check();
+  t.same(tempNames(root), [], "check() removes the temp file of the writer that died");
+});
+
+t.test("check keeps the temp files of live writers and of other hosts younger than a day", async (t) => {
+  const root = tempRoot(t);
+  const store = new FileStore(root);
+  await store.check();
+  const own = `${hostname()}-${process.pid}-00aa`;
+  const dead = `${hostname()}-999999-00bb`;
+  const foreign = "other-host-1-00cc";
+  const oldForeign = "other-host-2-00dd";
+  mkdirSync(join(root, ".tmp"));
+  for (const n of [own, dead, foreign, oldForeign]) writeFileSync(join(root, ".tmp", n), "x");
+  utimesSync(join(root, ".tmp", oldForeign), new Date(Date.now() - 2 * 86400_000), new Date(Date.now() - 2 * 86400_000));
+  await store.check();
+  t.same(tempNames(root).sort(), [foreign, own].sort());
+});
+
+t.test("the store is private: folders 0700, files 0600", async (t) => {
+  const root = join(tempRoot(t), "store");
+  const store = new FileStore(root);
+  await store.check();
+  await store.put("packs/ab/cd", Buffer.from("x"));
+  for (const p of [root, join(root, "packs"), join(root, "packs", "ab"), join(root, ".tmp")])
+    t.equal(statSync(p).mode & 0o777, 0o700 & ~process.umask(), `${p} is 0700`);
+  t.equal(statSync(join(root, "packs", "ab", "cd")).mode & 0o777, 0o600 & ~process.umask(), "objects are 0600");
 });
 
 t.test("check refuses a store path that is a file", async (t) => {

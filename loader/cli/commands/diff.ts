@@ -1,11 +1,18 @@
 import { PassThrough } from "node:stream";
 import type { Command } from "commander";
+import { StrataError } from "../../errors.js";
 import { rowTexts } from "../../tabular/rows.js";
 import { type DiffEntry, parseRef, type Strata, type VersionRef } from "../../strata.js";
 import { withStrata } from "../context.js";
 import { formatBytes, printJson, say } from "../output.js";
 
 const SIGN = { added: "+", removed: "-", modified: "~", type_changed: "!" } as const;
+
+function parseLimit(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new StrataError(`--limit must be a whole number of rows, not ${v}`, "usage");
+  return n;
+}
 
 /** What changed about a modified file: its size, its executable bit. */
 function detail(c: DiffEntry): string {
@@ -23,7 +30,7 @@ export function register(program: Command): void {
     .argument("<b>", "NAME@TAG of the same or another dataset")
     .option("--prefix <prefix>", "only paths that start with this", "")
     .option("--rows <path>", "row-level diff of a tabular file (CSV with a header, JSON Lines)")
-    .option("--limit <n>", "changed rows to print with --rows", (v) => Number(v), 50)
+    .option("--limit <n>", "changed rows to print with --rows (with their text; --json too)", parseLimit, 50)
     .option("--json", "print JSON for scripts")
     .description("what changed between two versions: a summary and the changed paths (or rows)")
     .action(async (a: string, b: string, opts: { prefix: string; rows?: string; limit: number; json?: boolean }) => {
@@ -47,11 +54,6 @@ export function register(program: Command): void {
 
 async function diffRows(s: Strata, a: VersionRef, b: VersionRef, path: string, limit: number, json: boolean): Promise<void> {
   const [summary, rows] = await Promise.all([s.diffRowsSummary(a, b, path), s.diffRows(a, b, path)]);
-  if (json) return printJson({ summary, rows });
-  say(
-    `${path}: ${summary.rowsA} rows -> ${summary.rowsB}; ${summary.added} added, ${summary.removed} removed, ${summary.unchanged} unchanged` +
-      (summary.headerChanged ? "; the header changed" : ""),
-  );
   const shown = rows.slice(0, limit);
   const texts = async (ref: VersionRef, change: string) => {
     const wanted = shown.filter((r) => r.change === change).map((r) => r.rowNumber);
@@ -61,9 +63,12 @@ async function diffRows(s: Strata, a: VersionRef, b: VersionRef, path: string, l
     return t;
   };
   const [removed, added] = await Promise.all([texts(a, "removed"), texts(b, "added")]);
-  for (const r of shown) {
-    const text = (r.change === "added" ? added : removed).get(r.rowNumber)?.toString("utf8") ?? "";
-    say(`${r.change === "added" ? "+" : "-"} ${r.rowNumber}: ${text}`);
-  }
+  const withText = shown.map((r) => ({ ...r, text: (r.change === "added" ? added : removed).get(r.rowNumber)?.toString("utf8") ?? "" }));
+  if (json) return printJson({ summary, rows: withText, more: rows.length - shown.length });
+  say(
+    `${path}: ${summary.rowsA} rows -> ${summary.rowsB}; ${summary.added} added, ${summary.removed} removed, ${summary.unchanged} unchanged` +
+      (summary.headerChanged ? "; the header changed" : ""),
+  );
+  for (const r of withText) say(`${r.change === "added" ? "+" : "-"} ${r.rowNumber}: ${r.text}`);
   if (rows.length > shown.length) say(`... ${rows.length - shown.length} more (--limit)`);
 }
