@@ -12,7 +12,7 @@ import type { ChunkDedup } from "./dedup.js";
 import type { FileIndex } from "./file-index.js";
 import type { BlobRecord } from "./protocol.js";
 import { isTabular, type ReadFile } from "./tabular.js";
-import { symlinkHash, type FileRecord } from "./tree.js";
+import { symlinkHash, type PushedPath } from "./tree.js";
 import { inputError, type InputFile } from "./walk.js";
 
 export interface ReadProgress {
@@ -21,7 +21,7 @@ export interface ReadProgress {
 }
 
 export interface ReadResult {
-  records: FileRecord[];
+  records: PushedPath[];
   /** Distinct file contents read by this push. */
   blobs: BlobRecord[];
   /** Tabular files read, for their row hashes. */
@@ -82,7 +82,7 @@ function readWhole(f: InputFile): Buffer {
 
 export async function readInput(root: string, files: readonly InputFile[], opts: ReadOptions): Promise<ReadResult> {
   const { index, dedup } = opts;
-  const records: FileRecord[] = [];
+  const records: PushedPath[] = [];
   const blobs = new Map<string, BlobRecord>();
   const tabular: ReadFile[] = [];
   const progress: ReadProgress = { files: 0, bytes: 0 };

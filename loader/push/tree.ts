@@ -29,7 +29,7 @@ export interface Tree {
 }
 
 /** One file, symlink or folder of a version, by its '/'-separated path (a folder's hash and size are unused). */
-export interface FileRecord {
+export interface PushedPath {
   path: string;
   kind: EntryKind;
   executable?: boolean;
@@ -69,7 +69,7 @@ interface Folder {
  * The distinct trees of the version (children before parents) and the root, from its
  * files. Equal folders (two copies of one package in a node_modules) are one tree.
  */
-export function buildTrees(files: Iterable<FileRecord>): { root: Tree; trees: Tree[] } {
+export function buildTrees(files: Iterable<PushedPath>): { root: Tree; trees: Tree[] } {
   const top: Folder = { folders: new Map(), files: [] };
   for (const f of files) {
     const parts = f.path.split("/");

@@ -11,7 +11,7 @@ import { join } from "node:path";
 
 import { packName } from "../../loader/push/packer.js";
 import { type BlobRecord, commitVersion, missingHashes, pushBegin, putBlobs, putTrees, registerPack } from "../../loader/push/protocol.js";
-import { buildTrees, type FileRecord, symlinkHash } from "../../loader/push/tree.js";
+import { buildTrees, type PushedPath, symlinkHash } from "../../loader/push/tree.js";
 import { openStore, packKey, type ObjectStore } from "../../loader/store/index.js";
 import { Strata } from "../../loader/strata.js";
 import { freshDatabase, s3Server, type TestLike } from "./harness.js";
@@ -39,7 +39,7 @@ export async function seedVersion(
   opts: SeedOptions = {},
 ): Promise<{ tag: string; pack: string | undefined }> {
   const chunkSize = opts.chunkSize ?? 64 * 1024;
-  const records: FileRecord[] = [];
+  const records: PushedPath[] = [];
   const blobs = new Map<string, BlobRecord>();
   const chunks = new Map<string, Buffer>();
   for (const [path, value] of Object.entries(files)) {

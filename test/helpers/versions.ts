@@ -8,7 +8,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import pg from "pg";
 import { type BlobRecord, commitVersion, missingHashes, pushBegin, putBlobs, putTrees, registerPack } from "../../loader/push/protocol.js";
-import { buildTrees, type FileRecord, symlinkHash } from "../../loader/push/tree.js";
+import { buildTrees, type PushedPath, symlinkHash } from "../../loader/push/tree.js";
 import { Session } from "../../loader/session.js";
 import { freshDatabase, type TestLike } from "./harness.js";
 import { tempDir } from "./strata.js";
@@ -64,7 +64,7 @@ const sha256 = (b: Buffer | string): Buffer => createHash("sha256").update(b).di
  */
 export async function commitFiles(session: Session, dataset: string, files: Files, opts: CommitOptions = {}): Promise<Committed> {
   const piece = opts.piece ?? PIECE;
-  const records: FileRecord[] = [];
+  const records: PushedPath[] = [];
   const blobs = new Map<string, BlobRecord>();
   const byPath = new Map<string, Buffer>();
   const chunks = new Map<string, number>();
