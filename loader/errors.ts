@@ -36,7 +36,7 @@ export const sqlErrors: Record<SqlstateName, { kind: ErrorKind; meaning: string 
   unknownVersion: { kind: "notFound", meaning: "no version with that tag (or no version yet)" },
   tagTaken: { kind: "conflict", meaning: "the dataset has a version with that tag" },
   missingObject: { kind: "conflict", meaning: "a commit names chunks, contents or trees the database lacks (push again)" },
-  versionImmutable: { kind: "permission", meaning: "committed history cannot be changed" },
+  historyImmutable: { kind: "permission", meaning: "committed history cannot be changed" },
   invalidArgument: { kind: "usage", meaning: "a malformed argument (hash length, size, JSON shape, ...)" },
   notTabular: { kind: "usage", meaning: "a row diff of a file without row hashes" },
   integrityFailure: { kind: "corrupt", meaning: "what a client sent does not verify (a tree's hash, sizes)" },

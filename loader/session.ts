@@ -4,7 +4,7 @@
 
 import { join } from "node:path";
 import type pg from "pg";
-import { openPool, resolveDatabaseUrl } from "./db/connect.js";
+import { openPool, resolveDatabase } from "./db/connect.js";
 import { fromDatabaseError, StrataError } from "./errors.js";
 import { commandHome } from "./home.js";
 import { checkStoreIdentity } from "./store/identity.js";
@@ -33,10 +33,10 @@ export class Session {
 
   static async open(opts: OpenOptions = {}): Promise<Session> {
     const home = opts.home ?? commandHome();
-    const url = opts.databaseUrl ?? (await resolveDatabaseUrl(home));
+    const db = opts.databaseUrl !== undefined ? { url: opts.databaseUrl, installUrl: opts.databaseUrl } : await resolveDatabase(home);
     const store =
       typeof opts.store === "object" ? opts.store : openStore(opts.store ?? process.env.STRATA_STORE ?? `file://${join(home, "objects")}`);
-    return new Session(await openPool(url, { migrate: opts.migrate }), url, store, home);
+    return new Session(await openPool(db.url, { migrate: opts.migrate, installUrl: db.installUrl }), db.url, store, home);
   }
 
   async close(): Promise<void> {

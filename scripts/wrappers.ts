@@ -32,10 +32,10 @@ export function wrapperSql(e: EntryPoint, bundleHash: string): string {
   const params = e.args.map((a) => `${a.name} ${a.type}${a.default !== undefined ? ` default ${a.default}` : ""}`);
   const callArgs = isTrigger ? "trigger, old, new" : e.args.map((a) => a.name).join(", ");
   const key = `__strata_${bundleHash.slice(0, 16)}`;
-  const security = e.security === "definer" ? "security definer set search_path = pg_catalog, pg_temp" : "security invoker";
   const signature = `strata.${e.name}(${e.args.map((a) => a.type).join(", ")})`;
+  const grant = e.access === "internal" ? "" : `grant execute on function ${signature} to strata_${e.access};\n`;
   return `create or replace function strata.${e.name}(${params.join(", ")})
-returns ${e.returns} language pllua ${e.volatility} ${security}${e.rows !== undefined ? ` rows ${e.rows}` : ""}
+returns ${e.returns} language pllua ${e.volatility} security definer set search_path = pg_catalog, pg_temp${e.rows !== undefined ? ` rows ${e.rows}` : ""}
 as $lua$
 local __strata = ${key}
 if __strata == nil then
@@ -47,7 +47,8 @@ end
 return __strata.api.${e.name}(${callArgs})
 $lua$;
 comment on function ${signature} is ${quoteLiteral(e.comment)};
-`;
+revoke all on function ${signature} from public;
+${grant}`;
 }
 
 export function generateWrappers(entries: readonly EntryPoint[], bundleHash: string): string {

@@ -1,5 +1,19 @@
 -- Triggers, named <table>_<order>_<when>, calling the stored logic's trigger functions.
 
-create or replace trigger versions_10_before_update
-  before update on strata.versions
-  for each row execute function strata._versions_before_update();
+drop trigger if exists versions_10_before_update on strata.versions;
+
+-- History is immutable (stored/history.ts): one check per statement on every table that
+-- committed versions are made of.
+do $$
+declare
+  t text;
+begin
+  foreach t in array array['datasets', 'versions', 'trees', 'tree_entries', 'blobs', 'chunks', 'packs',
+                           'lineage_edges', 'tabular_rows', 'settings', 'audit'] loop
+    execute format('create or replace trigger %I before update or delete on strata.%I
+                    for each statement execute function strata._history_guard()', t || '_20_before_change', t);
+    execute format('create or replace trigger %I before truncate on strata.%I
+                    for each statement execute function strata._history_guard()', t || '_21_before_truncate', t);
+  end loop;
+end
+$$;

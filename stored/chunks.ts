@@ -73,10 +73,11 @@ export function registerPack(
   )[0];
   if (bad !== undefined) return raise("invalidArgument", `pack ${hex(pack!)}: ${bad.why}`);
   const inserted = query<{ n: number; counted: number }>(
-    `with p as (
+    `with ins as (
        insert into strata.packs (hash, size, chunk_count) values ($1, $2, $3)
-       on conflict (hash) do update set hash = excluded.hash
+       on conflict (hash) do nothing
        returning id),
+     p as (select id from ins union all select id from strata.packs where hash = $1 limit 1),
      c as (
        insert into strata.chunks (hash, size, pack_id, pack_offset, stored_size)
        select x.h, x.s, p.id, x.o, x.s from unnest($4::bytea[], $5::bigint[], $6::int[]) as x(h, o, s), p

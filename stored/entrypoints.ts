@@ -5,6 +5,9 @@
 // (`_diff_sides` -> diffSides). A missing export, or one whose parameters do not take
 // the declared SQL types, fails the build. Plain data, so the Node build can read it too.
 //
+// Every function runs as the schema's owner (security definer, search_path fixed to
+// pg_catalog), the one role that may touch the tables; `access` says which role may call it.
+//
 // Hashes: views, and functions returning a view's row type, show them as lower-case hex
 // text (BI tools cannot show bytea); every other function takes and returns raw 32-byte
 // bytea.
@@ -24,7 +27,12 @@ export interface EntryPoint {
   /** SQL return type: `bigint`, `setof strata.v_versions`, `table(a int, b text)`, `trigger`. */
   readonly returns: string;
   readonly volatility: "volatile" | "stable" | "immutable";
-  readonly security?: "invoker" | "definer";
+  /**
+   * Who may call it (sql/95_security.sql grants the roles; every wrapper runs as the
+   * schema's owner, the only role that touches tables): strata_reader, strata_writer,
+   * strata_admin, or nobody (internal: called by other functions, or a trigger).
+   */
+  readonly access: "reader" | "writer" | "admin" | "internal";
   /** The planner's row estimate of a set-returning function (PostgreSQL assumes 1000). */
   readonly rows?: number;
   readonly comment: string;
@@ -33,6 +41,7 @@ export interface EntryPoint {
 export const entryPoints = [
   {
     name: "create_dataset",
+    access: "writer",
     module: "datasets",
     args: [
       { name: "name", type: "text" },
@@ -47,6 +56,7 @@ export const entryPoints = [
   },
   {
     name: "missing_chunks",
+    access: "writer",
     module: "chunks",
     args: [{ name: "hashes", type: "bytea[]" }],
     returns: "setof bytea",
@@ -55,6 +65,7 @@ export const entryPoints = [
   },
   {
     name: "missing_blobs",
+    access: "writer",
     module: "chunks",
     args: [{ name: "hashes", type: "bytea[]" }],
     returns: "setof bytea",
@@ -63,6 +74,7 @@ export const entryPoints = [
   },
   {
     name: "missing_trees",
+    access: "writer",
     module: "chunks",
     args: [{ name: "hashes", type: "bytea[]" }],
     returns: "setof bytea",
@@ -71,6 +83,7 @@ export const entryPoints = [
   },
   {
     name: "missing_row_hashes",
+    access: "writer",
     module: "chunks",
     args: [{ name: "hashes", type: "bytea[]" }],
     returns: "setof bytea",
@@ -79,6 +92,7 @@ export const entryPoints = [
   },
   {
     name: "register_pack",
+    access: "writer",
     module: "chunks",
     args: [
       { name: "pack", type: "bytea" },
@@ -95,6 +109,7 @@ export const entryPoints = [
   },
   {
     name: "push_begin",
+    access: "writer",
     module: "commits",
     args: [
       { name: "dataset", type: "text" },
@@ -109,6 +124,7 @@ export const entryPoints = [
   },
   {
     name: "put_blobs",
+    access: "writer",
     module: "objects",
     args: [
       { name: "hashes", type: "bytea[]" },
@@ -122,6 +138,7 @@ export const entryPoints = [
   },
   {
     name: "put_trees",
+    access: "writer",
     module: "objects",
     args: [
       { name: "hashes", type: "bytea[]" },
@@ -142,6 +159,7 @@ export const entryPoints = [
   },
   {
     name: "claim_store",
+    access: "writer",
     module: "commits",
     args: [{ name: "proposed", type: "text" }],
     returns: "table(store_id text, claimed boolean, has_chunks boolean)",
@@ -152,6 +170,7 @@ export const entryPoints = [
   },
   {
     name: "commit_version",
+    access: "writer",
     module: "commits",
     args: [
       { name: "dataset", type: "text" },
@@ -169,6 +188,7 @@ export const entryPoints = [
   },
   {
     name: "version_history",
+    access: "reader",
     module: "versions",
     args: [{ name: "dataset", type: "text" }],
     returns: "setof strata.v_versions",
@@ -177,6 +197,7 @@ export const entryPoints = [
   },
   {
     name: "version",
+    access: "reader",
     module: "versions",
     args: [
       { name: "dataset", type: "text" },
@@ -188,6 +209,7 @@ export const entryPoints = [
   },
   {
     name: "_resolve_prefix",
+    access: "internal",
     module: "prefixes",
     args: [
       { name: "dataset", type: "text" },
@@ -201,15 +223,17 @@ export const entryPoints = [
       "For strata.ls (sql/30_files.sql): the tree of the folder prefix names in version tag (the latest when null; tree null where the prefix names no folder), the folder path and the name start; raises on unknown datasets and tags.",
   },
   {
-    name: "_versions_before_update",
-    module: "versions",
+    name: "_history_guard",
+    access: "internal",
+    module: "history",
     args: [],
     returns: "trigger",
     volatility: "volatile",
-    comment: "Trigger: committed versions are immutable.",
+    comment: "Statement trigger: history is not updated, deleted or truncated outside the owner's maintenance window.",
   },
   {
     name: "_diff_sides",
+    access: "internal",
     module: "diffs",
     args: [
       { name: "dataset", type: "text" },
@@ -225,6 +249,7 @@ export const entryPoints = [
   },
   {
     name: "diff_summary",
+    access: "reader",
     module: "diffs",
     args: [
       { name: "dataset", type: "text" },
@@ -241,6 +266,7 @@ export const entryPoints = [
   },
   {
     name: "record_tabular_rows",
+    access: "writer",
     module: "rows",
     args: [
       { name: "blob", type: "bytea" },
@@ -256,6 +282,7 @@ export const entryPoints = [
   },
   {
     name: "_diff_rows_sides",
+    access: "internal",
     module: "rows",
     args: [
       { name: "dataset", type: "text" },
@@ -271,6 +298,7 @@ export const entryPoints = [
   },
   {
     name: "diff_rows_summary",
+    access: "reader",
     module: "rows",
     args: [
       { name: "dataset", type: "text" },

@@ -16,8 +16,8 @@ export const Sqlstate = {
   tagTaken: "ST005",
   /** A commit references chunks, file contents or trees the database does not have (push again). */
   missingObject: "ST006",
-  /** Committed versions are immutable. */
-  versionImmutable: "ST007",
+  /** Committed history (versions, trees, contents, chunks, packs, lineage) cannot be changed. */
+  historyImmutable: "ST007",
   /** An argument is malformed (wrong length hash, negative size, bad json shape, ...). */
   invalidArgument: "ST008",
   // ST009 was "parent mismatch", never raised; retired.

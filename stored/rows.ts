@@ -15,6 +15,7 @@
 
 import { checkHash } from "./hashes";
 import { type Bytes, emit, hex, query, queryOne, raise, type SqlArray, sameBytes } from "./host";
+import { closeMaintenance, openMaintenance } from "./history";
 import { jitOff, restoreJit } from "./nojit";
 import { entryAt } from "./treepaths";
 import { findVersion } from "./versions";
@@ -55,10 +56,7 @@ export function recordTabularRows(
   const inserted = queryOne<{ n: number }>(
     `insert into strata.tabular_rows (blob, format, header, row_count, row_hashes, hashing)
      values ($1, $2, $3, coalesce(cardinality($4), 0), coalesce($4, '{}'), $5)
-     on conflict (blob) do update set format = excluded.format, header = excluded.header, row_count = excluded.row_count,
-                                      row_hashes = excluded.row_hashes, hashing = excluded.hashing
-     where strata.tabular_rows.hashing < excluded.hashing
-     returning row_count as n`,
+     on conflict (blob) do nothing returning row_count as n`,
     ["bytea", "text", "text", "bigint[]", "smallint"],
     blob,
     format,
@@ -67,9 +65,9 @@ export function recordTabularRows(
     hashing,
   );
   if (inserted !== undefined) return inserted.n;
-  const same = queryOne<{ same: boolean; n: number }>(
-    `select (hashing > $5) or (format = $2 and header is not distinct from $3 and row_hashes = coalesce($4, '{}')) as same,
-            row_count as n
+  const known = queryOne<{ same: boolean; older: boolean; n: number }>(
+    `select format = $2 and header is not distinct from $3 and row_hashes = coalesce($4, '{}') and hashing = $5 as same,
+            hashing < $5 as older, row_count as n
      from strata.tabular_rows where blob = $1`,
     ["bytea", "text", "text", "bigint[]", "smallint"],
     blob,
@@ -78,8 +76,23 @@ export function recordTabularRows(
     rowHashes,
     hashing,
   )!;
-  if (!same.same) return raise("invalidArgument", `file contents ${hex(blob!)} already have different row hashes recorded`);
-  return same.n;
+  if (known.same || (!known.older && hashing !== HASHING)) return known.n;
+  if (!known.older) return raise("invalidArgument", `file contents ${hex(blob!)} already have different row hashes recorded`);
+  // Rows of an older hashing rule give way to this one's.
+  openMaintenance("rehash rows", `{"blob": "${hex(blob!)}", "hashing": ${hashing}}`);
+  const updated = queryOne<{ n: number }>(
+    `update strata.tabular_rows set format = $2, header = $3, row_count = coalesce(cardinality($4), 0), row_hashes = coalesce($4, '{}'),
+            hashing = $5
+     where blob = $1 returning row_count as n`,
+    ["bytea", "text", "text", "bigint[]", "smallint"],
+    blob,
+    format,
+    header,
+    rowHashes,
+    hashing,
+  )!;
+  closeMaintenance();
+  return updated.n;
 }
 
 interface TabularSide {

@@ -1,6 +1,6 @@
-// Versions: resolving name@tag, a dataset's history, and the immutability of committed versions.
+// Versions: resolving name@tag and a dataset's history. (Committed versions are immutable: history.ts.)
 
-import { type Bytes, emitQuery, queryOne, raise, type TriggerEvent } from "./host";
+import { type Bytes, emitQuery, queryOne, raise } from "./host";
 import { checkName } from "./names";
 
 export interface DatasetRow {
@@ -56,9 +56,4 @@ export function versionHistory(dataset: string | undefined): void {
 export function version(dataset: string | undefined, tag: string | undefined): void {
   const v = findVersion(dataset, tag);
   emitQuery("select v as c from strata.v_versions v where v.id = $1", ["bigint"], v.id);
-}
-
-/** Trigger: a committed version never changes. */
-export function versionsBeforeUpdate(trigger: TriggerEvent<{ tag: string }>): void {
-  raise("versionImmutable", `version "${trigger.old?.tag}" is committed and cannot be changed`, undefined, "push a new version instead");
 }

@@ -39,7 +39,7 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const)
 
 try {
   [cluster, s3] = await Promise.all([createThrowawayCluster(), startS3Server()]);
-  const adminUrl = withDatabase(cluster.url, "postgres");
+  const adminUrl = withDatabase(cluster.installUrl, "postgres");
   await migrateTemplate(adminUrl);
   console.log(
     `# test/run.ts: PostgreSQL on port ${cluster.port}, template migrated, S3 API server at ${s3.endpoint} (${Date.now() - started} ms)`,

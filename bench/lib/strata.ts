@@ -50,7 +50,7 @@ async function query<R extends pg.QueryResultRow>(url: string, sql: string, para
  */
 export async function startCluster(): Promise<Cluster> {
   const cluster = await createThrowawayCluster({ sharedBuffers: "256MB" });
-  const admin = withDb(cluster.url, "postgres");
+  const admin = withDb(cluster.installUrl, "postgres");
   try {
     for (const s of ["fsync", "synchronous_commit", "full_page_writes"]) await query(admin, `alter system set ${s} = on`);
     await query(admin, "select pg_reload_conf()");
@@ -66,7 +66,7 @@ export async function startCluster(): Promise<Cluster> {
       await new Promise((r) => setTimeout(r, 100));
     }
     await query(admin, "checkpoint");
-    await migrate(cluster.url);
+    await migrate(cluster.installUrl);
     let n = 0;
     return {
       cluster,
@@ -74,7 +74,7 @@ export async function startCluster(): Promise<Cluster> {
       async database(name: string): Promise<string> {
         const db = `bench_${name.replace(/[^a-z0-9_]/gi, "_")}_${n++}`;
         await query(admin, `create database ${db} template strata`);
-        return withDb(cluster.url, db);
+        return withDb(cluster.installUrl, db);
       },
       async metadataBytes(url: string): Promise<number> {
         const [row] = await query<{ bytes: string }>(

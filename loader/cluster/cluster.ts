@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { withLockFile } from "../lock.js";
+import { APP_LOGIN, createLogins, loginUrl, READER_LOGIN, readLogins, superuserUrl } from "./logins.js";
 import { createStrataDatabase, initCluster, readPassword, startServer, stopServer } from "./server.js";
 import type { ClusterPaths, Postmaster } from "./state.js";
 import { clusterPaths, LOCATION_FILE, livePostmaster, recordedLocation } from "./state.js";
@@ -17,8 +18,12 @@ export { ClusterError, findPgBinDir } from "./system.js";
 export interface ClusterInfo {
   /** The absolute home folder; the cluster lives in <home>/pg. */
   home: string;
-  /** postgresql://strata:<password>@127.0.0.1:<port>/strata */
+  /** The writer and admin login: postgresql://strata_app:<password>@127.0.0.1:<port>/strata */
   url: string;
+  /** The reader login (strata_bi), for BI tools. */
+  readerUrl: string;
+  /** The superuser, for migrations only. */
+  installUrl: string;
   port: number;
   /** Where the Unix socket is, or null when the path would be too long for one. */
   socketDir: string | null;
@@ -51,17 +56,17 @@ export interface ClusterStatus {
 const LOCK_TIMEOUT_MS = 120_000;
 const SETTLE_TIMEOUT_MS = 60_000;
 
-function urlFor(p: ClusterPaths, port: number): string {
-  return `postgresql://strata:${encodeURIComponent(readPassword(p))}@127.0.0.1:${port}/strata`;
-}
-
-/** The info of a running, ready, fully initialized cluster, else undefined. */
+/** The info of a running, ready, fully initialized cluster with its logins, else undefined. */
 function readyInfo(p: ClusterPaths, created: boolean, started: boolean): ClusterInfo | undefined {
   const pm = livePostmaster(p.dataDir);
   if (pm?.status !== "ready" || !fs.existsSync(p.readyFile)) return undefined;
+  const logins = readLogins(p);
+  if (logins === undefined) return undefined;
   return {
     home: p.home,
-    url: urlFor(p, pm.port),
+    url: loginUrl(APP_LOGIN, logins.app, pm.port),
+    readerUrl: loginUrl(READER_LOGIN, logins.bi, pm.port),
+    installUrl: superuserUrl(pm.port, readPassword(p)),
     port: pm.port,
     socketDir: pm.socketDir ?? null,
     dataDir: p.dataDir,
@@ -138,6 +143,7 @@ export async function ensureCluster(home: string, opts: EnsureOptions = {}): Pro
       if (!pm) throw new ClusterError(`the server exited right after starting; see ${p.logFile}`);
     }
     if (!fs.existsSync(p.readyFile)) await createStrataDatabase(p, pm.port, user);
+    if (readLogins(p) === undefined) await createLogins(p, pm.port, readPassword(p), user);
     const info = readyInfo(p, created, started);
     if (!info) throw new ClusterError(`the server is not ready after starting; see ${p.logFile}`);
     return info;
@@ -151,7 +157,8 @@ export async function clusterStatus(home: string): Promise<ClusterStatus> {
   const pm = livePostmaster(p.dataDir);
   if (!pm) return { initialized, running: false };
   const status: ClusterStatus = { initialized, running: true, port: pm.port, pid: pm.pid };
-  if (initialized) status.url = urlFor(p, pm.port);
+  const logins = readLogins(p);
+  if (initialized && logins !== undefined) status.url = loginUrl(APP_LOGIN, logins.app, pm.port);
   return status;
 }
 

@@ -18,6 +18,8 @@ export interface ClusterPaths {
   confFile: string;
   /** Written once the `strata` database exists: the cluster is fully initialized. */
   readyFile: string;
+  /** Passwords of the logins (logins.ts); written once they exist. */
+  loginsFile: string;
   lockFile: string;
 }
 
@@ -56,6 +58,7 @@ export function clusterPaths(home: string): ClusterPaths {
     logFile: path.join(pgDir, "log"),
     confFile: path.join(dataDir, "strata.conf"),
     readyFile: path.join(pgDir, "initialized"),
+    loginsFile: path.join(pgDir, "logins.json"),
     lockFile: path.join(abs, "pg.lock"),
   };
 }

@@ -19,10 +19,12 @@ export interface SqlJson {
   readonly __sqlJson: "SqlJson";
 }
 
-/** What a row trigger receives: the row before and after (per operation). */
+/** What a trigger receives: the operation, the table, and for a row trigger the row before and after. */
 export interface TriggerEvent<Row extends object> {
   readonly old?: Row;
   readonly new?: Row;
+  readonly op: "insert" | "update" | "delete" | "truncate";
+  readonly relation: { readonly name: string };
 }
 
 export interface Host {

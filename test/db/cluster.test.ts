@@ -87,15 +87,19 @@ t.test("create, reuse, stop, restart", async (tt) => {
   tt.comment(`initdb + start + CREATE DATABASE took ${Date.now() - t0} ms`);
   tt.equal(info.created, true);
   tt.equal(info.started, true);
-  tt.match(info.url, /^postgresql:\/\/strata:[^@]+@127\.0\.0\.1:\d+\/strata$/);
+  tt.match(info.url, /^postgresql:\/\/strata_app:[^@]+@127\.0\.0\.1:\d+\/strata$/);
+  tt.match(info.readerUrl, /^postgresql:\/\/strata_bi:[^@]+@127\.0\.0\.1:\d+\/strata$/);
+  tt.match(info.installUrl, /^postgresql:\/\/strata:[^@]+@127\.0\.0\.1:\d+\/strata$/);
+  tt.equal(fs.statSync(path.join(home, "pg", "logins.json")).mode & 0o777, 0o600);
   tt.equal(info.socketDir, path.join(home, "pg"));
   tt.equal(fs.statSync(path.join(home, "pg", "password")).mode & 0o777, 0o600);
   tt.equal(fs.readFileSync(path.join(home, "pg", "port"), "utf8").trim(), String(info.port));
 
-  const r = await query(info.url, "SELECT current_database() AS db, current_user AS who, current_setting('fsync') AS fsync");
+  const r = await query(info.installUrl, "SELECT current_database() AS db, current_user AS who, current_setting('fsync') AS fsync");
   tt.same(r.rows[0], { db: "strata", who: "strata", fsync: "off" });
-  await query(info.url, "CREATE EXTENSION pllua");
-  const lua = await query(info.url, "DO LANGUAGE pllua $$ local x = 1 + 1 $$");
+  const who = await query(info.url, "select current_user as who, (select rolsuper from pg_roles where rolname = current_user) as su");
+  tt.same(who.rows[0], { who: "strata_app", su: false }, "the login people use is no superuser");
+  const lua = await query(info.installUrl, "DO LANGUAGE pllua $$ local x = 1 + 1 $$");
   tt.equal(lua.command, "DO", "PL/Lua runs");
 
   const asRoot = isRoot ? false : "only as root: otherwise the server runs as this user, as it should";

@@ -115,8 +115,8 @@ t.test("a committed version cannot be updated", async (t) => {
     await s.pool.query("update strata.versions set message = 'changed'");
     t.fail("update went through");
   } catch (e) {
-    t.equal((e as { code: string }).code, Sqlstate.versionImmutable);
-    t.match((e as Error).message, /version "v1" is committed and cannot be changed/);
+    t.equal((e as { code: string }).code, Sqlstate.historyImmutable);
+    t.match((e as Error).message, /strata\.versions is history: its rows cannot be changed \(update refused\)/);
   }
 });
 

@@ -38,7 +38,7 @@ t.test("one bundle load per session serves every wrapper", async (t) => {
 });
 
 t.test("the generator refuses what would break a wrapper", async (t) => {
-  const base = { module: "chunks", returns: "bigint", volatility: "volatile", comment: "x" } as const;
+  const base = { module: "chunks", returns: "bigint", volatility: "volatile", access: "reader", comment: "x" } as const;
   t.throws(() => generateWrappers([{ ...base, name: "Bad-Name", args: [] }], "00"), /plain SQL identifier/);
   t.throws(() => generateWrappers([{ ...base, name: "f", args: [{ name: "end", type: "text" }] }], "00"), /Lua local/);
   t.throws(

@@ -25,7 +25,7 @@ function sharedAdminUrl(): Promise<string> {
     refuseOwnService("PostgreSQL cluster");
     const cluster = await createThrowawayCluster();
     tap.teardown(() => cluster.stop());
-    const url = withDatabase(cluster.url, "postgres");
+    const url = withDatabase(cluster.installUrl, "postgres");
     await adminQuery(url, `create database ${TEMPLATE_DB}`);
     await migrate(withDatabase(url, TEMPLATE_DB));
     return url;

@@ -22,6 +22,7 @@ const extra = (e: Partial<EntryPoint> & { name: string; module: string }): Entry
   args: [],
   returns: "bigint",
   volatility: "stable",
+  access: "reader",
   comment: "x",
   ...e,
 });

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { clusterStatus, ensureCluster, stopCluster } from "../../cluster/cluster.js";
+import { StrataError } from "../../errors.js";
 import { commandHome, findHome } from "../../home.js";
 import { printJson, say } from "../output.js";
 
@@ -36,9 +37,12 @@ export function register(program: Command): void {
     });
 
   db.command("url")
-    .description('print the connection URL (starting the cluster if needed), e.g. psql "$(strata db url)"')
-    .action(async () => {
+    .option("--role <role>", "writer (the writer and admin login, default) or reader (for BI tools)", "writer")
+    .description('print a connection URL (starting the cluster if needed), e.g. psql "$(strata db url)"; no login is a superuser')
+    .action(async (opts: { role: string }) => {
+      if (opts.role !== "writer" && opts.role !== "reader")
+        throw new StrataError(`--role must be writer or reader, not ${opts.role}`, "usage");
       const info = await ensureCluster(commandHome());
-      say(info.url);
+      say(opts.role === "reader" ? info.readerUrl : info.url);
     });
 }
