@@ -41,6 +41,7 @@ export const sqlErrors: Record<SqlstateName, { kind: ErrorKind; meaning: string 
   notTabular: { kind: "usage", meaning: "a row diff of a file without row hashes" },
   integrityFailure: { kind: "corrupt", meaning: "what a client sent does not verify (a tree's hash, sizes)" },
   unknownPath: { kind: "notFound", meaning: "no file at that path in the version" },
+  unknownRole: { kind: "notFound", meaning: "no such login on the server" },
 };
 
 /** PostgreSQL's own SQLSTATE classes (first two characters) that mean something to a user. */

@@ -6,6 +6,7 @@ import { cat, checkout, type CatResult, type CheckoutOptions, type CheckoutResul
 import { type DiffEntry, type DiffSummary, diff, diffRows, diffRowsSummary, diffSummary, type RowsSummary } from "./diff/diff.js";
 import { type StatusResult, status } from "./checkout/status.js";
 import { push, type PushOptions, type PushResult } from "./push/push.js";
+import { grantRole, revokeRole, type StrataRole } from "./roles.js";
 import { Session, type OpenOptions } from "./session.js";
 import type { ObjectStore } from "./store/index.js";
 import * as versions from "./versions.js";
@@ -91,6 +92,15 @@ export class Strata {
   /** Files and symlinks of a version under `prefix`, in path order. */
   ls(ref: VersionRef, prefix = ""): Promise<FileEntry[]> {
     return versions.ls(this.session, ref, prefix);
+  }
+
+  /** Give a login of a shared server a Strata role (an admin's right). */
+  grantRole(login: string, role: StrataRole): Promise<void> {
+    return grantRole(this.session, login, role);
+  }
+
+  revokeRole(login: string, role: StrataRole): Promise<void> {
+    return revokeRole(this.session, login, role);
   }
 
   /** One row per changed path between two versions (of one dataset or two). */

@@ -311,6 +311,30 @@ export const entryPoints = [
     volatility: "stable",
     comment: "Row counts of the tabular file at path in both versions and how many rows were added, removed and kept.",
   },
+  {
+    name: "grant_role",
+    access: "admin",
+    module: "roles",
+    args: [
+      { name: "login", type: "text" },
+      { name: "role", type: "text" },
+    ],
+    returns: "void",
+    volatility: "volatile",
+    comment: "Make login a member of Strata's role reader, writer or admin (audited).",
+  },
+  {
+    name: "revoke_role",
+    access: "admin",
+    module: "roles",
+    args: [
+      { name: "login", type: "text" },
+      { name: "role", type: "text" },
+    ],
+    returns: "void",
+    volatility: "volatile",
+    comment: "Take Strata's role reader, writer or admin from login (audited).",
+  },
 ] as const satisfies readonly EntryPoint[];
 
 export type EntryName = (typeof entryPoints)[number]["name"];

@@ -27,6 +27,8 @@ export const Sqlstate = {
   integrityFailure: "ST011",
   /** No file at that path in the version(s). */
   unknownPath: "ST012",
+  /** No such login (role) on the server. */
+  unknownRole: "ST013",
 } as const;
 
 export type SqlstateName = keyof typeof Sqlstate;

@@ -16,9 +16,10 @@ import * as log from "./commands/log.js";
 import * as ls from "./commands/ls.js";
 import * as migrate from "./commands/migrate.js";
 import * as push from "./commands/push.js";
+import * as role from "./commands/role.js";
 import { escapeControls, flushOutput } from "./output.js";
 
-const commands = [init, db, migrate, dataset, push, checkout, log, ls, diff];
+const commands = [init, db, migrate, dataset, push, checkout, log, ls, diff, role];
 
 /** What `strata --help` says after the commands. */
 function helpFooter(): string {

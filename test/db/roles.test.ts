@@ -1,0 +1,134 @@
+// Least privilege: the SQL API is the only door. Logins of each Strata role do what the
+// role allows and nothing more; no login is a superuser; no role writes a table directly;
+// history refuses changes even from a superuser, outside the owner's maintenance window.
+
+import pg from "pg";
+import t from "tap";
+import { Strata } from "../../loader/strata.js";
+import { Sqlstate } from "../../stored/errors.js";
+import { connect } from "../helpers/db.js";
+import { freshDatabase, type TestLike } from "../helpers/harness.js";
+import { tempDir, testStore, writeTree } from "../helpers/strata.js";
+
+/** A login on the test cluster with `role` (granted by an admin call), dropped at the end. */
+async function login(t: TestLike, admin: pg.Client, url: string, name: string, role?: "reader" | "writer" | "admin"): Promise<string> {
+  await admin.query(`drop role if exists ${name}`);
+  await admin.query(`create role ${name} login password 'pw'`);
+  t.teardown(async () => {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    await c.query(`drop owned by ${name}`).catch(() => {});
+    await c.query(`drop role if exists ${name}`).catch(() => {});
+    await c.end();
+  });
+  if (role !== undefined) await admin.query("select strata.grant_role($1, $2)", [name, role]);
+  const u = new URL(url);
+  u.username = name;
+  u.password = "pw";
+  return u.toString();
+}
+
+async function codeOf(c: pg.Client, sql: string, params: unknown[] = []): Promise<string> {
+  try {
+    await c.query(sql, params);
+    return "ok";
+  } catch (e) {
+    return (e as { code: string }).code;
+  }
+}
+
+t.test("each role does what it may, and nothing more", async (t) => {
+  const url = await freshDatabase(t);
+  const su = await connect(t, url);
+  const tag = `${process.pid}`;
+  const readerUrl = await login(t, su, url, `r_${tag}`, "reader");
+  const writerUrl = await login(t, su, url, `w_${tag}`, "writer");
+  const adminUrl = await login(t, su, url, `a_${tag}`, "admin");
+  const nobodyUrl = await login(t, su, url, `n_${tag}`);
+
+  // A writer pushes through the SQL API alone.
+  const { store } = await testStore(t, "file");
+  const writer = await Strata.open({ databaseUrl: writerUrl, store, home: tempDir(t) });
+  t.teardown(() => writer.close());
+  const dir = tempDir(t);
+  writeTree(dir, { "a.txt": "a", "b/c.txt": "c" });
+  const pushed = await writer.push(dir, { dataset: "ds" });
+  t.equal(pushed.version.tag, "v1", "a writer pushes");
+
+  const reader = await connect(t, readerUrl);
+  t.same((await reader.query("select tag from strata.v_versions")).rows, [{ tag: "v1" }], "a reader reads the views");
+  t.equal((await reader.query("select * from strata.ls('ds', 'v1')")).rowCount, 2, "and the read functions");
+  t.equal(await codeOf(reader, "select * from strata.push_begin('ds')"), "42501", "a reader cannot push");
+  t.equal(await codeOf(reader, "select strata.create_dataset('x')"), "42501", "nor create a dataset");
+  t.equal(await codeOf(reader, "select * from strata.versions"), "42501", "tables are the owner's: only views and functions");
+
+  const w = await connect(t, writerUrl);
+  t.equal(await codeOf(w, "select strata.grant_role('x', 'reader')"), "42501", "a writer grants no roles");
+  t.equal(await codeOf(w, "copy (select 1) to program 'id'"), "42501", "COPY ... TO PROGRAM is refused");
+  t.equal(await codeOf(w, "select pg_read_file('/etc/passwd')"), "42501", "so is reading server files");
+
+  const nobody = await connect(t, nobodyUrl);
+  t.equal(await codeOf(nobody, "select * from strata.v_versions"), "42501", "a login without a role sees nothing");
+  t.equal(await codeOf(nobody, "select * from strata.ls('ds', 'v1')"), "42501");
+
+  // No login of any role writes or deletes a table directly.
+  const tables = (
+    await su.query<{ name: string; col: string }>(
+      `select t.tablename as name, (select a.attname from pg_attribute a where a.attrelid = ('strata.' || t.tablename)::regclass and a.attnum > 0 and a.attidentity = '' order by a.attnum limit 1) as col
+       from pg_tables t where t.schemaname = 'strata' order by 1`,
+    )
+  ).rows;
+  t.ok(tables.length >= 15, `${tables.length} tables`);
+  const a = await connect(t, adminUrl);
+  for (const [who, c] of [
+    ["writer", w],
+    ["admin", a],
+    ["reader", reader],
+  ] as const) {
+    const refused: string[] = [];
+    for (const { name, col } of tables)
+      for (const sql of [
+        `delete from strata.${name}`,
+        `update strata.${name} set ${col} = ${col}`,
+        `truncate strata.${name}`,
+        `insert into strata.${name} default values`,
+      ])
+        if ((await codeOf(c, sql)) !== "42501") refused.push(sql);
+    t.same(refused, [], `a ${who} writes no table directly`);
+  }
+
+  // No login is a superuser, and the group roles cannot log in.
+  const supers = (
+    await su.query(
+      "select rolname from pg_roles where rolsuper or (rolname like 'strata\\_%' and rolcanlogin and rolname not in ('strata_app', 'strata_bi'))",
+    )
+  ).rows.map((r) => r.rolname as string);
+  t.notOk(
+    supers.some((r) => r.startsWith("strata_")),
+    `no Strata role is a superuser or a login: ${supers.join(", ")}`,
+  );
+  t.equal((await su.query("select has_schema_privilege('public', 'strata', 'usage') as p")).rows[0].p, false, "PUBLIC gets nothing");
+
+  // An admin grants and revokes; the audit table records it.
+  t.equal(await codeOf(a, "select strata.grant_role($1, 'reader')", [`n_${tag}`]), "ok");
+  t.equal((await nobody.query("select count(*)::int as n from strata.v_versions")).rows[0].n, 1, "the granted login now reads");
+  t.equal(await codeOf(a, "select strata.revoke_role($1, 'reader')", [`n_${tag}`]), "ok");
+  t.equal(await codeOf(nobody, "select * from strata.v_versions"), "42501", "and no longer after the revoke");
+  t.equal(await codeOf(a, "select strata.grant_role('no_such_login_x', 'reader')"), Sqlstate.unknownRole);
+  t.equal(await codeOf(a, "select strata.grant_role($1, 'superuser')", [`n_${tag}`]), Sqlstate.invalidArgument);
+  t.equal(await codeOf(a, "select strata.grant_role('strata_owner', 'admin')"), Sqlstate.invalidArgument, "the group roles are not logins");
+  t.same(
+    (await su.query("select action from strata.audit where action like '% role' order by id")).rows.map((r) => r.action),
+    ["grant role", "grant role", "grant role", "grant role", "revoke role"],
+  );
+
+  // History refuses changes even from a superuser.
+  for (const sql of [
+    "delete from strata.versions",
+    "update strata.chunks set size = size",
+    "truncate strata.tree_entries cascade",
+    "delete from strata.lineage_edges",
+  ])
+    t.equal(await codeOf(su, sql), Sqlstate.historyImmutable, sql);
+  t.equal((await su.query("select count(*)::int as n from strata.versions")).rows[0].n, 1, "the version is still there");
+});
