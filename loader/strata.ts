@@ -7,6 +7,7 @@ import { type DiffEntry, type DiffSummary, diff, diffRows, diffRowsSummary, diff
 import { type StatusResult, status } from "./checkout/status.js";
 import { push, type PushOptions, type PushResult } from "./push/push.js";
 import { grantRole, revokeRole, type StrataRole } from "./roles.js";
+import { type FsckOptions, type FsckResult, fsck } from "./fsck/fsck.js";
 import { Session, type OpenOptions } from "./session.js";
 import type { ObjectStore } from "./store/index.js";
 import * as versions from "./versions.js";
@@ -92,6 +93,11 @@ export class Strata {
   /** Files and symlinks of a version under `prefix`, in path order. */
   ls(ref: VersionRef, prefix = ""): Promise<FileEntry[]> {
     return versions.ls(this.session, ref, prefix);
+  }
+
+  /** Check that every pack is in the store as recorded (and, full, every chunk); marks damaged packs. */
+  fsck(opts: FsckOptions = {}): Promise<FsckResult> {
+    return fsck(this.session, opts);
   }
 
   /** Give a login of a shared server a Strata role (an admin's right). */

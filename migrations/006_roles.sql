@@ -35,6 +35,10 @@ begin
   end if;
   -- A non-superuser installer must be the owner's member to change its tables later.
   if not me.rolsuper and not pg_has_role(current_user, 'strata_owner', 'member') then
+    if not me.rolcreaterole then
+      raise exception using errcode = '42501',
+        message = format('strata migrate needs CREATEROLE, or membership in strata_owner (grant strata_owner to %I)', current_user);
+    end if;
     execute format('grant strata_owner to %I', current_user);
   end if;
 end

@@ -39,7 +39,8 @@ declare
   f text;
 begin
   foreach f in array array['strata.diff(text, text, text, text, text)', 'strata.diff_rows(text, text, text, text, text)',
-                           'strata.ls(text, text, text)', 'strata.blob_chunks(bytea[])', 'strata.installed()'] loop
+                           'strata.ls(text, text, text)', 'strata.blob_chunks(bytea[])', 'strata.installed()',
+                           'strata.packs_page(bytea, integer)', 'strata.pack_chunks(bytea)', 'strata.damage_report()'] loop
     execute format('alter function %s security definer set search_path = pg_catalog, pg_temp', f);
     execute format('grant execute on function %s to strata_reader', f);
   end loop;

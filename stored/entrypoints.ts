@@ -91,6 +91,16 @@ export const entryPoints = [
     comment: "The file contents of the argument that have no row hashes under the current rule (2): the tabular files a push must hash.",
   },
   {
+    name: "unsound_blobs",
+    access: "writer",
+    module: "chunks",
+    args: [{ name: "hashes", type: "bytea[]" }],
+    returns: "setof bytea",
+    volatility: "stable",
+    comment:
+      "The file contents of the argument that the database lacks, or that use a chunk it lacks or holds in a damaged pack: the files a push must read again though its index vouches for them.",
+  },
+  {
     name: "register_pack",
     access: "writer",
     module: "chunks",
@@ -334,6 +344,29 @@ export const entryPoints = [
     returns: "void",
     volatility: "volatile",
     comment: "Take Strata's role reader, writer or admin from login (audited).",
+  },
+  {
+    name: "known_chunks",
+    access: "writer",
+    module: "packs",
+    args: [{ name: "hashes", type: "bytea[]" }],
+    returns: "table(chunk bytea, pack bytea, pack_size bigint)",
+    volatility: "stable",
+    comment:
+      "The chunks of the argument stored in sound packs, with their pack and its recorded size: what a push checks exists before it reuses a chunk.",
+  },
+  {
+    name: "mark_damaged_packs",
+    access: "writer",
+    module: "packs",
+    args: [
+      { name: "packs", type: "bytea[]" },
+      { name: "reason", type: "text" },
+    ],
+    returns: "integer",
+    volatility: "volatile",
+    comment:
+      "Record that these packs are missing, of another size, or hold a chunk that does not hash to its name: their chunks count as missing until a push uploads them again (audited). Returns how many were newly marked.",
   },
 ] as const satisfies readonly EntryPoint[];
 

@@ -8,7 +8,7 @@ import { mkdir, rename, rm, rmdir, symlink, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { StrataError } from "../errors.js";
 import { parentOf } from "./listing.js";
-import { eachLimited } from "./parallel.js";
+import { eachLimited } from "../parallel.js";
 import type { Plan } from "./plan.js";
 import { fileRecord, type PathRecord, statPath } from "./state.js";
 

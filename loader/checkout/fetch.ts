@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { StrataError } from "../errors.js";
 import { isStoreError, packKey, type ObjectStore } from "../store/index.js";
 import type { ChunkCache } from "./cache.js";
-import { eachLimited } from "./parallel.js";
+import { eachLimited } from "../parallel.js";
 
 export interface ChunkNeed {
   hash: string;

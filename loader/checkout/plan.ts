@@ -13,7 +13,7 @@ import { readdir, readlink } from "node:fs/promises";
 import { join } from "node:path";
 import { StrataError } from "../errors.js";
 import { type Entry, parentOf } from "./listing.js";
-import { eachLimited } from "./parallel.js";
+import { eachLimited } from "../parallel.js";
 import { type CheckoutState, type FileStat, fileRecord, type PathRecord, statPath, unchangedSince } from "./state.js";
 
 export interface Plan {

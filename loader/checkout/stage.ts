@@ -13,7 +13,7 @@ import { StrataError } from "../errors.js";
 import type { Session } from "../session.js";
 import type { ChunkFetcher, ChunkNeed } from "./fetch.js";
 import { BLOB_BATCH, chunkLists, type ChunkRow, type Entry } from "./listing.js";
-import { eachLimited } from "./parallel.js";
+import { eachLimited } from "../parallel.js";
 
 export interface StageOptions {
   concurrency: number;

@@ -8,7 +8,7 @@ import { StrataError } from "../errors.js";
 import type { Session } from "../session.js";
 import { recoverCrashedRun } from "./journal.js";
 import { parentOf } from "./listing.js";
-import { eachLimited } from "./parallel.js";
+import { eachLimited } from "../parallel.js";
 import { hashFile, realFolders } from "./plan.js";
 import { folderId, readLegacyState, readState, unchangedSince } from "./state.js";
 

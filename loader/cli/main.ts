@@ -9,6 +9,7 @@ import { type DescribedError, describeError, ErrorKinds } from "../errors.js";
 import { projectRoot } from "../paths.js";
 import * as checkout from "./commands/checkout.js";
 import * as dataset from "./commands/dataset.js";
+import * as fsck from "./commands/fsck.js";
 import * as init from "./commands/init.js";
 import * as db from "./commands/db.js";
 import * as diff from "./commands/diff.js";
@@ -19,7 +20,7 @@ import * as push from "./commands/push.js";
 import * as role from "./commands/role.js";
 import { escapeControls, flushOutput } from "./output.js";
 
-const commands = [init, db, migrate, dataset, push, checkout, log, ls, diff, role];
+const commands = [init, db, migrate, dataset, push, checkout, log, ls, diff, fsck, role];
 
 /** What `strata --help` says after the commands. */
 function helpFooter(): string {
@@ -61,7 +62,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv);
     await flushOutput();
-    return 0;
+    // a command that reports a finding (fsck: damage) sets the code without an error
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (e) {
     await flushOutput();
     if (e instanceof CommanderError) {

@@ -1,12 +1,23 @@
-// Which chunks to upload: those neither known to the database nor already packed by
-// this push. Chunks wait in a batch (bounded in count and bytes) so the database is
-// asked once per batch, not once per chunk.
+// Which chunks to upload: those the database lacks, those in packs that turn out not to
+// be in the store (verify.ts), and none this push has packed already. Chunks wait in a
+// batch (bounded in count and bytes) so the database is asked once per batch, not once
+// per chunk.
 
 import type { Packer } from "./packer.js";
+import type { PackVerifier } from "./verify.js";
+
+export interface KnownChunk {
+  chunk: Buffer;
+  /** The pack the database says holds it, and that pack's recorded size. */
+  pack: Buffer;
+  packSize: number;
+}
 
 export interface DedupDb {
-  /** The hashes among `hashes` that the database lacks. */
-  missingChunks(hashes: Buffer[]): Promise<Buffer[]>;
+  /** The chunks among `hashes` the database has in sound packs (strata.known_chunks). */
+  knownChunks(hashes: Buffer[]): Promise<KnownChunk[]>;
+  /** Report packs missing from the store or of another size (strata.mark_damaged_packs). */
+  markDamaged(packs: Buffer[], reason: string): Promise<void>;
 }
 
 export interface DedupStats {
@@ -14,6 +25,8 @@ export interface DedupStats {
   bytes: number;
   newChunks: number;
   newBytes: number;
+  /** Packs found missing or of another size in the store, whose chunks were uploaded again. */
+  damagedPacks: number;
 }
 
 export class ChunkDedup {
@@ -21,11 +34,12 @@ export class ChunkDedup {
   private batchBytes = 0;
   /** Hex hashes this push has packed (and so must not pack again). */
   readonly packed = new Set<string>();
-  readonly stats: DedupStats = { chunks: 0, bytes: 0, newChunks: 0, newBytes: 0 };
+  readonly stats: DedupStats = { chunks: 0, bytes: 0, newChunks: 0, newBytes: 0, damagedPacks: 0 };
 
   constructor(
     private readonly db: DedupDb,
     private readonly packer: Packer,
+    private readonly verifier: PackVerifier,
     private readonly maxCount = 2048,
     private readonly maxBytes = 16 * 1024 * 1024,
   ) {}
@@ -45,11 +59,19 @@ export class ChunkDedup {
     const unseen = new Map<string, { hash: Buffer; data: Buffer }>();
     for (const c of batch) if (!this.packed.has(c.key)) unseen.set(c.key, c);
     if (unseen.size === 0) return;
-    const missing = await this.db.missingChunks([...unseen.values()].map((c) => c.hash));
-    for (const h of missing) {
-      const key = h.toString("hex");
-      const c = unseen.get(key);
-      if (!c || this.packed.has(key)) continue;
+    const known = await this.db.knownChunks([...unseen.values()].map((c) => c.hash));
+    const packs = new Map<string, number>();
+    for (const k of known) packs.set(k.pack.toString("hex"), k.packSize);
+    const damaged = new Set(await this.verifier.damaged(packs));
+    if (damaged.size > 0) {
+      await this.db.markDamaged(
+        [...damaged].map((h) => Buffer.from(h, "hex")),
+        "missing from the store, or of another size, when a push came to reuse it",
+      );
+      this.stats.damagedPacks += damaged.size;
+    }
+    for (const k of known) if (!damaged.has(k.pack.toString("hex"))) unseen.delete(k.chunk.toString("hex"));
+    for (const [key, c] of unseen) {
       this.packed.add(key);
       this.stats.newChunks++;
       this.stats.newBytes += c.data.length;

@@ -80,7 +80,9 @@ export class Packer {
 
   private async upload(parts: Buffer[], hashes: Buffer[]): Promise<void> {
     const packHash = packName(hashes);
-    await this.store.put(packKey(packHash.toString("hex")), parts);
+    // Replace whatever is there: only chunks the database lacks (or holds in a damaged
+    // pack) are packed, so an object already under this name is a killed push's or damaged.
+    await this.store.put(packKey(packHash.toString("hex")), parts, { replace: true });
     const offsets: number[] = [];
     let offset = 0;
     for (const p of parts) {

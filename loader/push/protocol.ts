@@ -5,6 +5,7 @@
 import type { ChunkParams } from "../chunk/params.js";
 import type { Session } from "../session.js";
 import { type VersionInfo, versionInfo } from "../versions.js";
+import type { KnownChunk } from "./dedup.js";
 import type { Tree } from "./tree.js";
 
 /** Hashes per missing_* call. */
@@ -45,7 +46,7 @@ export async function parentOf(s: Session, dataset: string, parent: string | und
 /** The hashes among `hashes` that the database lacks (chunks, file contents, trees, or row hashes). */
 export async function missingHashes(
   s: Session,
-  fn: "missing_chunks" | "missing_blobs" | "missing_trees" | "missing_row_hashes",
+  fn: "missing_chunks" | "missing_blobs" | "missing_trees" | "missing_row_hashes" | "unsound_blobs",
   hashes: Buffer[],
 ): Promise<Buffer[]> {
   const out: Buffer[] = [];
@@ -54,6 +55,23 @@ export async function missingHashes(
     for (const r of rows) out.push(r.h);
   }
   return out;
+}
+
+/** The chunks among `hashes` stored in sound packs, with their pack and its recorded size. */
+export async function knownChunks(s: Session, hashes: Buffer[]): Promise<KnownChunk[]> {
+  const out: KnownChunk[] = [];
+  for (let i = 0; i < hashes.length; i += HASH_BATCH) {
+    const rows = await s.query<{ chunk: Buffer; pack: Buffer; pack_size: number }>("select * from strata.known_chunks($1::bytea[])", [
+      hashes.slice(i, i + HASH_BATCH),
+    ]);
+    for (const r of rows) out.push({ chunk: r.chunk, pack: r.pack, packSize: r.pack_size });
+  }
+  return out;
+}
+
+/** Report packs that are not in the store as recorded: their chunks count as missing. */
+export async function markDamaged(s: Session, packs: Buffer[], reason: string): Promise<void> {
+  await s.query("select strata.mark_damaged_packs($1::bytea[], $2)", [packs, reason]);
 }
 
 /** Record a stored pack and its chunks; the push counts the new ones. */

@@ -8,12 +8,22 @@
 import { resolve } from "node:path";
 import { faultPoint } from "../fault.js";
 import type { Session } from "../session.js";
-import { Sqlstate } from "../../stored/errors.js";
 import type { VersionInfo } from "../versions.js";
 import { ChunkDedup } from "./dedup.js";
 import { FileIndex } from "./file-index.js";
 import { Packer } from "./packer.js";
-import { commitVersion, missingHashes, parentOf, pushBegin, putBlobs, putTrees, registerPack } from "./protocol.js";
+import {
+  commitVersion,
+  knownChunks,
+  markDamaged,
+  missingHashes,
+  parentOf,
+  pushBegin,
+  putBlobs,
+  putTrees,
+  registerPack,
+} from "./protocol.js";
+import { PackVerifier } from "./verify.js";
 import { readInput } from "./read.js";
 import { recordTabularRows, tabularRowsOf } from "./tabular.js";
 import { buildTrees } from "./tree.js";
@@ -59,6 +69,10 @@ export interface PushResult {
   newChunks: number;
   newBytes: number;
   packs: number;
+  /** Packs this push checked are in the store (one HEAD each, remembered in the home). */
+  packChecks: number;
+  /** Packs it found missing or of another size: reported damaged, their chunks uploaded again. */
+  damagedPacks: number;
 }
 
 export async function push(session: Session, input: string, opts: PushOptions): Promise<PushResult> {
@@ -80,7 +94,12 @@ export async function push(session: Session, input: string, opts: PushOptions): 
     },
     { packSize },
   );
-  const dedup = new ChunkDedup({ missingChunks: (h) => missingHashes(session, "missing_chunks", h) }, packer);
+  const verifier = new PackVerifier(session.store, PackVerifier.cacheFileOf(session.home, session.store));
+  const dedup = new ChunkDedup(
+    { knownChunks: (h) => knownChunks(session, h), markDamaged: (p, why) => markDamaged(session, p, why) },
+    packer,
+    verifier,
+  );
   const fileCount = files.filter((f) => f.kind !== "dir").length;
   const progress: PushProgress = {
     files: 0,
@@ -93,6 +112,7 @@ export async function push(session: Session, input: string, opts: PushOptions): 
     params,
     index,
     rereadAll: opts.rereadAll === true,
+    unsoundBlobs: async (hashes) => new Set((await missingHashes(session, "unsound_blobs", hashes)).map((h) => h.toString("hex"))),
     dedup,
     onProgress: (p) => {
       progress.files = p.files;
@@ -114,6 +134,8 @@ export async function push(session: Session, input: string, opts: PushOptions): 
     newChunks: dedup.stats.newChunks,
     newBytes: dedup.stats.newBytes,
     packs: packer.stats.packs,
+    packChecks: verifier.stats.requests,
+    damagedPacks: dedup.stats.damagedPacks,
   };
   const tabularRows = await tabularRowsOf(session, read.tabular);
   // The same tree as the parent and nothing the user asked to record: no new version.
@@ -124,27 +146,18 @@ export async function push(session: Session, input: string, opts: PushOptions): 
     await index?.save();
     return { version: base, unchanged: true, ...stats };
   }
-  let version: VersionInfo;
-  try {
-    await putBlobs(session, read.blobs);
-    await putTrees(session, trees);
-    await recordTabularRows(session, tabularRows);
-    version = await commitVersion(session, {
-      dataset: opts.dataset,
-      push: pushId,
-      root: rootTree,
-      parent: opts.parent,
-      tag: opts.tag,
-      message: opts.message,
-      metadata: opts.metadata,
-    });
-  } catch (e) {
-    // Contents taken from a stale index (another database, collected data) are missing:
-    // read every file again once.
-    if (read.unchangedFiles > 0 && !opts.rereadAll && (e as { cause?: { code?: string } }).cause?.code === Sqlstate.missingObject)
-      return push(session, input, { ...opts, rereadAll: true });
-    throw e;
-  }
+  await putBlobs(session, read.blobs);
+  await putTrees(session, trees);
+  await recordTabularRows(session, tabularRows);
+  const version = await commitVersion(session, {
+    dataset: opts.dataset,
+    push: pushId,
+    root: rootTree,
+    parent: opts.parent,
+    tag: opts.tag,
+    message: opts.message,
+    metadata: opts.metadata,
+  });
   await index?.save();
   return { version, unchanged: false, ...stats };
 }

@@ -33,8 +33,10 @@ export interface ReadResult {
 export interface ReadOptions {
   params: ChunkParams;
   index: FileIndex | undefined;
-  /** Read every file even when the index says it is unchanged. */
+  /** Read every file even when the index says it is unchanged (the index is still rewritten). */
   rereadAll: boolean;
+  /** Of the contents the index vouches for, those the database lacks or cannot read (hex). */
+  unsoundBlobs: (hashes: Buffer[]) => Promise<Set<string>>;
   dedup: ChunkDedup;
   /** Called as files and bytes are read. */
   onProgress: (p: ReadProgress) => void;
@@ -89,24 +91,29 @@ export async function readInput(root: string, files: readonly InputFile[], opts:
   let unchangedFiles = 0;
 
   // Unchanged files (same size, mtime, ctime and inode as last time), symlinks and
-  // folders need no reading.
+  // folders need no reading; unless the database lacks the contents the index names (an
+  // index of another database) or cannot read them (a damaged pack): those are read, and
+  // so uploaded again.
   const toRead: InputFile[] = [];
+  const indexed: [InputFile, Buffer][] = [];
   for (const f of files) {
     const known = f.kind === "file" && !opts.rereadAll ? index?.lookup(f) : undefined;
-    if (f.kind === "dir") {
-      records.push({ path: f.path, kind: "dir", hash: EMPTY, size: 0 });
-      continue;
-    }
-    if (f.kind === "symlink") {
+    if (f.kind === "dir") records.push({ path: f.path, kind: "dir", hash: EMPTY, size: 0 });
+    else if (f.kind === "symlink") {
       records.push({ path: f.path, kind: "symlink", hash: symlinkHash(f.target!), size: 0, target: f.target });
-    } else if (known) {
-      records.push({ path: f.path, kind: "file", executable: f.executable, hash: known, size: f.size });
-      index!.record(f, known);
-      unchangedFiles++;
-    } else {
+      progress.files++;
+    } else if (known) indexed.push([f, known]);
+    else toRead.push(f);
+  }
+  const unsound = await opts.unsoundBlobs(indexed.map(([, h]) => h));
+  for (const [f, known] of indexed) {
+    if (unsound.has(known.toString("hex"))) {
       toRead.push(f);
       continue;
     }
+    records.push({ path: f.path, kind: "file", executable: f.executable, hash: known, size: f.size });
+    index!.record(f, known);
+    unchangedFiles++;
     progress.files++;
   }
 

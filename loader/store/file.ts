@@ -18,9 +18,17 @@ import { faultPoint } from "../fault.js";
 import { processAlive } from "../lock.js";
 import { errorCode, StoreError, type StoreErrorKind } from "./errors.js";
 import { validateKey, validatePrefix } from "./keys.js";
-import { mapLimited } from "./limit.js";
+import { mapLimited } from "../parallel.js";
 import { checkRange, readRanges } from "./ranges.js";
-import { emptyStats, type ByteRange, type GetRangesOptions, type ListEntry, type ObjectStore, type StoreStats } from "./store.js";
+import {
+  type ByteRange,
+  emptyStats,
+  type GetRangesOptions,
+  type ListEntry,
+  type ObjectStore,
+  type PutOptions,
+  type StoreStats,
+} from "./store.js";
 
 /** Where writes in progress live; its name can never be a key. */
 const TEMP_DIR = ".tmp";
@@ -76,12 +84,14 @@ export class FileStore implements ObjectStore {
     }
   }
 
-  async put(key: string, body: Buffer | readonly Buffer[]): Promise<boolean> {
+  async put(key: string, body: Buffer | readonly Buffer[], options: PutOptions = {}): Promise<boolean> {
     const path = this.pathOf(key);
     const parts = Buffer.isBuffer(body) ? [body] : body;
     const size = parts.reduce((n, b) => n + b.length, 0);
-    this.counts.head++;
-    if ((await this.statFile(path, key))?.size === size) return false;
+    if (!options.replace) {
+      this.counts.head++;
+      if ((await this.statFile(path, key))?.size === size) return false;
+    }
     this.counts.put++;
     const dir = dirname(path);
     const tmp = join(this.root, TEMP_DIR, `${hostname()}-${process.pid}-${randomBytes(8).toString("hex")}`);

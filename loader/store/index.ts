@@ -15,7 +15,7 @@ export { packKey, validateKey } from "./keys.js";
 export { Limiter } from "./limit.js";
 export { planRanges, DEFAULT_RANGE_GAP } from "./ranges.js";
 export { S3Store, type S3StoreOptions } from "./s3.js";
-export type { ByteRange, GetRangesOptions, ListEntry, ObjectStore, StoreStats } from "./store.js";
+export type { ByteRange, GetRangesOptions, ListEntry, ObjectStore, PutOptions, StoreStats } from "./store.js";
 
 export interface OpenStoreOptions {
   /** Relative folders are resolved against this (default process.cwd()). */

@@ -41,9 +41,3 @@ export class Limiter {
     else this.active--;
   }
 }
-
-/** Runs `fn` over `items` with at most `max` in flight; results keep the input order. */
-export async function mapLimited<T, R>(items: readonly T[], max: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const limiter = new Limiter(max);
-  return Promise.all(items.map((item, index) => limiter.run(() => fn(item, index))));
-}

@@ -4,7 +4,7 @@
 // gap trades a few wasted bytes for fewer requests.
 
 import { StoreError } from "./errors.js";
-import { mapLimited } from "./limit.js";
+import { mapLimited } from "../parallel.js";
 import type { ByteRange, GetRangesOptions } from "./store.js";
 
 export const DEFAULT_RANGE_GAP = 256 * 1024;

@@ -18,11 +18,20 @@ import type { S3Client, S3ClientConfig } from "@aws-sdk/client-s3";
 
 import { isStoreError, StoreError } from "./errors.js";
 import { validateKey, validatePrefix } from "./keys.js";
-import { Limiter, mapLimited } from "./limit.js";
+import { mapLimited } from "../parallel.js";
+import { Limiter } from "./limit.js";
 import { checkRange, readRanges } from "./ranges.js";
 import { DEFAULT_REGION, resolveS3Settings, type S3Settings, type S3StoreOptions } from "./s3-config.js";
 import { mapS3Error } from "./s3-errors.js";
-import { emptyStats, type ByteRange, type GetRangesOptions, type ListEntry, type ObjectStore, type StoreStats } from "./store.js";
+import {
+  type ByteRange,
+  emptyStats,
+  type GetRangesOptions,
+  type ListEntry,
+  type ObjectStore,
+  type PutOptions,
+  type StoreStats,
+} from "./store.js";
 
 export type { S3StoreOptions } from "./s3-config.js";
 
@@ -122,17 +131,19 @@ export class S3Store implements ObjectStore {
     );
   }
 
-  async put(key: string, parts: Buffer | readonly Buffer[]): Promise<boolean> {
+  async put(key: string, parts: Buffer | readonly Buffer[], options: PutOptions = {}): Promise<boolean> {
     const Key = this.fullKey(key);
     // one PUT needs one body (a streamed body trips test servers; see the s3 guide)
     const body = Buffer.isBuffer(parts) ? parts : parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     // A denied HEAD says nothing (S3 also denies HEAD of a missing key to
     // credentials without s3:ListBucket): let the PUT answer, with a reason.
-    const existing = await this.size(key).catch((err: unknown) => {
-      if (isStoreError(err, "access_denied")) return undefined;
-      throw err;
-    });
-    if (existing === body.length) return false;
+    if (!options.replace) {
+      const existing = await this.size(key).catch((err: unknown) => {
+        if (isStoreError(err, "access_denied")) return undefined;
+        throw err;
+      });
+      if (existing === body.length) return false;
+    }
     const ContentMD5 = createHash("md5").update(body).digest("base64");
     await this.send("write", key, () =>
       this.sdkClient().then(([c, m]) =>

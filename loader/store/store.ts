@@ -30,6 +30,11 @@ export interface GetRangesOptions {
   maxSpan?: number;
 }
 
+export interface PutOptions {
+  /** Write even when an object of the same size is there (default false). */
+  replace?: boolean;
+}
+
 export interface ObjectStore {
   /** Where the store points, for messages: `s3://bucket/prefix` or `file:///abs/path`. */
   describe(): string;
@@ -44,12 +49,13 @@ export interface ObjectStore {
   /**
    * Stores `body` (one buffer, or parts written back to back) under `key`. Idempotent: if an object of the same size already
    * exists it is left alone (keys are content addresses) and false is returned;
-   * otherwise the object is written whole and true is returned. A reader never
+   * otherwise the object is written whole and true is returned. With `replace`, it is
+   * written whatever is there (a damaged object of the right size is made whole again). A reader never
    * sees a partial object under `key` (S3 PUT is atomic; the file store writes a
    * temp file in the same folder, fsyncs it, renames it, fsyncs the folder).
    * Transient failures are retried inside (S3); a rejection means it gave up.
    */
-  put(key: string, body: Buffer | readonly Buffer[]): Promise<boolean>;
+  put(key: string, body: Buffer | readonly Buffer[], options?: PutOptions): Promise<boolean>;
 
   /** Whether `key` exists. Read-only, retried like every read. */
   has(key: string): Promise<boolean>;

@@ -4,6 +4,7 @@
 
 import pg from "pg";
 import t from "tap";
+import { migrate } from "../../loader/db/migrate.js";
 import { Strata } from "../../loader/strata.js";
 import { Sqlstate } from "../../stored/errors.js";
 import { connect } from "../helpers/db.js";
@@ -131,4 +132,36 @@ t.test("each role does what it may, and nothing more", async (t) => {
   ])
     t.equal(await codeOf(su, sql), Sqlstate.historyImmutable, sql);
   t.equal((await su.query("select count(*)::int as n from strata.versions")).rows[0].n, 1, "the version is still there");
+});
+
+t.test("a login that may not migrate is told what it needs, and nothing is installed", async (t) => {
+  const url = await freshDatabase(t);
+  const su = await connect(t, url);
+  const name = `m_${process.pid}`;
+  const loginUrl = await login(t, su, url, name);
+  const db = `mig_${process.pid}`;
+  await su.query(`create database ${db} owner ${name} template template0`);
+  t.teardown(async () => {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    await c.query(`drop database if exists ${db} with (force)`);
+    await c.end();
+  });
+  const target = new URL(loginUrl);
+  target.pathname = `/${db}`;
+  const superTarget = new URL(url);
+  superTarget.pathname = `/${db}`;
+  const su2 = new pg.Client({ connectionString: superTarget.toString() });
+  await su2.connect();
+  await su2.query("create extension pllua"); // a trusted extension a database owner may make, done ahead here
+  await su2.end();
+  const err = await migrate(target.toString()).catch((e: unknown) => e);
+  t.match(err, {
+    code: "42501",
+    message: /strata migrate needs CREATEROLE, or membership in strata_owner \(grant strata_owner to m_\d+\)/,
+  });
+  const c = new pg.Client({ connectionString: target.toString() });
+  await c.connect();
+  t.equal((await c.query("select to_regclass('strata.versions') as t")).rows[0].t, null, "nothing installed");
+  await c.end();
 });

@@ -1,6 +1,6 @@
 // Bounded parallel loops that stop starting work at the first failure and wait for
-// the tasks already running before they reject: cleanup after a failed checkout
-// must not race with writes still in flight.
+// the tasks already running before they reject: cleanup after a failure (a checkout's
+// temp files, a store's requests) must not race with work still in flight.
 
 /** Runs `fn` over `items`, at most `limit` at once; rejects with the first error once all started tasks settled. */
 export async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {

@@ -1,0 +1,122 @@
+// fsck: what the database cannot see, checked against the store. Every registered pack
+// must exist with its recorded size, which one listing of the store tells (not one
+// request per pack); --full also reads every pack and hashes every chunk. Damaged packs
+// are marked in the database, so the next push of the same content uploads their chunks
+// again and the versions that use them become readable again; the report names those
+// versions and paths (strata.damage_report).
+
+import { createHash } from "node:crypto";
+import { eachLimited } from "../parallel.js";
+import type { Session } from "../session.js";
+import { packKey } from "../store/index.js";
+
+export interface FsckOptions {
+  /** Also read every pack and hash every chunk. */
+  full?: boolean;
+  /** Packs read at once with --full (default 4). */
+  concurrency?: number;
+}
+
+export interface DamagedPack {
+  /** Hex name. */
+  pack: string;
+  why: string;
+}
+
+export interface FsckResult {
+  /** Packs the database records that hold chunks, and those checked. */
+  packs: number;
+  /** Packs found damaged now (and marked), and those marked before that still hold chunks. */
+  damaged: DamagedPack[];
+  /** Files made unreadable by damaged packs. */
+  affected: { dataset: string; tag: string; path: string }[];
+  /** Objects under packs/ that no pack row knows (a killed push's; gc removes them). */
+  unknownObjects: number;
+  /** Bytes read from the store (with --full). */
+  bytesRead: number;
+}
+
+interface PackRow {
+  hash: Buffer;
+  size: number;
+  damaged: boolean;
+  chunk_count: number;
+}
+
+const PAGE = 5000;
+
+export async function fsck(s: Session, opts: FsckOptions = {}): Promise<FsckResult> {
+  await s.checkStore();
+  // The store's listing and the pack rows both come in hash order: one merge, in bounded memory.
+  const listing = storePacks(s)[Symbol.asyncIterator]();
+  let next = await listing.next();
+  let unknownObjects = 0;
+  const damaged: DamagedPack[] = [];
+  const sound: PackRow[] = [];
+  let packs = 0;
+  for await (const p of dbPacks(s)) {
+    const hex = p.hash.toString("hex");
+    while (!next.done && next.value.hex < hex) {
+      unknownObjects++;
+      next = await listing.next();
+    }
+    let stored: number | undefined;
+    if (!next.done && next.value.hex === hex) {
+      stored = next.value.size;
+      next = await listing.next();
+    }
+    if (p.chunk_count === 0) continue; // its chunks moved to another pack: nothing uses it
+    packs++;
+    if (p.damaged) damaged.push({ pack: hex, why: "marked damaged before" });
+    else if (stored === undefined) damaged.push({ pack: hex, why: "missing from the store" });
+    else if (stored !== p.size) damaged.push({ pack: hex, why: `${stored} bytes in the store, ${p.size} recorded` });
+    else sound.push(p);
+  }
+  for (; !next.done; next = await listing.next()) unknownObjects++;
+  let bytesRead = 0;
+  if (opts.full) {
+    await eachLimited(sound, opts.concurrency ?? 4, async (p) => {
+      const body = await s.store.get(packKey(p.hash.toString("hex")));
+      bytesRead += body.length;
+      const chunks = await s.query<{ chunk: Buffer; pack_offset: number; size: number }>("select * from strata.pack_chunks($1)", [p.hash]);
+      const bad = chunks.find(
+        (c) =>
+          !createHash("sha256")
+            .update(body.subarray(c.pack_offset, c.pack_offset + c.size))
+            .digest()
+            .equals(c.chunk),
+      );
+      if (bad !== undefined)
+        damaged.push({ pack: p.hash.toString("hex"), why: `chunk ${bad.chunk.toString("hex")} does not match its hash` });
+    });
+  }
+  const fresh = damaged.filter((d) => d.why !== "marked damaged before");
+  if (fresh.length > 0)
+    await s.query("select strata.mark_damaged_packs($1::bytea[], $2)", [
+      fresh.map((d) => Buffer.from(d.pack, "hex")),
+      `fsck: ${fresh[0]!.why}${fresh.length > 1 ? ` (and ${fresh.length - 1} more)` : ""}`,
+    ]);
+  const affected =
+    damaged.length === 0 ? [] : await s.query<{ dataset: string; tag: string; path: string }>("select * from strata.damage_report()");
+  damaged.sort((a, b) => (a.pack < b.pack ? -1 : 1));
+  return { packs, damaged, affected, unknownObjects, bytesRead };
+}
+
+/** Every pack object in the store, in hash order (keys sort as their hashes do). */
+async function* storePacks(s: Session): AsyncGenerator<{ hex: string; size: number }> {
+  for await (const e of s.store.list("packs/")) {
+    const m = /^packs\/[0-9a-f]{2}\/([0-9a-f]{64})$/.exec(e.key);
+    if (m !== null) yield { hex: m[1]!, size: e.size };
+  }
+}
+
+/** Every pack row, in pages. */
+async function* dbPacks(s: Session): AsyncGenerator<PackRow> {
+  let after: Buffer | null = null;
+  for (;;) {
+    const rows: PackRow[] = await s.query<PackRow>("select * from strata.packs_page($1, $2)", [after, PAGE]);
+    yield* rows;
+    if (rows.length < PAGE) return;
+    after = rows[rows.length - 1]!.hash;
+  }
+}
