@@ -51,6 +51,8 @@ try {
       STRATA_TEST_SERVICE_LOG: serviceLog,
       STRATA_TEST_ADMIN_URL: adminUrl,
       STRATA_TEST_S3: JSON.stringify({ ...s3, stop: undefined }),
+      // The pinned AWS SDK runs on Node 20; its notice that later releases will not is noise here.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     };
     code = await new Promise<number>((resolve, reject) => {
       tap = spawn(process.execPath, [TAP, ...process.argv.slice(2)], { stdio: "inherit", env });

@@ -37,6 +37,13 @@ export interface S3StoreOptions {
   socketTimeoutMs?: number;
   /** MaxKeys of one ListObjectsV2 page; default 1000 (the S3 maximum). */
   listPageSize?: number;
+  /**
+   * Server-side encryption of what Strata writes: AES256 or aws:kms (env STRATA_S3_SSE),
+   * with the KMS key id (env STRATA_S3_SSE_KMS_KEY_ID); default: the bucket's own setting.
+   * Objects are written without an ACL, so they stay private to the bucket's owner.
+   */
+  sse?: "AES256" | "aws:kms";
+  sseKmsKeyId?: string;
   /** Where to read the variables above; default process.env. */
   env?: Env;
 }
@@ -55,6 +62,8 @@ export interface S3Settings {
   connectTimeoutMs: number;
   socketTimeoutMs: number;
   listPageSize: number;
+  sse: "AES256" | "aws:kms" | undefined;
+  sseKmsKeyId: string | undefined;
 }
 
 export const DEFAULT_REGION = "us-east-1";
@@ -85,7 +94,18 @@ export function resolveS3Settings(options: S3StoreOptions): S3Settings {
     connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
     socketTimeoutMs: options.socketTimeoutMs ?? 120_000,
     listPageSize: Math.min(1000, options.listPageSize ?? 1000),
+    ...encryption(options, env),
   };
+}
+
+function encryption(options: S3StoreOptions, env: Env): Pick<S3Settings, "sse" | "sseKmsKeyId"> {
+  const sse = options.sse ?? firstSet(env, "STRATA_S3_SSE");
+  if (sse !== undefined && sse !== "AES256" && sse !== "aws:kms")
+    throw new StoreError("bad_config", `STRATA_S3_SSE=${sse} is not a server-side encryption S3 knows (use AES256 or aws:kms)`);
+  const sseKmsKeyId = options.sseKmsKeyId ?? firstSet(env, "STRATA_S3_SSE_KMS_KEY_ID");
+  if (sseKmsKeyId !== undefined && sse !== "aws:kms")
+    throw new StoreError("bad_config", "STRATA_S3_SSE_KMS_KEY_ID needs STRATA_S3_SSE=aws:kms");
+  return { sse, sseKmsKeyId };
 }
 
 /** '' or 'a/b/' : no leading slash, exactly one trailing slash, valid key segments. */

@@ -147,7 +147,17 @@ export class S3Store implements ObjectStore {
     const ContentMD5 = createHash("md5").update(body).digest("base64");
     await this.send("write", key, () =>
       this.sdkClient().then(([c, m]) =>
-        c.send(new m.PutObjectCommand({ Bucket: this.settings.bucket, Key, Body: body, ContentLength: body.length, ContentMD5 })),
+        c.send(
+          new m.PutObjectCommand({
+            Bucket: this.settings.bucket,
+            Key,
+            Body: body,
+            ContentLength: body.length,
+            ContentMD5,
+            ServerSideEncryption: this.settings.sse,
+            SSEKMSKeyId: this.settings.sseKmsKeyId,
+          }),
+        ),
       ),
     );
     return true;

@@ -16,7 +16,7 @@ type Fault = "pass" | "slowdown" | "internal" | "reset" | "cut-body";
 
 interface Proxy {
   endpoint: string;
-  log: Array<{ method: string; fault: Fault }>;
+  log: Array<{ method: string; fault: Fault; headers: IncomingMessage["headers"] }>;
   maxInFlight: number;
   close(): Promise<void>;
 }
@@ -29,7 +29,7 @@ async function faultProxy(t: T, target: string, decide: (req: IncomingMessage, n
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const method = req.method ?? "GET";
     const fault = decide(req, proxy.log.filter((e) => e.method === method).length + 1);
-    proxy.log.push({ method, fault });
+    proxy.log.push({ method, fault, headers: req.headers });
     inFlight++;
     proxy.maxInFlight = Math.max(proxy.maxInFlight, inFlight);
     res.on("close", () => inFlight--);
@@ -242,4 +242,20 @@ t.test("at most `concurrency` requests are in flight", async (t) => {
   t.ok(proxy.maxInFlight <= 3, `max in flight ${proxy.maxInFlight}`);
   t.ok(proxy.maxInFlight >= 2, "requests did run in parallel");
   t.equal(proxy.log.length, 48, "a HEAD and a PUT per object");
+});
+
+t.test("objects are written private (no ACL), with the server-side encryption asked for", async (t) => {
+  const proxy = await faultProxy(t, server.endpoint, () => "pass");
+  const plain = open(t, { endpoint: proxy.endpoint, env: {} });
+  await plain.put("packs/aa/plain", Buffer.from("x"));
+  const encrypted = open(t, { endpoint: proxy.endpoint, env: { STRATA_S3_SSE: "aws:kms", STRATA_S3_SSE_KMS_KEY_ID: "alias/strata" } });
+  await encrypted.put("packs/aa/secret", Buffer.from("y"));
+  const puts = proxy.log.filter((e) => e.method === "PUT");
+  t.equal(puts.length, 2);
+  for (const p of puts) t.equal(p.headers["x-amz-acl"], undefined, "no ACL: private to the bucket's owner");
+  t.equal(puts[0]!.headers["x-amz-server-side-encryption"], undefined, "the bucket's default when none is asked");
+  t.equal(puts[1]!.headers["x-amz-server-side-encryption"], "aws:kms");
+  t.equal(puts[1]!.headers["x-amz-server-side-encryption-aws-kms-key-id"], "alias/strata");
+  t.throws(() => open(t, { env: { STRATA_S3_SSE: "rot13" } }), { kind: "bad_config", message: /STRATA_S3_SSE=rot13/ });
+  t.throws(() => open(t, { env: { STRATA_S3_SSE_KMS_KEY_ID: "k" } }), { kind: "bad_config", message: /needs STRATA_S3_SSE=aws:kms/ });
 });
