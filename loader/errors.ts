@@ -147,7 +147,13 @@ export function describeError(e: unknown): DescribedError {
   };
 }
 
-/** Collapses whitespace so that no message breaks the one-line rule. */
+/** Longest message shown: a name of 100,000 characters echoed in an error is not read by anyone. */
+const MAX_MESSAGE = 400;
+
+/** Collapses whitespace so that no message breaks the one-line rule, and cuts one that runs on. */
 export function oneLine(text: string): string {
-  return text.replace(/\s+/g, " ").trim();
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length <= MAX_MESSAGE
+    ? line
+    : `${line.slice(0, MAX_MESSAGE - 100)}... (${line.length - MAX_MESSAGE + 60} characters left out) ...${line.slice(-40)}`;
 }

@@ -1,0 +1,113 @@
+// Hostile input, table-driven: names, tags, messages, metadata and paths holding quotes,
+// semicolons, NUL, ../, control characters and 1 MB, against the SQL entry points. Each
+// either round-trips exactly or is refused with a clear error and its SQLSTATE, and a
+// refusal changes nothing.
+
+import t from "tap";
+import { Sqlstate } from "../../stored/errors.js";
+import { connect } from "../helpers/db.js";
+import { freshDatabase } from "../helpers/harness.js";
+import { commitFiles, versionsDb } from "../helpers/versions.js";
+
+const MB = "x".repeat(1 << 20);
+
+/** Hostile strings, by what they try. */
+const HOSTILE: Record<string, string> = {
+  quote: 'it\'s "quoted"',
+  semicolon: "a'; drop table strata.versions; --",
+  nul: "a\u0000b",
+  dotdot: "../../etc/passwd",
+  control: "bell\u0007esc\u001b[31mred\nnewline\ttab",
+  megabyte: MB,
+  unicode: "日本語 é 🚀",
+  empty: "",
+};
+
+async function outcome(
+  db: Awaited<ReturnType<typeof connect>>,
+  sql: string,
+  params: unknown[],
+): Promise<{ code: string; message: string }> {
+  try {
+    await db.query(sql, params);
+    return { code: "ok", message: "" };
+  } catch (e) {
+    return { code: (e as { code: string }).code, message: (e as Error).message };
+  }
+}
+
+t.test("names and tags: refused with ST001 unless they follow the rule, nothing created", async (t) => {
+  const db = await connect(t, await freshDatabase(t));
+  for (const [what, s] of Object.entries(HOSTILE)) {
+    const r = await outcome(db, "select strata.create_dataset($1)", [s]);
+    if (what === "nul") t.equal(r.code, "22021", `${what}: PostgreSQL refuses NUL in text`);
+    else t.equal(r.code, Sqlstate.invalidName, `${what} as a dataset name: ${r.message.slice(0, 80)}`);
+    t.ok(r.message.length < 400, `${what}: the message stays short (${r.message.length} characters)`);
+    const tag = await outcome(db, "select * from strata.push_begin('ds', null, $1)", [s]);
+    t.ok([Sqlstate.invalidName, "22021"].includes(tag.code), `${what} as a tag: ${tag.code}`);
+    for (const fn of [
+      "select * from strata.version($1)",
+      "select * from strata.version_history($1)",
+      "select * from strata.ls($1, null)",
+    ]) {
+      const r2 = await outcome(db, fn, [s]);
+      t.ok([Sqlstate.invalidName, "22021"].includes(r2.code), `${what} in ${fn}: ${r2.code}`);
+    }
+  }
+  t.same((await db.query("select count(*)::int as n from strata.datasets")).rows[0], { n: 0 }, "nothing was created");
+});
+
+t.test("descriptions, messages and metadata round-trip exactly, NUL refused", async (t) => {
+  const { session, db } = await versionsDb(t);
+  await commitFiles(session, "ds", { a: "a" });
+  for (const [what, s] of Object.entries(HOSTILE)) {
+    const name = `d-${what}`;
+    const r = await outcome(db, "select strata.create_dataset($1, $2)", [name, s]);
+    if (what === "nul") {
+      t.equal(r.code, "22021", "NUL in a description is refused");
+      t.equal((await db.query("select count(*)::int as n from strata.v_datasets where name = $1", [name])).rows[0].n, 0);
+      continue;
+    }
+    t.equal(r.code, "ok", `${what}: accepted`);
+    t.equal((await db.query("select description from strata.v_datasets where name = $1", [name])).rows[0].description, s, `${what}: exact`);
+  }
+  const root = (await db.query("select decode(content_hash, 'hex') as h from strata.v_versions where dataset = 'ds'")).rows[0].h;
+  for (const [what, s] of Object.entries(HOSTILE)) {
+    if (what === "nul") continue;
+    const meta = JSON.stringify({ note: s, [s.slice(0, 100)]: [s.slice(0, 10), 1e300, -0.5] });
+    const r = await outcome(db, "select * from strata.commit_version('ds', $1, null, null, $2, $3::jsonb)", [root, s, meta]);
+    t.equal(r.code, "ok", `${what}: a commit with it`);
+    const back = (await db.query("select message, metadata from strata.v_versions where dataset = 'ds' order by seq desc limit 1")).rows[0];
+    t.equal(back.message, s, `${what}: message exact`);
+    t.same(back.metadata, JSON.parse(meta), `${what}: metadata exact`);
+  }
+  const before = (await db.query("select count(*)::int as n from strata.versions")).rows[0].n;
+  const nul = await outcome(db, "select * from strata.commit_version('ds', $1, null, null, $2)", [root, HOSTILE.nul]);
+  t.equal(nul.code, "22021");
+  const nulMeta = await outcome(db, "select * from strata.commit_version('ds', $1, null, null, null, $2::jsonb)", [
+    root,
+    '{"k": "a\\u0000b"}',
+  ]);
+  t.equal(nulMeta.code, "22P05", "a NUL escape in JSON is refused by jsonb");
+  t.equal((await db.query("select count(*)::int as n from strata.versions")).rows[0].n, before, "no partial version");
+});
+
+t.test("paths and prefixes: never leave the version, never fail oddly", async (t) => {
+  const { session, db } = await versionsDb(t);
+  await commitFiles(session, "ds", { "a/b.txt": "b", "it's.txt": "q" }, { tag: "one" });
+  for (const [what, s] of Object.entries(HOSTILE)) {
+    const r = await outcome(db, "select * from strata.ls('ds', 'one', $1)", [s]);
+    if (what === "nul") t.equal(r.code, "22021");
+    else t.equal(r.code, "ok", `${what} as a prefix lists (nothing, or matches): ${r.message}`);
+    const rows = await outcome(db, "select * from strata.diff_rows('ds', 'one', 'one', $1)", [s]);
+    t.ok(
+      [Sqlstate.unknownPath, Sqlstate.invalidArgument, "22021"].includes(rows.code),
+      `${what} as a row-diff path: ${rows.code} ${rows.message.slice(0, 60)}`,
+    );
+  }
+  t.same(
+    (await db.query("select path from strata.ls('ds', 'one', $1)", ["it's"])).rows,
+    [{ path: "it's.txt" }],
+    "a quote in a prefix matches",
+  );
+});
