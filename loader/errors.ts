@@ -42,6 +42,10 @@ export const sqlErrors: Record<SqlstateName, { kind: ErrorKind; meaning: string 
   integrityFailure: { kind: "corrupt", meaning: "what a client sent does not verify (a tree's hash, sizes)" },
   unknownPath: { kind: "notFound", meaning: "no file at that path in the version" },
   unknownRole: { kind: "notFound", meaning: "no such login on the server" },
+  versionInUse: { kind: "conflict", meaning: "a run, model version or alias uses the version (delete with force)" },
+  noRetentionPolicy: { kind: "notFound", meaning: "the dataset has no retention policy" },
+  gcRunning: { kind: "conflict", meaning: "another gc is running on this database" },
+  pushOutlivedGc: { kind: "conflict", meaning: "a gc started while the push was open longer than its grace (push again)" },
 };
 
 /** PostgreSQL's own SQLSTATE classes (first two characters) that mean something to a user. */

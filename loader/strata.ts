@@ -8,12 +8,16 @@ import { type StatusResult, status } from "./checkout/status.js";
 import { push, type PushOptions, type PushResult } from "./push/push.js";
 import { grantRole, revokeRole, type StrataRole } from "./roles.js";
 import { type FsckOptions, type FsckResult, fsck } from "./fsck/fsck.js";
+import { type GcOptions, type GcResult, gc } from "./gc/gc.js";
+import * as retention from "./retention.js";
+import type { DatasetStorage, RetentionDecision, RetentionPolicy, VersionStorage } from "./retention.js";
 import { Session, type OpenOptions } from "./session.js";
 import type { ObjectStore } from "./store/index.js";
 import * as versions from "./versions.js";
 import type { DatasetInfo, FileEntry, VersionInfo, VersionRef } from "./versions.js";
 
 export { parseRef } from "./versions.js";
+export type { DatasetStorage, GcOptions, GcResult, RetentionDecision, RetentionPolicy, VersionStorage };
 export type { DatasetInfo, DiffEntry, DiffSummary, RowsSummary, FileEntry, OpenOptions, VersionInfo, VersionRef };
 
 export class Strata {
@@ -98,6 +102,45 @@ export class Strata {
   /** Check that every pack is in the store as recorded (and, full, every chunk); marks damaged packs. */
   fsck(opts: FsckOptions = {}): Promise<FsckResult> {
     return fsck(this.session, opts);
+  }
+
+  /** Delete a version (an admin's right); refused when a run, model version or alias uses it, unless `force`. */
+  deleteVersion(ref: Required<VersionRef>, force = false): Promise<VersionInfo> {
+    return retention.deleteVersion(this.session, ref.dataset, ref.tag, force);
+  }
+
+  /** Delete every version of a dataset, and the dataset (an admin's right). */
+  deleteDataset(dataset: string, force = false): Promise<VersionInfo[]> {
+    return retention.deleteDataset(this.session, dataset, force);
+  }
+
+  /** Keep the last `keepLast` versions and those younger than `keepWithin` (interval text); neither removes the policy. */
+  setRetention(dataset: string, keepLast?: number, keepWithin?: string): Promise<void> {
+    return retention.setRetention(this.session, dataset, keepLast, keepWithin);
+  }
+
+  retentionPolicies(dataset?: string): Promise<RetentionPolicy[]> {
+    return retention.retentionPolicies(this.session, dataset);
+  }
+
+  /** Delete what the retention policy of `dataset` (of every dataset when undefined) does not keep; dry run: only say. */
+  applyRetention(dataset?: string, dryRun = false): Promise<RetentionDecision[]> {
+    return retention.applyRetention(this.session, dataset, dryRun);
+  }
+
+  /** Delete from the store what no live version needs (an admin's right); see README "Deleting and gc". */
+  gc(opts: GcOptions = {}): Promise<GcResult> {
+    return gc(this.session, opts);
+  }
+
+  /** Stored bytes per dataset: unique, shared with others, only its own. */
+  datasetStorage(): Promise<DatasetStorage[]> {
+    return retention.datasetStorage(this.session);
+  }
+
+  /** Stored bytes per live version of a dataset: brought, used, only its own. */
+  versionStorage(dataset: string): Promise<VersionStorage[]> {
+    return retention.versionStorage(this.session, dataset);
   }
 
   /** Give a login of a shared server a Strata role (an admin's right). */

@@ -18,6 +18,9 @@ export interface VersionInfo {
   metadata: Record<string, unknown>;
   author: string;
   createdAt: Date;
+  /** When and by whom it was deleted (strata rm, retention); null while it lives. */
+  deletedAt: Date | null;
+  deletedBy: string | null;
 }
 
 /** `name@tag` or `name` (the latest version). */
@@ -72,6 +75,8 @@ export function versionInfo(r: Record<string, unknown>): VersionInfo {
     metadata: r.metadata as Record<string, unknown>,
     author: r.author as string,
     createdAt: r.created_at as Date,
+    deletedAt: (r.deleted_at as Date | null) ?? null,
+    deletedBy: (r.deleted_by as string | null) ?? null,
   };
 }
 

@@ -24,6 +24,7 @@ const SCALARS: Record<string, string> = {
   bytea: "Bytes",
   jsonb: "SqlJson",
   json: "SqlJson",
+  interval: "SqlInterval",
 };
 
 export function tsType(sqlType: string): string {
@@ -54,7 +55,7 @@ export function generateDispatch(entries: readonly EntryPoint[]): string {
     byModule.set(e.module, [...(byModule.get(e.module) ?? []), exportName(e.name)]);
   }
   const sigs = entries.map((e) => signature(e));
-  const hostTypes = ["Bytes", "SqlArray", "SqlJson", "TriggerEvent"].filter((t) => sigs.some((s) => s.includes(t)));
+  const hostTypes = ["Bytes", "SqlArray", "SqlInterval", "SqlJson", "TriggerEvent"].filter((t) => sigs.some((s) => s.includes(t)));
   const imports = [...byModule]
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([m, names]) => `import { ${[...new Set(names)].sort().join(", ")} } from "./${m}";`);

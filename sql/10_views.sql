@@ -1,7 +1,8 @@
 -- Flat views for analysts and BI tools: stable column names, timestamptz, no bytea
 -- (BI tools cannot show it). The rule for hashes in results: views, and functions
 -- returning a view's row type, show them as lower-case hex text; every other function
--- takes and returns raw 32-byte bytea. strata.v_datasets is also the list of datasets.
+-- takes and returns raw 32-byte bytea. strata.v_datasets is also the list of datasets (deleted
+-- ones left out); strata.v_versions holds deleted versions too (state 'deleted').
 
 create or replace view strata.v_datasets as
 select d.id,
@@ -16,12 +17,13 @@ select d.id,
        l.size                               as latest_size
 from strata.datasets d
 left join lateral (
-  select count(*) as version_count from strata.versions v where v.dataset_id = d.id
+  select count(*) as version_count from strata.versions v where v.dataset_id = d.id and v.state = 'committed'
 ) s on true
 left join lateral (
   select v.tag, v.created_at, v.file_count, v.size
-  from strata.versions v where v.dataset_id = d.id order by v.seq desc limit 1
-) l on true;
+  from strata.versions v where v.dataset_id = d.id and v.state = 'committed' order by v.seq desc limit 1
+) l on true
+where d.deleted_at is null;
 
 create or replace view strata.v_versions as
 select v.id,
@@ -38,7 +40,9 @@ select v.id,
        v.metadata,
        v.author,
        v.created_at,
-       v.state
+       v.state,
+       v.deleted_at,
+       v.deleted_by
 from strata.versions v
 join strata.datasets d on d.id = v.dataset_id
 left join strata.versions p on p.id = v.parent_id;

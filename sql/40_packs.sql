@@ -3,17 +3,19 @@
 -- SQL-language functions. (Marking packs damaged: stored/packs.ts.)
 set local check_function_bodies = off;
 
-create or replace function strata.packs_page(after bytea, n integer)
-returns table (hash bytea, size bigint, damaged boolean, chunk_count bigint)
+-- (Dropped first: its result columns grew, which create or replace cannot do.)
+drop function if exists strata.packs_page(bytea, integer);
+create function strata.packs_page(after bytea, n integer)
+returns table (hash bytea, size bigint, damaged boolean, chunk_count bigint, dying boolean)
 language sql stable
 as $$
-select p.hash, p.size, p.damaged_at is not null, (select count(*) from strata.chunks c where c.pack_id = p.id)
+select p.hash, p.size, p.damaged_at is not null, (select count(*) from strata.chunks c where c.pack_id = p.id), p.dying_at is not null
 from strata.packs p where packs_page.after is null or p.hash > packs_page.after
 order by p.hash limit packs_page.n
 $$;
 
 comment on function strata.packs_page(bytea, integer) is
-  'Packs in hash order after `after` (all from the start when null), n at most: their recorded size, whether they are marked damaged, and how many chunks they hold now.';
+  'Packs in hash order after `after` (all from the start when null), n at most: their recorded size, whether they are marked damaged, how many chunks they hold now, and whether gc is deleting them.';
 
 create or replace function strata.pack_chunks(pack bytea)
 returns table (chunk bytea, pack_offset bigint, size integer)
@@ -63,5 +65,16 @@ $$;
 
 comment on function strata.damage_report() is
   'Every file of every version that a damaged pack makes unreadable (dataset, tag, path); empty when nothing is damaged, or when pushes have uploaded the damaged chunks again.';
+
+create or replace function strata.chunk_locations(chunks bytea[])
+returns table (chunk bytea, pack bytea, pack_offset bigint, stored_size integer)
+language sql stable
+as $$
+select c.hash, p.hash, c.pack_offset, c.stored_size
+from (select distinct h from unnest(chunk_locations.chunks) h) u join strata.chunks c on c.hash = u.h join strata.packs p on p.id = c.pack_id
+$$;
+
+comment on function strata.chunk_locations(bytea[]) is
+  'Where these chunks are now (pack, offset, stored size): a reader whose pack gc removed after repacking asks again.';
 
 set local check_function_bodies = on;

@@ -10,8 +10,10 @@ declare
 begin
   foreach t in array array['datasets', 'versions', 'trees', 'tree_entries', 'blobs', 'chunks', 'packs',
                            'lineage_edges', 'tabular_rows', 'settings', 'audit'] loop
-    execute format('create or replace trigger %I before update or delete on strata.%I
-                    for each statement execute function strata._history_guard()', t || '_20_before_change', t);
+    -- A pack's used_at is no history: every push that reuses a chunk freshens it (stored/packs.ts).
+    execute format('create or replace trigger %I before update%s or delete on strata.%I
+                    for each statement execute function strata._history_guard()', t || '_20_before_change',
+                   case t when 'packs' then ' of hash, size, chunk_count, created_at, damaged_at, damage, dying_at' else '' end, t);
     execute format('create or replace trigger %I before truncate on strata.%I
                     for each statement execute function strata._history_guard()', t || '_21_before_truncate', t);
   end loop;

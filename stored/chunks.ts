@@ -4,24 +4,31 @@
 import { checkHash } from "./hashes";
 import { closeMaintenance, openMaintenance } from "./history";
 import { arrayLength, type Bytes, emit, hex, query, queryOne, raise, type SqlArray } from "./host";
+import { freshPacksCte } from "./packs";
 
 /** Loaders ask in batches; more than this in one call is a mistake worth naming. */
 const MAX_BATCH = 100_000;
 
+// Chunks and contents a client may reuse mark their packs used (freshPacksCte): gc leaves
+// them alone for its grace. A chunk in a damaged or dying pack is missing: it must be
+// uploaded again.
 const missingSql = {
-  // a chunk in a damaged pack (stored/packs.ts) is missing: it must be uploaded again
-  chunks: `select h from unnest($1::bytea[]) h where not exists (
-             select 1 from strata.chunks c join strata.packs p on p.id = c.pack_id where c.hash = h and p.damaged_at is null)`,
+  chunks: `with want as (select h, c.pack_id from unnest($1::bytea[]) h left join strata.chunks c on c.hash = h),
+           ${freshPacksCte("select pack_id from want")}
+           select w.h from want w left join fresh f on f.id = w.pack_id where f.id is null`,
   blobs: "select h from unnest($1::bytea[]) h where not exists (select 1 from strata.blobs b where b.hash = h)",
   trees: "select h from unnest($1::bytea[]) h where not exists (select 1 from strata.trees t where t.hash = h)",
-  // contents that are missing, or use a chunk that is missing or in a damaged pack: a push
-  // reads such files again even when its index vouches for them
-  unsoundBlobs: `select h from unnest($1::bytea[]) h
-                 where not exists (select 1 from strata.blobs b where b.hash = h)
-                    or exists (select 1 from strata.blobs b, generate_series(0, octet_length(b.chunks) / 32 - 1) i
-                               where b.hash = h and not exists (
-                                 select 1 from strata.chunks c join strata.packs p on p.id = c.pack_id
-                                 where c.hash = substring(b.chunks from i * 32 + 1 for 32) and p.damaged_at is null))`,
+  // contents that are missing, or use a chunk that is missing: a push reads such files
+  // again even when its index vouches for them
+  unsoundBlobs: `with want as (select distinct h from unnest($1::bytea[]) h),
+                 parts as (select w.h, c.pack_id
+                           from want w join strata.blobs b on b.hash = w.h
+                           cross join lateral generate_series(0, octet_length(b.chunks) / 32 - 1) i
+                           left join strata.chunks c on c.hash = substring(b.chunks from i * 32 + 1 for 32)),
+                 ${freshPacksCte("select pack_id from parts")}
+                 select w.h from want w
+                 where not exists (select 1 from strata.blobs b where b.hash = w.h)
+                    or exists (select 1 from parts p left join fresh f on f.id = p.pack_id where p.h = w.h and f.id is null)`,
   // row hashes under this release's rule (stored/rows.ts)
   rowHashes:
     "select h from unnest($1::bytea[]) h where not exists (select 1 from strata.tabular_rows t where t.blob = h and t.hashing = 2)",
@@ -86,33 +93,48 @@ export function registerPack(
     size,
   )[0];
   if (bad !== undefined) return raise("invalidArgument", `pack ${hex(pack!)}: ${bad.why}`);
-  const inserted = query<{ n: number; counted: number }>(
-    `with ins as (
-       insert into strata.packs (hash, size, chunk_count) values ($1, $2, $3)
-       on conflict (hash) do nothing
-       returning id),
-     p as (select id from ins union all select id from strata.packs where hash = $1 limit 1),
-     c as (
-       insert into strata.chunks (hash, size, pack_id, pack_offset, stored_size)
-       select x.h, x.s, p.id, x.o, x.s from unnest($4::bytea[], $5::bigint[], $6::int[]) as x(h, o, s), p
-       on conflict (hash) do nothing
-       returning size),
-     counted as (
-       update strata.pushes set new_chunks = new_chunks + (select count(*) from c),
-                                new_bytes = new_bytes + (select coalesce(sum(size), 0) from c)
-       where id = $7 and version_id is null returning 1)
-     select (select count(*)::int from c) as n, (select count(*)::int from counted) as counted`,
-    ["bytea", "bigint", "int", "bytea[]", "bigint[]", "int[]", "bigint"],
+  const p = queryOne<{ id: number; dying: boolean }>(
+    `with ins as (insert into strata.packs (hash, size, chunk_count) values ($1, $2, $3) on conflict (hash) do nothing
+                  returning id, false as dying)
+     select * from ins union all select id, dying_at is not null from strata.packs where hash = $1 limit 1`,
+    ["bytea", "bigint", "int"],
     pack,
     size,
     n,
+  )!;
+  if (p.dying)
+    raise(
+      "invalidArgument",
+      `pack ${hex(pack!)} is being deleted by gc`,
+      undefined,
+      "name every new pack uniquely (docs/push-protocol.md)",
+    );
+  const packId = p.id;
+  // Rows first moved from damaged or dying packs, then the new rows: a row gc deletes
+  // meanwhile (its pack was dying) is then inserted anew, never lost.
+  const moved = relocate(pack!, packId, hashes, offsets);
+  const inserted = query<{ n: number; bytes: number }>(
+    `with c as (
+       insert into strata.chunks (hash, size, pack_id, pack_offset, stored_size)
+       select x.h, x.s, $1, x.o, x.s from unnest($2::bytea[], $3::bigint[], $4::int[]) as x(h, o, s)
+       on conflict (hash) do nothing
+       returning size)
+     select count(*)::int as n, coalesce(sum(size), 0)::bigint as bytes from c`,
+    ["bigint", "bytea[]", "bigint[]", "int[]"],
+    packId,
     hashes,
     offsets,
     sizes,
+  )[0]!;
+  const counted = queryOne<{ id: number }>(
+    "update strata.pushes set new_chunks = new_chunks + $2, new_bytes = new_bytes + $3 where id = $1 and version_id is null returning id",
+    ["bigint", "bigint", "bigint"],
     push,
+    inserted.n + moved.n,
+    inserted.bytes + moved.bytes,
   );
-  if (push !== undefined && inserted[0]!.counted === 0) raise("invalidArgument", `there is no push ${push} in flight`);
-  return inserted[0]!.n + restore(pack!, size!, push) + relocate(pack!, hashes, offsets, push);
+  if (push !== undefined && counted === undefined) raise("invalidArgument", `there is no push ${push} in flight`);
+  return inserted.n + moved.n + restore(pack!, size!, push);
 }
 
 /**
@@ -143,36 +165,32 @@ function restore(pack: Bytes, size: number, push: number | undefined): number {
 }
 
 /**
- * Chunks of this pack whose rows point into a damaged pack move here (the pack is stored,
- * and its chunks fit it): their versions become readable again. They count as the
- * push's new bytes, since it uploaded them. Returns how many moved.
+ * Chunks of this pack whose rows point into a damaged or dying pack move here (the pack is
+ * stored, and its chunks fit it): versions using a damaged pack become readable again, and
+ * chunks gc is collecting live on. They count as the push's new bytes, since it uploaded them.
  */
-function relocate(pack: Bytes, hashes: SqlArray<Bytes>, offsets: SqlArray<number>, push: number | undefined): number {
-  const damaged = queryOne(
+function relocate(pack: Bytes, packId: number, hashes: SqlArray<Bytes>, offsets: SqlArray<number>): { n: number; bytes: number } {
+  const stale = queryOne(
     `select 1 from unnest($1::bytea[]) h join strata.chunks c on c.hash = h join strata.packs d on d.id = c.pack_id
-     where d.damaged_at is not null limit 1`,
-    ["bytea[]"],
+     where (d.damaged_at is not null or d.dying_at is not null) and d.id <> $2 limit 1`,
+    ["bytea[]", "bigint"],
     hashes,
+    packId,
   );
-  if (damaged === undefined) return 0;
+  if (stale === undefined) return { n: 0, bytes: 0 };
   openMaintenance("relocate chunks", `{"pack": "${hex(pack)}"}`);
-  const moved = queryOne<{ n: number }>(
+  const moved = queryOne<{ n: number; bytes: number }>(
     `with m as (
-       update strata.chunks c set pack_id = p.id, pack_offset = x.o
-       from unnest($2::bytea[], $3::bigint[]) as x(h, o), strata.packs p, strata.packs d
-       where p.hash = $1 and c.hash = x.h and d.id = c.pack_id and d.damaged_at is not null
-       returning c.size),
-     counted as (
-       update strata.pushes set new_chunks = new_chunks + (select count(*) from m),
-                                new_bytes = new_bytes + (select coalesce(sum(size), 0) from m)
-       where id = $4 returning 1)
-     select count(*)::int as n from m`,
-    ["bytea", "bytea[]", "bigint[]", "bigint"],
-    pack,
+       update strata.chunks c set pack_id = $1, pack_offset = x.o
+       from unnest($2::bytea[], $3::bigint[]) as x(h, o), strata.packs d
+       where c.hash = x.h and d.id = c.pack_id and (d.damaged_at is not null or d.dying_at is not null) and d.id <> $1
+       returning c.size)
+     select count(*)::int as n, coalesce(sum(size), 0)::bigint as bytes from m`,
+    ["bigint", "bytea[]", "bigint[]"],
+    packId,
     hashes,
     offsets,
-    push,
-  )!.n;
+  )!;
   closeMaintenance();
   return moved;
 }

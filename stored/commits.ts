@@ -4,7 +4,9 @@
 // commit_version then makes a stored root tree a version. The dataset row is locked for
 // the commit, so concurrent pushes to one dataset get distinct sequence numbers and tags.
 
+import { GC_LOCK } from "./gc";
 import { checkHash } from "./hashes";
+import { closeMaintenance, openMaintenance } from "./history";
 import { type Bytes, emit, emitQuery, hex, query, queryOne, raise, type SqlJson } from "./host";
 import { checkName, isAutomaticTag } from "./names";
 import { findVersion } from "./versions";
@@ -88,12 +90,22 @@ export function commitVersion(
     `{"min": ${DEFAULT_CHUNKING.min}, "avg": ${DEFAULT_CHUNKING.avg}, "max": ${DEFAULT_CHUNKING.max}}`,
   );
   // Serialise commits to this dataset: sequence numbers and tags stay distinct.
-  const d = queryOne<{ id: number }>("select id from strata.datasets where name = $1 for update", ["text"], dataset)!;
+  const d = queryOne<{ id: number; deleted: boolean }>(
+    "select id, deleted_at is not null as deleted from strata.datasets where name = $1 for update",
+    ["text"],
+    dataset,
+  )!;
+  if (d.deleted) revive(d.id, dataset!);
   if (tag !== undefined && tagTaken(d.id, tag)) raise("tagTaken", `dataset "${dataset}" already has a version "${tag}"`);
+  if (push !== undefined) checkGcFence(push);
   const parent =
     parentTag !== undefined
       ? findVersion(dataset, parentTag)
-      : queryOne<{ id: number }>("select id from strata.versions where dataset_id = $1 order by seq desc limit 1", ["bigint"], d.id);
+      : queryOne<{ id: number }>(
+          "select id from strata.versions where dataset_id = $1 and state = 'committed' order by seq desc limit 1",
+          ["bigint"],
+          d.id,
+        );
   const seq = queryOne<{ n: number }>(
     "select coalesce(max(seq), 0) + 1 as n from strata.versions where dataset_id = $1",
     ["bigint"],
@@ -127,6 +139,36 @@ export function commitVersion(
       parent.id,
     );
   emitQuery("select v as c from strata.v_versions v where v.id = $1", ["bigint"], v.id);
+}
+
+/** A deleted dataset pushed to again lives on: its next version numbers on from its last. */
+function revive(datasetId: number, name: string): void {
+  openMaintenance("revive dataset", `{"dataset": "${name}"}`); // names follow the naming rule: no quoting needed
+  query("update strata.datasets set deleted_at = null, deleted_by = null where id = $1", ["bigint"], datasetId);
+  closeMaintenance();
+}
+
+/**
+ * gc leaves alone, for its grace, every pack a client was told it may reuse (stored/packs.ts).
+ * A push that began before the cutoff of a gc that started since may have learned of packs
+ * that gc deleted: it may not commit. gc_begin records a run under the exclusive side of
+ * this lock, so a commit either sees the run or ends before the run's plan is made.
+ */
+function checkGcFence(push: number): void {
+  queryOne("select pg_advisory_xact_lock_shared($1, $2) as locked", ["int", "int"], GC_LOCK.space, GC_LOCK.fence);
+  const gc = queryOne<{ id: number; started_at: string; grace: string }>(
+    `select g.id, g.started_at::text, g.grace::text from strata.gc_runs g, strata.pushes p
+     where p.id = $1 and not g.dry_run and g.cutoff > p.started_at order by g.id limit 1`,
+    ["bigint"],
+    push,
+  );
+  if (gc !== undefined)
+    raise(
+      "pushOutlivedGc",
+      `push ${push} began more than gc ${gc.id}'s grace (${gc.grace}) before that gc started (${gc.started_at}): chunks it reuses may have been deleted`,
+      undefined,
+      "push again: only what is missing is uploaded",
+    );
 }
 
 /**

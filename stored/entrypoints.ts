@@ -60,8 +60,9 @@ export const entryPoints = [
     module: "chunks",
     args: [{ name: "hashes", type: "bytea[]" }],
     returns: "setof bytea",
-    volatility: "stable",
-    comment: "The chunk hashes (SHA-256) of the argument that the database does not have.",
+    volatility: "volatile",
+    comment:
+      "The chunk hashes (SHA-256) of the argument that the database does not have, or holds in a damaged pack or one gc is deleting. The packs of the others count as used now: gc leaves them alone for its grace.",
   },
   {
     name: "missing_blobs",
@@ -96,7 +97,7 @@ export const entryPoints = [
     module: "chunks",
     args: [{ name: "hashes", type: "bytea[]" }],
     returns: "setof bytea",
-    volatility: "stable",
+    volatility: "volatile",
     comment:
       "The file contents of the argument that the database lacks, or that use a chunk it lacks or holds in a damaged pack: the files a push must read again though its index vouches for them.",
   },
@@ -203,7 +204,8 @@ export const entryPoints = [
     args: [{ name: "dataset", type: "text" }],
     returns: "setof strata.v_versions",
     volatility: "stable",
-    comment: "The versions of a dataset, newest first.",
+    comment:
+      "The versions of a dataset, newest first; deleted versions are left out (strata.v_versions has them, with who deleted them and when).",
   },
   {
     name: "version",
@@ -351,9 +353,9 @@ export const entryPoints = [
     module: "packs",
     args: [{ name: "hashes", type: "bytea[]" }],
     returns: "table(chunk bytea, pack bytea, pack_size bigint)",
-    volatility: "stable",
+    volatility: "volatile",
     comment:
-      "The chunks of the argument stored in sound packs, with their pack and its recorded size: what a push checks exists before it reuses a chunk.",
+      "The chunks of the argument stored in sound packs, with their pack and its recorded size: what a push checks exists before it reuses a chunk. Those packs count as used now: gc leaves them alone for its grace.",
   },
   {
     name: "mark_damaged_packs",
@@ -367,6 +369,175 @@ export const entryPoints = [
     volatility: "volatile",
     comment:
       "Record that these packs are missing, of another size, or hold a chunk that does not hash to its name: their chunks count as missing until a push uploads them again (audited). Returns how many were newly marked.",
+  },
+  {
+    name: "delete_version",
+    access: "admin",
+    module: "retention",
+    args: [
+      { name: "dataset", type: "text" },
+      { name: "tag", type: "text" },
+      { name: "force", type: "boolean", default: "false" },
+    ],
+    returns: "setof strata.v_versions",
+    volatility: "volatile",
+    comment:
+      "Delete a version: refused (ST040) when a run used it, a model version was trained or evaluated on it, or an alias serves such a model version, unless forced. The row and its lineage stay, with who deleted it and when; the next gc reclaims the bytes only it held. Audited.",
+  },
+  {
+    name: "delete_dataset",
+    access: "admin",
+    module: "retention",
+    args: [
+      { name: "name", type: "text" },
+      { name: "force", type: "boolean", default: "false" },
+    ],
+    returns: "setof strata.v_versions",
+    volatility: "volatile",
+    comment:
+      "Delete every version of a dataset (refused like delete_version when one is used, unless forced) and the dataset: it leaves v_datasets; a push to its name starts it again, numbering on. Audited.",
+  },
+  {
+    name: "set_retention",
+    access: "admin",
+    module: "retention",
+    args: [
+      { name: "dataset", type: "text" },
+      { name: "keep_last", type: "integer", default: "null" },
+      { name: "keep_within", type: "interval", default: "null" },
+    ],
+    returns: "void",
+    volatility: "volatile",
+    comment:
+      "The dataset's retention policy: keep its last keep_last versions and those younger than keep_within (besides the latest, tagged and used ones). Both null removes the policy.",
+  },
+  {
+    name: "apply_retention",
+    access: "admin",
+    module: "retention",
+    args: [
+      { name: "dataset", type: "text", default: "null" },
+      { name: "dry_run", type: "boolean", default: "false" },
+    ],
+    returns: "setof strata.retention_decision",
+    volatility: "volatile",
+    comment:
+      "Apply the retention policy of the dataset (of every dataset that has one when null): each live version with why it is kept, kept_because null for those deleted (unless dry_run). Always kept: the latest, versions tagged by hand, and versions a run, model version or alias uses.",
+  },
+  {
+    name: "gc_begin",
+    access: "admin",
+    module: "gc",
+    args: [
+      { name: "grace", type: "interval", default: "interval '24 hours'" },
+      { name: "repack_below", type: "double precision", default: "0.5" },
+      { name: "dry_run", type: "boolean", default: "false" },
+    ],
+    returns: "table(run bigint, cutoff timestamptz)",
+    volatility: "volatile",
+    rows: 1,
+    comment:
+      "Start a gc run on this session (ST042 while another runs): packs created or used within grace (at least an hour) are protected; packs whose live bytes fall below repack_below of their size are repacked. Returns the run id and its cutoff (its start minus the grace). The loader drives the rest: gc_plan, gc_plan_page, gc_live_chunks, gc_repack, gc_mark, gc_dying_page, gc_forget, gc_finish.",
+  },
+  {
+    name: "gc_plan",
+    access: "admin",
+    module: "gc",
+    args: [{ name: "run", type: "bigint" }],
+    returns: "table(action text, packs bigint, bytes bigint, live_bytes bigint)",
+    volatility: "volatile",
+    rows: 2,
+    comment:
+      "Plan the run from the live versions and model versions: the old packs holding no live chunk (delete) and those whose live bytes are below the threshold (repack), with their bytes and live bytes.",
+  },
+  {
+    name: "gc_plan_page",
+    access: "admin",
+    module: "gc",
+    args: [
+      { name: "run", type: "bigint" },
+      { name: "after", type: "bigint" },
+      { name: "n", type: "integer" },
+    ],
+    returns: "table(pack_id bigint, pack bytea, action text, size bigint, live_bytes bigint)",
+    volatility: "stable",
+    comment: "The run's planned packs with pack id above after (from the start when null), n at most, in id order.",
+  },
+  {
+    name: "gc_live_chunks",
+    access: "admin",
+    module: "gc",
+    args: [
+      { name: "run", type: "bigint" },
+      { name: "packs", type: "bigint[]" },
+    ],
+    returns: "table(pack_id bigint, chunk bytea, pack_offset bigint, size integer)",
+    volatility: "stable",
+    comment: "The live chunks still in these packs the run repacks, in pack and offset order: what the loader copies.",
+  },
+  {
+    name: "gc_repack",
+    access: "admin",
+    module: "gc",
+    args: [
+      { name: "run", type: "bigint" },
+      { name: "pack", type: "bytea" },
+      { name: "size", type: "bigint" },
+      { name: "chunk_hashes", type: "bytea[]" },
+      { name: "chunk_offsets", type: "bigint[]" },
+      { name: "chunk_sizes", type: "integer[]" },
+    ],
+    returns: "integer",
+    volatility: "volatile",
+    comment:
+      "Record a stored pack of copied live chunks and point their rows at it, in one transaction; returns how many rows moved. Audited.",
+  },
+  {
+    name: "gc_mark",
+    access: "admin",
+    module: "gc",
+    args: [{ name: "run", type: "bigint" }],
+    returns: "table(packs bigint, bytes bigint)",
+    volatility: "volatile",
+    rows: 1,
+    comment:
+      "Mark the run's planned packs dying, each checked again: not used since the cutoff, no live chunk left in it. Their chunks count as missing from then on. Audited.",
+  },
+  {
+    name: "gc_dying_page",
+    access: "admin",
+    module: "gc",
+    args: [
+      { name: "run", type: "bigint" },
+      { name: "after", type: "bigint" },
+      { name: "n", type: "integer" },
+    ],
+    returns: "table(pack_id bigint, pack bytea, size bigint)",
+    volatility: "stable",
+    comment: "Packs marked dying (by this run, or by one that did not finish) with pack id above after, n at most: the objects to delete.",
+  },
+  {
+    name: "gc_forget",
+    access: "admin",
+    module: "gc",
+    args: [{ name: "run", type: "bigint" }],
+    returns: "table(pack_rows bigint, chunk_rows bigint, blob_rows bigint, tree_rows bigint)",
+    volatility: "volatile",
+    rows: 1,
+    comment:
+      "Once every dying pack's object is deleted: drop their rows and their chunks', then the contents no live version uses that lost a chunk, and the trees holding them. Audited.",
+  },
+  {
+    name: "gc_finish",
+    access: "admin",
+    module: "gc",
+    args: [
+      { name: "run", type: "bigint" },
+      { name: "summary", type: "jsonb", default: "null" },
+    ],
+    returns: "void",
+    volatility: "volatile",
+    comment: "Close the run with what it did (a dry run: what it would do) and release the gc lock. Audited unless a dry run.",
   },
 ] as const satisfies readonly EntryPoint[];
 

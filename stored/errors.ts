@@ -29,6 +29,15 @@ export const Sqlstate = {
   unknownPath: "ST012",
   /** No such login (role) on the server. */
   unknownRole: "ST013",
+  // ST020-ST039: experiments, models and lineage.
+  /** Deleting a version (or dataset) that a run, a model version or an alias uses, without force. */
+  versionInUse: "ST040",
+  /** apply_retention for a dataset that has no retention policy. */
+  noRetentionPolicy: "ST041",
+  /** Another gc is running on this database. */
+  gcRunning: "ST042",
+  /** A push open longer than a gc's grace when that gc started: what it reuses may be gone (push again). */
+  pushOutlivedGc: "ST043",
 } as const;
 
 export type SqlstateName = keyof typeof Sqlstate;

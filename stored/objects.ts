@@ -30,7 +30,8 @@ function firstProblem(checks: readonly (readonly [sql: string, code: "missingObj
 
 /**
  * strata.put_blobs: file contents (SHA-256 of the file, size, chunk hashes back to back).
- * Every chunk must be stored and the sizes must add up. Returns how many were new.
+ * Every chunk must be stored (not in a pack gc is deleting) and the sizes must add up.
+ * Returns how many were new.
  */
 export function putBlobs(
   hashes: SqlArray<unknown> | undefined,
@@ -65,7 +66,8 @@ export function putBlobs(
       `select 'file contents ' || encode(b.hash, 'hex') || ' refer to chunk ' || encode(substring(b.chunks from i * 32 + 1 for 32), 'hex')
               || ', which the database does not have' as why
        from pg_temp.strata_put_blobs b, generate_series(0, octet_length(b.chunks) / 32 - 1) i
-       where not exists (select 1 from strata.chunks c where c.hash = substring(b.chunks from i * 32 + 1 for 32)) limit 1`,
+       where not exists (select 1 from strata.chunks c join strata.packs p on p.id = c.pack_id
+                         where c.hash = substring(b.chunks from i * 32 + 1 for 32) and p.dying_at is null) limit 1`,
       "missingObject",
     ],
     [

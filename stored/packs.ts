@@ -2,21 +2,37 @@
 // reuse (to check each exists with its recorded size, once per store and home), and
 // reports the damaged ones; fsck pages through every pack and reports damage too. A
 // damaged pack's chunks count as missing (stored/chunks.ts), so a later push uploads them
-// again and register_pack moves their rows to the new pack.
+// again and register_pack moves their rows to the new pack. Asking which chunks exist marks
+// their packs used, which protects them from gc for its grace.
 
 import { arrayLength, emit, type Bytes, query, queryOne, raise, type SqlArray } from "./host";
 import { closeMaintenance, openMaintenance } from "./history";
 
 const MAX_BATCH = 100_000;
 
-/** strata.known_chunks: the chunks of `hashes` stored in sound packs, with their pack and its size. */
+/**
+ * A CTE `fresh (id, hash, size)`: the packs among `packIds` (a query of pack ids) that are
+ * neither damaged nor dying, marked used now. What a client learns it may reuse, gc leaves
+ * alone for its grace (stored/gc.ts): each pack is locked in id order (no deadlock between
+ * two pushes) and checked again once locked, so a pack gc marked dying meanwhile is left out.
+ */
+export function freshPacksCte(packIds: string): string {
+  return `fresh as (
+    update strata.packs p set used_at = now()
+    from (select id from strata.packs where id in (${packIds}) and damaged_at is null and dying_at is null
+          order by id for update) l
+    where p.id = l.id
+    returning p.id, p.hash, p.size)`;
+}
+
+/** strata.known_chunks: the chunks of `hashes` stored in sound packs, with their pack and its size; those packs count as used now. */
 export function knownChunks(hashes: SqlArray<Bytes> | undefined): void {
   if (hashes === undefined) return;
   if (arrayLength(hashes) > MAX_BATCH) raise("invalidArgument", `at most ${MAX_BATCH} hashes per call, got ${arrayLength(hashes)}`);
   for (const r of query<{ chunk: Bytes; pack: Bytes; size: number }>(
-    `select c.hash as chunk, p.hash as pack, p.size
-     from unnest($1::bytea[]) h join strata.chunks c on c.hash = h join strata.packs p on p.id = c.pack_id
-     where p.damaged_at is null`,
+    `with want as (select c.hash as chunk, c.pack_id from unnest($1::bytea[]) h join strata.chunks c on c.hash = h),
+     ${freshPacksCte("select pack_id from want")}
+     select w.chunk, f.hash as pack, f.size from want w join fresh f on f.id = w.pack_id`,
     ["bytea[]"],
     hashes,
   ))

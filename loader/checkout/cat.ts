@@ -9,7 +9,7 @@ import { StrataError } from "../errors.js";
 import type { Session } from "../session.js";
 import { version as findVersion, type VersionRef } from "../versions.js";
 import { ChunkCache, chunkCacheDir } from "./cache.js";
-import { ChunkFetcher, type ChunkNeed } from "./fetch.js";
+import { ChunkFetcher, type ChunkNeed, locator } from "./fetch.js";
 import { chunkLists, describeVersion, listEntries } from "./listing.js";
 
 export interface CatOptions {
@@ -51,7 +51,12 @@ export async function cat(
 
   const chunks = (await chunkLists(session, [{ hash: entry.hash, size: entry.size, path: want }])).get(entry.hash)!;
   const cacheDir = "cacheDir" in opts ? opts.cacheDir : chunkCacheDir(session);
-  const fetcher = new ChunkFetcher(session.store, cacheDir === undefined ? undefined : new ChunkCache(cacheDir), opts.concurrency ?? 8);
+  const fetcher = new ChunkFetcher(
+    session.store,
+    cacheDir === undefined ? undefined : new ChunkCache(cacheDir),
+    opts.concurrency ?? 8,
+    locator(session),
+  );
   const windows: ChunkNeed[][] = [];
   const windowBytes = opts.windowBytes ?? 16 * 1024 * 1024;
   let bytes = windowBytes;

@@ -14,7 +14,7 @@ import type { Session } from "../session.js";
 import { version as findVersion, type VersionRef } from "../versions.js";
 import { applyPlan, FolderMaker, pruneEmpty } from "./apply.js";
 import { ChunkCache, chunkCacheDir } from "./cache.js";
-import { ChunkFetcher } from "./fetch.js";
+import { ChunkFetcher, locator } from "./fetch.js";
 import { dropJournal, type Journal, recoverCrashedRun, tempName, undoRun, writeJournal } from "./journal.js";
 import { type Entry, listEntries, parentOf } from "./listing.js";
 import { type Plan, planCheckout } from "./plan.js";
@@ -171,7 +171,12 @@ async function write(
   const tempOf = (path: string, link = false): string => join(root, tempDirOf(path), tempName(runId, ++n, link));
 
   const cacheDir = "cacheDir" in opts ? opts.cacheDir : chunkCacheDir(session);
-  const fetcher = new ChunkFetcher(session.store, cacheDir === undefined ? undefined : new ChunkCache(cacheDir), concurrency);
+  const fetcher = new ChunkFetcher(
+    session.store,
+    cacheDir === undefined ? undefined : new ChunkCache(cacheDir),
+    concurrency,
+    locator(session),
+  );
   try {
     for (const d of tempDirs) await folders.ensure(d);
     const staged = await stageFiles(session, fetcher, files, (p) => tempOf(p), {

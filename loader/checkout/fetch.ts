@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 
 import { StrataError } from "../errors.js";
 import { isStoreError, packKey, type ObjectStore } from "../store/index.js";
+import type { Session } from "../session.js";
 import type { ChunkCache } from "./cache.js";
 import { eachLimited } from "../parallel.js";
 
@@ -33,6 +34,9 @@ export function chunkMismatch(need: { path: string; seq: number }, source: strin
   return new StrataError(`chunk ${need.seq} of ${need.path} does not match its hash (${source} returned corrupt data)`, "corrupt");
 }
 
+/** Where chunks are now, by hex hash (strata.chunk_locations). */
+export type Relocate = (hashes: string[]) => Promise<Map<string, { pack: string; offset: number }>>;
+
 export class ChunkFetcher {
   readonly stats: FetchStats = { chunksFetched: 0, bytesFetched: 0, chunksCached: 0, bytesCached: 0 };
 
@@ -40,6 +44,8 @@ export class ChunkFetcher {
     private readonly store: ObjectStore,
     private readonly cache: ChunkCache | undefined,
     private readonly concurrency: number,
+    /** Asked once when a pack is missing: gc may have moved its chunks to a new pack and deleted it. */
+    private readonly relocate?: Relocate,
   ) {}
 
   /** The bytes of every needed chunk, by hash; chunks already in `have` are not fetched again. */
@@ -89,7 +95,7 @@ export class ChunkFetcher {
     return rest;
   }
 
-  private async readPack(pack: string, list: readonly ChunkNeed[]): Promise<Buffer[]> {
+  private async readPack(pack: string, list: readonly ChunkNeed[], moved = false): Promise<Buffer[]> {
     const key = packKey(pack);
     try {
       return await this.store.getRanges(
@@ -98,6 +104,10 @@ export class ChunkFetcher {
       );
     } catch (e) {
       const first = list[0]!;
+      if (isStoreError(e, "not_found") && !moved && this.relocate !== undefined) {
+        const now = await this.relocate(list.map((n) => n.hash));
+        if (list.every((n) => now.has(n.hash) && now.get(n.hash)!.pack !== pack)) return this.readMoved(list, now);
+      }
       if (isStoreError(e, "not_found"))
         throw new StrataError(
           `pack ${key} holding chunk ${first.seq} of ${first.path} is missing from ${this.store.describe()}`,
@@ -113,6 +123,38 @@ export class ChunkFetcher {
       throw e;
     }
   }
+
+  /** Read chunks from where they are now, pack by pack, answered in the order of `list`. */
+  private async readMoved(list: readonly ChunkNeed[], now: Map<string, { pack: string; offset: number }>): Promise<Buffer[]> {
+    const byPack = new Map<string, { need: ChunkNeed; at: number }[]>();
+    list.forEach((n, at) => {
+      const where = now.get(n.hash)!;
+      const need = { ...n, pack: where.pack, offset: where.offset };
+      byPack.set(where.pack, [...(byPack.get(where.pack) ?? []), { need, at }]);
+    });
+    const out: Buffer[] = new Array(list.length);
+    for (const [pack, items] of byPack) {
+      const data = await this.readPack(
+        pack,
+        items.map((i) => i.need),
+        true,
+      );
+      items.forEach((i, k) => {
+        out[i.at] = data[k]!;
+      });
+    }
+    return out;
+  }
+}
+
+/** Where chunks are now, asked of the database. */
+export function locator(s: Session): Relocate {
+  return async (hashes) => {
+    const rows = await s.query<{ chunk: Buffer; pack: Buffer; pack_offset: number }>("select * from strata.chunk_locations($1::bytea[])", [
+      hashes.map((h) => Buffer.from(h, "hex")),
+    ]);
+    return new Map(rows.map((r) => [r.chunk.toString("hex"), { pack: r.pack.toString("hex"), offset: Number(r.pack_offset) }]));
+  };
 }
 
 export function sha256(data: Buffer): string {

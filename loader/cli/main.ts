@@ -10,17 +10,21 @@ import { projectRoot } from "../paths.js";
 import * as checkout from "./commands/checkout.js";
 import * as dataset from "./commands/dataset.js";
 import * as fsck from "./commands/fsck.js";
+import * as gcCommand from "./commands/gc.js";
 import * as init from "./commands/init.js";
 import * as db from "./commands/db.js";
 import * as diff from "./commands/diff.js";
+import * as du from "./commands/du.js";
 import * as log from "./commands/log.js";
 import * as ls from "./commands/ls.js";
 import * as migrate from "./commands/migrate.js";
 import * as push from "./commands/push.js";
+import * as retention from "./commands/retention.js";
+import * as rm from "./commands/rm.js";
 import * as role from "./commands/role.js";
 import { escapeControls, flushOutput } from "./output.js";
 
-const commands = [init, db, migrate, dataset, push, checkout, log, ls, diff, fsck, role];
+const commands = [init, db, migrate, dataset, push, checkout, log, ls, diff, rm, retention, gcCommand, du, fsck, role];
 
 /** What `strata --help` says after the commands. */
 function helpFooter(): string {

@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { eachLimited } from "../parallel.js";
 import type { Session } from "../session.js";
 import { packKey } from "../store/index.js";
+import { mergePacks, type PackRow } from "../packs.js";
 
 export interface FsckOptions {
   /** Also read every pack and hash every chunk. */
@@ -36,43 +37,25 @@ export interface FsckResult {
   bytesRead: number;
 }
 
-interface PackRow {
-  hash: Buffer;
-  size: number;
-  damaged: boolean;
-  chunk_count: number;
-}
-
-const PAGE = 5000;
-
 export async function fsck(s: Session, opts: FsckOptions = {}): Promise<FsckResult> {
   await s.checkStore();
-  // The store's listing and the pack rows both come in hash order: one merge, in bounded memory.
-  const listing = storePacks(s)[Symbol.asyncIterator]();
-  let next = await listing.next();
   let unknownObjects = 0;
   const damaged: DamagedPack[] = [];
   const sound: PackRow[] = [];
   let packs = 0;
-  for await (const p of dbPacks(s)) {
-    const hex = p.hash.toString("hex");
-    while (!next.done && next.value.hex < hex) {
+  for await (const { object, row: p } of mergePacks(s)) {
+    if (p === undefined) {
       unknownObjects++;
-      next = await listing.next();
+      continue;
     }
-    let stored: number | undefined;
-    if (!next.done && next.value.hex === hex) {
-      stored = next.value.size;
-      next = await listing.next();
-    }
-    if (p.chunk_count === 0) continue; // its chunks moved to another pack: nothing uses it
+    if (p.chunk_count === 0 || p.dying) continue; // nothing uses it: its chunks moved, or gc is deleting it
+    const hex = p.hash.toString("hex");
     packs++;
     if (p.damaged) damaged.push({ pack: hex, why: "marked damaged before" });
-    else if (stored === undefined) damaged.push({ pack: hex, why: "missing from the store" });
-    else if (stored !== p.size) damaged.push({ pack: hex, why: `${stored} bytes in the store, ${p.size} recorded` });
+    else if (object === undefined) damaged.push({ pack: hex, why: "missing from the store" });
+    else if (object.size !== p.size) damaged.push({ pack: hex, why: `${object.size} bytes in the store, ${p.size} recorded` });
     else sound.push(p);
   }
-  for (; !next.done; next = await listing.next()) unknownObjects++;
   let bytesRead = 0;
   if (opts.full) {
     await eachLimited(sound, opts.concurrency ?? 4, async (p) => {
@@ -100,23 +83,4 @@ export async function fsck(s: Session, opts: FsckOptions = {}): Promise<FsckResu
     damaged.length === 0 ? [] : await s.query<{ dataset: string; tag: string; path: string }>("select * from strata.damage_report()");
   damaged.sort((a, b) => (a.pack < b.pack ? -1 : 1));
   return { packs, damaged, affected, unknownObjects, bytesRead };
-}
-
-/** Every pack object in the store, in hash order (keys sort as their hashes do). */
-async function* storePacks(s: Session): AsyncGenerator<{ hex: string; size: number }> {
-  for await (const e of s.store.list("packs/")) {
-    const m = /^packs\/[0-9a-f]{2}\/([0-9a-f]{64})$/.exec(e.key);
-    if (m !== null) yield { hex: m[1]!, size: e.size };
-  }
-}
-
-/** Every pack row, in pages. */
-async function* dbPacks(s: Session): AsyncGenerator<PackRow> {
-  let after: Buffer | null = null;
-  for (;;) {
-    const rows: PackRow[] = await s.query<PackRow>("select * from strata.packs_page($1, $2)", [after, PAGE]);
-    yield* rows;
-    if (rows.length < PAGE) return;
-    after = rows[rows.length - 1]!.hash;
-  }
 }

@@ -2,10 +2,10 @@
 // make a few hundred PUTs, not a million). A pack is stored first and registered in
 // the database after, so a chunk row always points at bytes that exist; a crash in
 // between leaves an unregistered pack, which the next push simply does not reuse.
-// A pack is named by the SHA-256 of its chunks' hashes in order: its bytes are those
-// chunks back to back, so the name is as content-addressed as a hash of the bytes,
-// costs 32 bytes of hashing per chunk instead of a pass over the pack, and needs no
-// joined copy of it. Readers verify every chunk they take from a pack.
+// A pack is named by the SHA-256 of a salt unique to its writer (the push, or the gc run
+// that repacks) and its chunks' hashes in order: 32 bytes of hashing per chunk instead of
+// a pass over the pack. A name is never written twice, so gc deleting a pack can never
+// delete a newer upload of the same chunks. Readers verify every chunk they take from a pack.
 
 import { createHash } from "node:crypto";
 import type { ObjectStore } from "../store/index.js";
@@ -16,6 +16,8 @@ export interface PackerDb {
 }
 
 export interface PackerOptions {
+  /** Unique to this writer, e.g. `push:42` (see packName). */
+  salt: string;
   /** Seal a pack once it holds this many bytes (default 16 MiB). */
   packSize?: number;
   /** Packs being uploaded at once; adding waits beyond it (default 3). Memory is about (inFlight + 1) x packSize. */
@@ -41,7 +43,7 @@ export class Packer {
   constructor(
     private readonly store: ObjectStore,
     private readonly db: PackerDb,
-    opts: PackerOptions = {},
+    private readonly opts: PackerOptions,
   ) {
     this.packSize = opts.packSize ?? 16 * 1024 * 1024;
     this.inFlight = opts.inFlight ?? 3;
@@ -79,9 +81,9 @@ export class Packer {
   }
 
   private async upload(parts: Buffer[], hashes: Buffer[]): Promise<void> {
-    const packHash = packName(hashes);
-    // Replace whatever is there: only chunks the database lacks (or holds in a damaged
-    // pack) are packed, so an object already under this name is a killed push's or damaged.
+    const packHash = packName(this.opts.salt, hashes);
+    // Replace whatever is there: a name is this writer's alone, so an object already under
+    // it is left by a killed attempt of the same writer, or damaged.
     await this.store.put(packKey(packHash.toString("hex")), parts, { replace: true });
     const offsets: number[] = [];
     let offset = 0;
@@ -106,9 +108,9 @@ export class Packer {
   }
 }
 
-/** The name of a pack holding these chunks in this order. */
-export function packName(chunkHashes: readonly Buffer[]): Buffer {
-  const h = createHash("sha256");
+/** The name of a pack of writer `salt` holding these chunks in this order. */
+export function packName(salt: string, chunkHashes: readonly Buffer[]): Buffer {
+  const h = createHash("sha256").update(`strata pack ${salt}\n`);
   for (const c of chunkHashes) h.update(c);
   return h.digest();
 }

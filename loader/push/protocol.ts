@@ -37,7 +37,7 @@ export async function pushBegin(s: Session, dataset: string, parent: string | un
 /** The version a push would follow: `parent`, else the dataset's latest; undefined for a new dataset. */
 export async function parentOf(s: Session, dataset: string, parent: string | undefined): Promise<VersionInfo | undefined> {
   const rows = await s.query<Record<string, unknown>>(
-    "select * from strata.v_versions where dataset = $1 and ($2::text is null or tag = $2) order by seq desc limit 1",
+    "select * from strata.v_versions where dataset = $1 and ($2::text is null or tag = $2) and state = 'committed' order by seq desc limit 1",
     [dataset, parent ?? null],
   );
   return rows[0] === undefined ? undefined : versionInfo(rows[0]);

@@ -92,7 +92,7 @@ export async function push(session: Session, input: string, opts: PushOptions): 
         faultPoint("push.after-pack-registered");
       },
     },
-    { packSize },
+    { salt: `push:${pushId}`, packSize },
   );
   const verifier = new PackVerifier(session.store, PackVerifier.cacheFileOf(session.home, session.store));
   const dedup = new ChunkDedup(

@@ -84,6 +84,21 @@ export class FileStore implements ObjectStore {
     }
   }
 
+  async sweepTemps(before: Date, dryRun: boolean): Promise<{ files: number; bytes: number }> {
+    const dir = join(this.root, TEMP_DIR);
+    const swept = { files: 0, bytes: 0 };
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const m = /^(.*)-(\d+)-[0-9a-f]+$/.exec(name);
+      if (m !== null && m[1] === hostname() && processAlive(Number(m[2]))) continue; // a write in progress
+      const info = await stat(join(dir, name)).catch(() => undefined);
+      if (info === undefined || !info.isFile() || info.mtime >= before) continue;
+      if (!dryRun) await rm(join(dir, name), { force: true });
+      swept.files++;
+      swept.bytes += info.size;
+    }
+    return swept;
+  }
+
   async put(key: string, body: Buffer | readonly Buffer[], options: PutOptions = {}): Promise<boolean> {
     const path = this.pathOf(key);
     const parts = Buffer.isBuffer(body) ? [body] : body;
@@ -213,7 +228,7 @@ export class FileStore implements ObjectStore {
         if (sub.startsWith(prefix) || prefix.startsWith(sub)) yield* this.walk(sub, prefix);
       } else if (key.startsWith(prefix)) {
         const info = await this.statFile(join(this.root, key), key);
-        if (info) yield { key, size: info.size }; // skip one deleted meanwhile
+        if (info) yield { key, size: info.size, modified: info.modified }; // skip one deleted meanwhile
       }
     }
   }
@@ -223,10 +238,10 @@ export class FileStore implements ObjectStore {
     return join(this.root, ...key.split("/"));
   }
 
-  private async statFile(path: string, key: string): Promise<{ size: number } | undefined> {
+  private async statFile(path: string, key: string): Promise<{ size: number; modified: Date } | undefined> {
     try {
       const info = await stat(path);
-      return info.isFile() ? { size: info.size } : undefined;
+      return info.isFile() ? { size: info.size, modified: info.mtime } : undefined;
     } catch (err) {
       const code = errorCode(err);
       if (code === "ENOENT" || code === "ENOTDIR") return undefined;

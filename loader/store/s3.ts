@@ -215,10 +215,16 @@ export class S3Store implements ObjectStore {
         ),
       );
       for (const item of res.Contents ?? []) {
-        if (item.Key !== undefined) yield { key: item.Key.slice(base.length), size: item.Size ?? 0 };
+        if (item.Key !== undefined)
+          yield { key: item.Key.slice(base.length), size: item.Size ?? 0, modified: item.LastModified ?? new Date(0) };
       }
       token = res.IsTruncated ? res.NextContinuationToken : undefined;
     } while (token !== undefined);
+  }
+
+  /** Every put is one PutObject request: nothing half-written stays behind. */
+  async sweepTemps(): Promise<{ files: number; bytes: number }> {
+    return { files: 0, bytes: 0 };
   }
 
   async delete(keys: readonly string[]): Promise<void> {

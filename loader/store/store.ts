@@ -12,6 +12,8 @@ export interface ListEntry {
   /** Relative to the store (no store prefix), e.g. `packs/ab/ab12...`. */
   key: string;
   size: number;
+  /** When the object was last written, by the store's clock. */
+  modified: Date;
 }
 
 /** Requests made so far (on S3: HTTP attempts, retries included). */
@@ -88,6 +90,13 @@ export interface ObjectStore {
 
   /** Deletes the keys; keys that do not exist are ignored. Idempotent. */
   delete(keys: readonly string[]): Promise<void>;
+
+  /**
+   * Writes that never finished (a killed writer's temp files) last touched before
+   * `before`: removed, unless `dryRun`. Counts what was (or would be) removed. A store
+   * whose writes are single requests (S3 PUT) has none.
+   */
+  sweepTemps(before: Date, dryRun: boolean): Promise<{ files: number; bytes: number }>;
 
   /** Counters of requests made since the store was opened. */
   stats(): StoreStats;

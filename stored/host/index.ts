@@ -5,7 +5,7 @@ import type * as engine from "./pllua";
 import type { Host } from "./types";
 
 export * from "./pllua";
-export type { Bytes, SqlArray, SqlJson, TriggerEvent } from "./types";
+export type { Bytes, SqlArray, SqlInterval, SqlJson, TriggerEvent } from "./types";
 
 /** Fails to compile when the engine module lacks a Host function or types one differently. */
 export type Implements<T extends Host> = T;

@@ -19,6 +19,11 @@ export interface SqlJson {
   readonly __sqlJson: "SqlJson";
 }
 
+/** An interval argument, passed back to queries as a parameter unchanged (compare it there). */
+export interface SqlInterval {
+  readonly __sqlInterval: "SqlInterval";
+}
+
 /** What a trigger receives: the operation, the table, and for a row trigger the row before and after. */
 export interface TriggerEvent<Row extends object> {
   readonly old?: Row;

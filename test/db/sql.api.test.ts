@@ -34,7 +34,11 @@ t.test("views show hashes as hex text; other functions take and return raw bytea
   t.ok(hashArgs.length > 10, "the functions take and return hashes");
   for (const f of hashArgs) t.match(f.type, /^bytea(\[\])?$/, `${f.fn}: ${f.name} is raw bytea`);
   const viewRowFns = [...new Set(fns.filter((f) => f.view_row).map((f) => f.fn))].sort();
-  t.same(viewRowFns, ["commit_version", "version", "version_history"], "these return v_versions rows (hex hashes)");
+  t.same(
+    viewRowFns,
+    ["commit_version", "delete_dataset", "delete_version", "version", "version_history"],
+    "these return v_versions rows (hex hashes)",
+  );
 });
 
 t.test("functions do not share a name with a table or view", async (t) => {

@@ -73,7 +73,7 @@ export async function seedVersion(
   let pack: string | undefined;
   if (missing.length > 0) {
     const parts = missing.map((h) => chunks.get(h.toString("hex"))!);
-    const name = packName(missing);
+    const name = packName(`seed:${push}`, missing);
     pack = name.toString("hex");
     await store.put(packKey(pack), parts);
     const offsets: number[] = [];

@@ -1,0 +1,247 @@
+// gc: a dry run says exactly what the real run then deletes; the real run reclaims every
+// byte only deleted versions held (all of it with a high repack threshold), keeps what
+// the grace protects, removes a killed push's leftovers once they are older than the
+// grace, and leaves every live version checking out byte for byte and fsck --full clean,
+// on a folder store and on the S3 API.
+
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import t, { type Test } from "tap";
+import { ChunkFetcher, type ChunkNeed, locator } from "../../loader/checkout/fetch.js";
+import type { Strata } from "../../loader/strata.js";
+import { packKey } from "../../loader/store/index.js";
+import { Sqlstate } from "../../stored/errors.js";
+import { strata } from "../helpers/cli.js";
+import { ageFiles, turnBack } from "../helpers/clock.js";
+import { connect, sqlstateOf } from "../helpers/db.js";
+import { bytes, openTestStrata, tempDir, writeTree } from "../helpers/strata.js";
+
+type S = Awaited<ReturnType<typeof openTestStrata>>;
+
+const PACK = 256 * 1024;
+
+/** Four versions: each has a file of its own and shares one with its neighbour. */
+async function fourVersions(t: Test, s: S): Promise<{ dir: string; contents: Map<string, Record<string, Buffer>> }> {
+  const dir = tempDir(t);
+  const contents = new Map<string, Record<string, Buffer>>();
+  for (let v = 1; v <= 4; v++) {
+    const files = { [`own-${v}.bin`]: bytes(300_000, 100 + v), [`shared-${v}.bin`]: bytes(200_000, 200 + v) };
+    if (v > 1) files[`shared-${v - 1}.bin`] = bytes(200_000, 200 + v - 1);
+    const d = join(dir, `v${v}`);
+    writeTree(d, files);
+    await s.push(d, { dataset: "ds", packSize: PACK });
+    contents.set(`v${v}`, files);
+  }
+  return { dir, contents };
+}
+
+/** Bytes of every pack object in the store. */
+async function storeBytes(s: Strata): Promise<number> {
+  let n = 0;
+  for await (const e of s.store.list("packs/")) n += e.size;
+  return n;
+}
+
+async function checksOut(t: Test, s: S, tag: string, files: Record<string, Buffer>): Promise<void> {
+  const out = tempDir(t);
+  const r = await strata(["checkout", `ds@${tag}`, out], s.env);
+  t.equal(r.code, 0, `ds@${tag} checks out ${r.stderr}`);
+  for (const [path, data] of Object.entries(files)) t.ok(readFileSync(join(out, path)).equals(data), `${tag} ${path} byte for byte`);
+}
+
+for (const kind of ["file", "s3"] as const) {
+  t.test(`${kind}: the dry run is the real run; every byte only deleted versions held is reclaimed`, async (t) => {
+    const s = await openTestStrata(t, kind);
+    const { contents } = await fourVersions(t, s);
+    await s.deleteVersion({ dataset: "ds", tag: "v1" });
+    await s.deleteVersion({ dataset: "ds", tag: "v2" });
+    // What v3 and v4 still use: every other byte was held only by the deleted versions.
+    const [live] = await s.query<{ unique_bytes: number }>("select unique_bytes from strata.v_storage_datasets where dataset = 'ds'");
+    const freed = (await storeBytes(s)) - Number(live!.unique_bytes);
+    t.equal(freed, 300_000 * 2 + 200_000, "v1 and v2 alone held their own files and the file they shared");
+
+    const young = await s.gc({ repackBelow: 0.99 });
+    t.equal(young.deletedPacks.count, 0, "packs younger than the grace stay");
+    t.equal(young.reclaimedBytes, 0);
+
+    await turnBack(s.databaseUrl, "2 days");
+    const before = await storeBytes(s);
+    const dry = await s.gc({ dryRun: true, repackBelow: 0.99, listKeys: true });
+    t.equal(await storeBytes(s), before, "a dry run changes nothing");
+    t.ok(dry.deletedPacks.count > 0, `${dry.deletedPacks.count} packs would go`);
+    const real = await s.gc({ repackBelow: 0.99, listKeys: true });
+    t.same([...real.keys!.deleted].sort(), [...dry.keys!.deleted].sort(), "the real run deletes what the dry run said");
+    t.same(real.keys!.repacked.sort(), dry.keys!.repacked.sort(), "and repacks what it said");
+    t.equal(real.reclaimedBytes, dry.reclaimedBytes, "reclaiming the bytes it said");
+    t.equal(before - (await storeBytes(s)), real.reclaimedBytes, "the store shrank by what gc reports");
+    t.equal(real.reclaimedBytes, freed, "exactly the bytes only the deleted versions held");
+    t.equal(await storeBytes(s), Number(live!.unique_bytes), "the store holds what live versions use, nothing more");
+    if (kind === "s3") t.ok(real.requests.delete >= 1 && real.requests.delete <= 2, `deleted in batches: ${real.requests.delete} requests`);
+    t.ok(real.forgotten.chunks > 0 && real.forgotten.blobs >= 2 && real.forgotten.trees >= 2, JSON.stringify(real.forgotten));
+
+    const again = await s.gc({ repackBelow: 0.99 });
+    t.equal(again.deletedPacks.count + again.unknownObjects.count, 0, "a second run finds nothing");
+    const fsck = await strata(["fsck", "--full"], s.env);
+    t.equal(fsck.code, 0, `fsck --full is clean: ${fsck.stdout}${fsck.stderr}`);
+    await checksOut(t, s, "v3", contents.get("v3")!);
+    await checksOut(t, s, "v4", contents.get("v4")!);
+    const gone = await strata(["checkout", "ds@v1", tempDir(t)], s.env);
+    t.equal(gone.code, 3, "a deleted version is not found");
+    t.match(gone.stderr, /ds@v1 was deleted/);
+  });
+}
+
+t.test("a push reusing chunks of a deleted version keeps them from gc", async (t) => {
+  const s = await openTestStrata(t);
+  const dir = tempDir(t);
+  writeTree(dir, { "a.bin": bytes(400_000, 1), "b.bin": bytes(400_000, 2) });
+  await s.push(dir, { dataset: "ds", packSize: PACK });
+  await s.deleteVersion({ dataset: "ds", tag: "v1" });
+  await turnBack(s.databaseUrl, "2 days");
+  // The same content again: the push finds its chunks in v1's packs and reuses them.
+  const again = await s.push(dir, { dataset: "ds", packSize: PACK });
+  t.equal(again.version.tag, "v2");
+  t.equal(again.newBytes, 0, "nothing uploaded");
+  const r = await s.gc();
+  t.equal(r.deletedPacks.count, 0, "the packs the push used are fresh again");
+  const out = tempDir(t);
+  await s.checkout({ dataset: "ds", tag: "v2" }, out);
+  t.ok(readFileSync(join(out, "b.bin")).equals(bytes(400_000, 2)));
+});
+
+t.test("a push open longer than the grace of a gc that ran meanwhile may not commit", async (t) => {
+  const s = await openTestStrata(t);
+  const dir = tempDir(t);
+  writeTree(dir, { "a.bin": bytes(100_000, 1) });
+  await s.push(dir, { dataset: "ds" });
+  const [begun] = await s.query<{ push: number }>("select push from strata.push_begin('ds')");
+  const root = Buffer.from((await s.version({ dataset: "ds" })).contentHash, "hex");
+  await turnBack(s.databaseUrl, "2 days");
+  await s.gc();
+  const code = await sqlstateOf(() =>
+    s.query("select * from strata.commit_version('ds', $1, null, 'late', null, null, $2)", [root, begun!.push]),
+  );
+  t.equal(code, Sqlstate.pushOutlivedGc, "refused: what it reuses may be gone");
+  const [fresh] = await s.query<{ push: number }>("select push from strata.push_begin('ds')");
+  await s.query("select * from strata.commit_version('ds', $1, null, 'late', null, null, $2)", [root, fresh!.push]);
+  t.pass("a push begun after the gc commits");
+});
+
+t.test("a killed push's objects and temp files go once older than the grace", async (t) => {
+  const s = await openTestStrata(t);
+  const dir = tempDir(t);
+  writeTree(dir, { "a.bin": bytes(100_000, 1) });
+  await s.push(dir, { dataset: "ds" });
+  const root = s.env.STRATA_STORE!.slice("file://".length);
+  const orphan = packKey(randomBytes(32).toString("hex"));
+  await s.store.put(orphan, randomBytes(5000));
+  mkdirSync(join(root, ".tmp"), { recursive: true });
+  writeFileSync(join(root, ".tmp", "otherhost-123-abcdef"), randomBytes(7000));
+
+  const young = await s.gc({ dryRun: true, listKeys: true });
+  t.equal(young.unknownObjects.count, 0, "a young unknown object may be a push's about to register");
+  t.equal(young.tempFiles.count, 0);
+
+  ageFiles(root, 2 * 24 * 3600 * 1000);
+  await turnBack(s.databaseUrl, "2 days");
+  const dry = await s.gc({ dryRun: true, listKeys: true });
+  t.same(dry.keys!.unknown, [orphan]);
+  t.same(dry.tempFiles, { count: 1, bytes: 7000 });
+  t.ok(await s.store.has(orphan), "still there after the dry run");
+  const real = await s.gc({ listKeys: true });
+  t.same(real.keys!.unknown, [orphan]);
+  t.same(real.tempFiles, { count: 1, bytes: 7000 });
+  t.equal(await s.store.has(orphan), false, "deleted");
+  t.equal(real.deletedPacks.count, 0, "the live version's packs stay");
+  await checksOut(t, s, "v1", { "a.bin": bytes(100_000, 1) });
+});
+
+t.test("a reader whose pack gc repacked and deleted finds its chunks where they moved", async (t) => {
+  const s = await openTestStrata(t);
+  const { contents } = await fourVersions(t, s);
+  // Where v3's chunks are before gc, as a checkout that began earlier would know them.
+  const needs = (
+    await s.query<{ chunk: Buffer; size: number; pack: Buffer; pack_offset: number }>(
+      `select c.chunk, c.size, c.pack, c.pack_offset from strata.ls('ds', 'v3') l, strata.blob_chunks(array[l.hash]) c where l.kind = 'file'`,
+    )
+  ).map(
+    (c, i): ChunkNeed => ({
+      hash: c.chunk.toString("hex"),
+      size: c.size,
+      pack: c.pack.toString("hex"),
+      offset: Number(c.pack_offset),
+      path: "x",
+      seq: i,
+    }),
+  );
+  await s.deleteVersion({ dataset: "ds", tag: "v2" });
+  await turnBack(s.databaseUrl, "2 days");
+  const r = await s.gc({ repackBelow: 0.99 });
+  t.ok(r.repackedPacks.count > 0, `${r.repackedPacks.count} packs repacked`);
+  const stale = needs;
+  const blind = new ChunkFetcher(s.store, undefined, 4);
+  await t.rejects(blind.fetch(stale), /missing from/, "the old locations are gone");
+  const got = await new ChunkFetcher(s.store, undefined, 4, locator(s.session)).fetch(stale);
+  t.equal(got.size, new Set(stale.map((n) => n.hash)).size, "every chunk found where it moved");
+  await checksOut(t, s, "v3", contents.get("v3")!);
+});
+
+t.test("one gc at a time; the grace is at least an hour; a dry run cannot change anything", async (t) => {
+  const s = await openTestStrata(t);
+  const a = await connect(t, s.databaseUrl);
+  const [run] = (await a.query("select * from strata.gc_begin()")).rows;
+  const b = await connect(t, s.databaseUrl);
+  t.equal(await sqlstateOf(() => b.query("select * from strata.gc_begin()")), Sqlstate.gcRunning);
+  t.equal(await sqlstateOf(() => b.query("select * from strata.gc_plan($1)", [run.run])), Sqlstate.gcRunning, "another session's run");
+  await a.query("select strata.gc_finish($1)", [run.run]);
+  t.equal(await sqlstateOf(() => b.query("select * from strata.gc_begin('59 minutes')")), Sqlstate.invalidArgument);
+  t.equal(await sqlstateOf(() => b.query("select * from strata.gc_begin('1 day', 1.5)")), Sqlstate.invalidArgument);
+  const [dry] = (await b.query("select * from strata.gc_begin('1 day', 0.5, true)")).rows;
+  t.equal(await sqlstateOf(() => b.query("select * from strata.gc_mark($1)", [dry.run])), Sqlstate.invalidArgument);
+  t.equal(await sqlstateOf(() => b.query("select * from strata.gc_forget($1)", [dry.run])), Sqlstate.invalidArgument);
+  await b.query("select strata.gc_finish($1)", [dry.run]);
+  const cli = await strata(["gc", "--grace", "10m"], s.env);
+  t.equal(cli.code, 2, "the CLI says so in one line");
+  t.match(cli.stderr, /at least an hour/);
+});
+
+t.test("gc while a push and checkouts run: all succeed, every live version checks out, fsck --full is clean", async (t) => {
+  for (const delay of [0, 150, 400]) {
+    const s = await openTestStrata(t);
+    const { contents } = await fourVersions(t, s);
+    await s.deleteVersion({ dataset: "ds", tag: "v2" });
+    await turnBack(s.databaseUrl, "2 days");
+    // The push brings back v2's own file (which only the deleted version held) beside a live one.
+    const dir = tempDir(t);
+    const pushed = {
+      "own-2.bin": contents.get("v2")!["own-2.bin"]!,
+      "own-3.bin": contents.get("v3")!["own-3.bin"]!,
+      "new.bin": bytes(250_000, 77),
+    };
+    writeTree(dir, pushed);
+    const env = { ...s.env, STRATA_PACK_SIZE: String(PACK) };
+    const outs = [tempDir(t), tempDir(t)];
+    const [push, co3, co4, run] = await Promise.all([
+      strata(["push", dir, "--dataset", "ds", "--tag", "back"], env),
+      strata(["checkout", "ds@v3", outs[0]!], env),
+      strata(["checkout", "ds@v4", outs[1]!], env),
+      new Promise((r) => setTimeout(r, delay)).then(() => s.gc({ repackBelow: 0.99 })),
+    ]);
+    t.equal(push.code, 0, `the push succeeds (gc after ${delay} ms) ${push.stderr}`);
+    t.equal(co3.code, 0, `checkout v3 succeeds ${co3.stderr}`);
+    t.equal(co4.code, 0, `checkout v4 succeeds ${co4.stderr}`);
+    t.equal(run.corruptChunks, 0, `gc ran: ${run.deletedPacks.count} packs deleted, ${run.repackedPacks.count} repacked`);
+    for (const [i, tag] of ["v3", "v4"].entries())
+      for (const [path, data] of Object.entries(contents.get(tag)!))
+        t.ok(readFileSync(join(outs[i]!, path)).equals(data), `${tag} ${path} as checked out during gc`);
+    await checksOut(t, s, "v1", contents.get("v1")!);
+    await checksOut(t, s, "v3", contents.get("v3")!);
+    await checksOut(t, s, "v4", contents.get("v4")!);
+    await checksOut(t, s, "back", pushed);
+    await s.gc({ repackBelow: 0.99 });
+    const fsck = await strata(["fsck", "--full"], env);
+    t.equal(fsck.code, 0, `fsck --full is clean: ${fsck.stdout}${fsck.stderr}`);
+    await checksOut(t, s, "back", pushed);
+  }
+});
