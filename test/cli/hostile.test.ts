@@ -58,6 +58,24 @@ t.test("every command refuses hostile names with one line and exit 2 or 3, and c
         ["diff", "ds", "ds", "--rows", h],
         [2, 3],
       ],
+      [
+        ["rm", `ds@${h}`],
+        [2, 3],
+      ],
+      [
+        ["rm", h, "--all"],
+        [2, 3],
+      ],
+      [
+        ["retention", "set", h, "--keep-last", "1"],
+        [2, 3],
+      ],
+      [["retention", "set", "ds", "--keep-within", h], [2]],
+      [
+        ["du", h],
+        [2, 3],
+      ],
+      [["gc", "--grace", h], [2]],
     ];
     for (const [args, codes] of cases) {
       const r = await strata(["--", ...args].slice(1), s.env);

@@ -49,6 +49,10 @@ t.test("names and tags: refused with ST001 unless they follow the rule, nothing 
       "select * from strata.version($1)",
       "select * from strata.version_history($1)",
       "select * from strata.ls($1, null)",
+      "select * from strata.delete_version($1, 'v1')",
+      "select * from strata.delete_dataset($1)",
+      "select strata.set_retention($1, 1)",
+      "select * from strata.apply_retention($1)",
     ]) {
       const r2 = await outcome(db, fn, [s]);
       t.ok([Sqlstate.invalidName, "22021"].includes(r2.code), `${what} in ${fn}: ${r2.code}`);
@@ -109,5 +113,33 @@ t.test("paths and prefixes: never leave the version, never fail oddly", async (t
     (await db.query("select path from strata.ls('ds', 'one', $1)", ["it's"])).rows,
     [{ path: "it's.txt" }],
     "a quote in a prefix matches",
+  );
+});
+
+t.test("retention and gc arguments: refused with a clear error, nothing changed", async (t) => {
+  const { session, db: admin } = await versionsDb(t);
+  await commitFiles(session, "ds", { "a.txt": "a" });
+  const cases: [string, unknown[], string][] = [
+    ["select strata.set_retention('ds', 0)", [], Sqlstate.invalidArgument],
+    ["select strata.set_retention('ds', -5)", [], Sqlstate.invalidArgument],
+    ["select strata.set_retention('ds', null, '-1 day')", [], Sqlstate.invalidArgument],
+    ["select strata.set_retention('ds', null, $1::interval)", ["soon"], "22007"],
+    ["select * from strata.apply_retention('ds')", [], Sqlstate.noRetentionPolicy],
+    ["select * from strata.delete_version('ds', null)", [], Sqlstate.invalidArgument],
+    ["select * from strata.gc_begin('0 seconds')", [], Sqlstate.invalidArgument],
+    ["select * from strata.gc_begin('1 day', 'NaN')", [], Sqlstate.invalidArgument],
+    ["select * from strata.gc_begin('1 day', -0.1)", [], Sqlstate.invalidArgument],
+    ["select * from strata.gc_plan(12345)", [], Sqlstate.invalidArgument],
+    ["select * from strata.gc_repack(1, $1::bytea, 10, array[$1::bytea], array[0::bigint], array[10])", [Buffer.alloc(32)], Sqlstate.invalidArgument],
+  ];
+  for (const [sql, params, code] of cases) t.equal((await outcome(admin, sql, params)).code, code, sql);
+  t.same(
+    (
+      await admin.query(
+        "select (select count(*) from strata.retention_policies)::int as p, (select count(*) from strata.gc_runs)::int as g, (select count(*) from strata.versions where state = 'deleted')::int as d",
+      )
+    ).rows[0],
+    { p: 0, g: 0, d: 0 },
+    "nothing was recorded",
   );
 });
