@@ -2,8 +2,9 @@
  * gc benchmark: 20 versions of a 1 GiB dataset, half of them deleted, then `strata gc`,
  * on a folder store and on the S3 API test server (s3rver), through the real CLI under
  * GNU time. Each version rewrites the dataset's hot tenth (labels, features: files no
- * other version holds) and adds a 2 MiB file every later version keeps, so the packs of
- * a deleted version are mostly, not wholly, dead: gc deletes some and repacks others.
+ * other version holds) and adds a 2 MiB file every later version keeps (in extra/, which
+ * a push reads before hot/, so it shares a pack with hot chunks): the packs of a deleted
+ * version are mostly, not wholly, dead, and gc deletes some and repacks others.
  *
  * Reported per store: push time of the 20 versions (context), `gc --dry-run` and `gc`
  * wall time, gc's peak RSS, the bytes gc reclaimed against the bytes only the deleted
@@ -76,14 +77,14 @@ async function runStore(
   const data = join(scratch, `data-${name}`);
   await mkdir(join(data, "cold"), { recursive: true });
   await mkdir(join(data, "hot"), { recursive: true });
-  await mkdir(join(data, "kept"), { recursive: true });
+  await mkdir(join(data, "extra"), { recursive: true });
   const env = { DATABASE_URL: databaseUrl, STRATA_STORE: storeUrl, STRATA_HOME: home, NODE_OPTIONS: undefined, ...extraEnv };
   const cli = (args: string[]) => timed([process.execPath, STRATA_BIN, ...args], { env, scratch });
   for (let i = 0; i < COLD_FILES; i++) await writeRandomFile(join(data, "cold", `part-${i}.bin`), FILE_BYTES, 1000 + i);
   let pushSeconds = 0;
   for (let v = 1; v <= VERSIONS; v++) {
     for (let i = 0; i < HOT_FILES; i++) await writeRandomFile(join(data, "hot", `part-${i}.bin`), FILE_BYTES, v * 10_000 + i);
-    await writeRandomFile(join(data, "kept", `v${v}.bin`), KEPT_BYTES, 500_000 + v);
+    await writeRandomFile(join(data, "extra", `v${v}.bin`), KEPT_BYTES, 500_000 + v);
     const m = await cli(["push", data, "--dataset", "ds", "--json"]);
     if (!m.ok) throw new Error(`push v${v}: ${m.error}`);
     pushSeconds += m.seconds;

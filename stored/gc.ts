@@ -310,7 +310,8 @@ export function gcFinish(run: number | undefined, summary: SqlJson | undefined):
     r.id,
     summary,
   );
-  for (const t of ["gc_repack_chunks", "gc_dead_blobs", "gc_planned_packs"]) query(`delete from strata.${t} where run_id = $1`, ["bigint"], r.id);
+  for (const t of ["gc_repack_chunks", "gc_dead_blobs", "gc_planned_packs"])
+    query(`delete from strata.${t} where run_id = $1`, ["bigint"], r.id);
   if (!r.dry_run)
     query(
       "insert into strata.audit (action, detail) values ('gc', jsonb_build_object('run', $1::bigint) || coalesce($2, '{}'::jsonb)) returning id",

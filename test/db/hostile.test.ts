@@ -130,7 +130,11 @@ t.test("retention and gc arguments: refused with a clear error, nothing changed"
     ["select * from strata.gc_begin('1 day', 'NaN')", [], Sqlstate.invalidArgument],
     ["select * from strata.gc_begin('1 day', -0.1)", [], Sqlstate.invalidArgument],
     ["select * from strata.gc_plan(12345)", [], Sqlstate.invalidArgument],
-    ["select * from strata.gc_repack(1, $1::bytea, 10, array[$1::bytea], array[0::bigint], array[10])", [Buffer.alloc(32)], Sqlstate.invalidArgument],
+    [
+      "select * from strata.gc_repack(1, $1::bytea, 10, array[$1::bytea], array[0::bigint], array[10])",
+      [Buffer.alloc(32)],
+      Sqlstate.invalidArgument,
+    ],
   ];
   for (const [sql, params, code] of cases) t.equal((await outcome(admin, sql, params)).code, code, sql);
   t.same(
