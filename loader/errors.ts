@@ -42,6 +42,18 @@ export const sqlErrors: Record<SqlstateName, { kind: ErrorKind; meaning: string 
   integrityFailure: { kind: "corrupt", meaning: "what a client sent does not verify (a tree's hash, sizes)" },
   unknownPath: { kind: "notFound", meaning: "no file at that path in the version" },
   unknownRole: { kind: "notFound", meaning: "no such login on the server" },
+  unknownRun: { kind: "notFound", meaning: "no run with that id" },
+  unknownModel: { kind: "notFound", meaning: "no model of that name" },
+  unknownModelVersion: { kind: "notFound", meaning: "no such version of the model" },
+  unknownAlias: { kind: "notFound", meaning: "the model has no alias of that name" },
+  invalidStatusMove: { kind: "conflict", meaning: "a run's status moves once: running -> succeeded, failed or killed" },
+  runFinished: { kind: "conflict", meaning: "the run has finished: no more metrics" },
+  metricConflict: { kind: "conflict", meaning: "a metric step already holds another value" },
+  invalidWeights: { kind: "usage", meaning: "alias weights must be positive and sum to 1" },
+  lineageCycle: { kind: "usage", meaning: "the lineage edge would close a cycle" },
+  invalidNode: { kind: "usage", meaning: "a lineage node not written dataset:NAME@TAG, run:UUID or model:NAME/N" },
+  noEarlierTarget: { kind: "conflict", meaning: "the alias has no earlier target to roll back to" },
+  invalidMetric: { kind: "usage", meaning: "a metric name, step or value is malformed (NaN and infinities are refused)" },
 };
 
 /** PostgreSQL's own SQLSTATE classes (first two characters) that mean something to a user. */

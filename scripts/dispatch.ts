@@ -24,6 +24,8 @@ const SCALARS: Record<string, string> = {
   bytea: "Bytes",
   jsonb: "SqlJson",
   json: "SqlJson",
+  // a UUID returned as its text
+  uuid: "string",
 };
 
 export function tsType(sqlType: string): string {
