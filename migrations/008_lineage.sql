@@ -78,6 +78,17 @@ alter table strata.lineage_edges add column origin text not null default 'system
 -- to the trees that hold it; versions_containing walks it up to the roots.
 create index tree_entries_hash on strata.tree_entries (hash);
 
+-- Who did it: the login (session_user). Every write runs in a security definer function,
+-- where current_user is strata_owner, so defaults of current_user named the owner.
+alter table strata.datasets alter column owner set default session_user;
+alter table strata.versions alter column author set default session_user;
+alter table strata.pushes alter column started_by set default session_user;
+alter table strata.experiments alter column author set default session_user;
+alter table strata.models alter column owner set default session_user;
+alter table strata.model_versions alter column author set default session_user;
+alter table strata.model_alias_history alter column changed_by set default session_user;
+alter table strata.lineage_edges alter column created_by set default session_user;
+
 comment on table strata.datasets is 'Named containers of versions.';
 comment on table strata.versions is 'A dataset''s immutable snapshots, each naming a root tree.';
 comment on table strata.packs is 'Stored pack objects (packs/<2 hex>/<64 hex>), each holding many chunks.';
