@@ -3,7 +3,7 @@ import { StrataError } from "../../errors.js";
 import { formatDot, formatMermaid, formatText, type LineageFormat } from "../../lineage/format.js";
 import type { Direction } from "../../strata.js";
 import { withStrata } from "../context.js";
-import { formatTime, printJson, printTable, say } from "../output.js";
+import { formatTime, printJson, printJsonLine, printTable, say } from "../output.js";
 
 const FORMATS: LineageFormat[] = ["text", "json", "dot", "mermaid", "openlineage"];
 
@@ -24,10 +24,14 @@ export function register(program: Command): void {
     .option("--depth <n>", "edges to follow at most (0-1000)", "20")
     .option("--format <format>", `${FORMATS.join(", ")} (openlineage: one RunEvent per line, per run START and its end)`, "text")
     .option("--namespace <ns>", "OpenLineage namespace of jobs and datasets", "strata")
+    .option("--json", "print JSON for scripts (--format json)")
     .description("the lineage graph of a dataset version, run or model version")
     .action(
-      async (node: string, opts: { up?: boolean; down?: boolean; both?: boolean; depth: string; format: string; namespace: string }) => {
-        const format = opts.format as LineageFormat;
+      async (
+        node: string,
+        opts: { up?: boolean; down?: boolean; both?: boolean; depth: string; format: string; namespace: string; json?: boolean },
+      ) => {
+        const format = (opts.json ? "json" : opts.format) as LineageFormat;
         if (!FORMATS.includes(format)) throw new StrataError(`--format must be one of ${FORMATS.join(", ")}`, "usage");
         if (!/^-?[0-9]{1,9}$/.test(opts.depth)) throw new StrataError(`--depth must be a whole number, got "${opts.depth}"`, "usage");
         const chosen = (["up", "down", "both"] as const).filter((d) => opts[d]);
@@ -39,7 +43,7 @@ export function register(program: Command): void {
         });
         if (format === "json") return printJson(graph);
         if (events !== undefined) {
-          for (const e of events) process.stdout.write(`${JSON.stringify(e)}\n`);
+          for (const e of events) printJsonLine(e);
           return;
         }
         sayLines(format === "dot" ? formatDot(graph) : format === "mermaid" ? formatMermaid(graph) : formatText(graph));
