@@ -54,13 +54,19 @@ function runEventProblems(e: Json): string[] {
       p.push(`${side} is not an array`);
       continue;
     }
-    list.forEach((d: unknown, i) => {
+    for (const [i, d] of (list as unknown[]).entries()) {
       const at = `${side}[${i}]`;
-      if (!isObject(d)) return p.push(`${at} is not an object`);
+      if (!isObject(d)) {
+        p.push(`${at} is not an object`);
+        continue;
+      }
       str(d.namespace, `${at}.namespace`);
       str(d.name, `${at}.name`);
-      if (d.facets === undefined) return;
-      if (!isObject(d.facets)) return p.push(`${at}.facets is not an object`);
+      if (d.facets === undefined) continue;
+      if (!isObject(d.facets)) {
+        p.push(`${at}.facets is not an object`);
+        continue;
+      }
       for (const [k, f] of Object.entries(d.facets)) {
         if (!isObject(f)) {
           p.push(`${at}.facets.${k} is not an object`);
@@ -70,7 +76,7 @@ function runEventProblems(e: Json): string[] {
         str(f._schemaURL, `${at}.facets.${k}._schemaURL`, URI);
         if (k === "version") str(f.datasetVersion, `${at}.facets.version.datasetVersion`);
       }
-    });
+    }
   }
   return p;
 }
@@ -94,7 +100,9 @@ t.test("raw data to a deployed model and back, through the CLI", async (t) => {
   const pushed = await json(["push", clean, "--dataset", "clean", "--from", "raw@v1"]);
   t.equal(pushed.version.tag, "v1");
 
-  const id = (await run(["exp", "start", "fraud-train", "--input", "train=clean@v1", "--params", '{"lr": 0.1}', "--code-ref", "abc"])).trim();
+  const id = (
+    await run(["exp", "start", "fraud-train", "--input", "train=clean@v1", "--params", '{"lr": 0.1}', "--code-ref", "abc"])
+  ).trim();
   t.match(id, UUID);
   t.equal((await json(["exp", "log", id, "loss=0.5", "acc=0.75", "--step", "1"])).added, 2);
   const batch = JSON.stringify(Array.from({ length: 100 }, (_, i) => ({ name: "loss", step: i + 2, value: 0.5 / (i + 2) })));
