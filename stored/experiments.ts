@@ -233,9 +233,10 @@ const STATUSES = ["succeeded", "failed", "killed"];
  * value}) over them. Emits the run's v_runs row.
  */
 export function finishExperiment(run: string | undefined, status: string | undefined, metrics: SqlJson | undefined): void {
+  if (status === "running") raise("invalidStatusMove", "a run moves from running to succeeded, failed or killed, not back to running");
   if (status === undefined || !STATUSES.includes(status))
     raise(
-      "invalidStatusMove",
+      "invalidArgument",
       `a run finishes as succeeded, failed or killed, not ${status === undefined ? "null" : `"${status.slice(0, 40)}"`}`,
     );
   if (metrics !== undefined) checkPoints(metrics, undefined, "object");

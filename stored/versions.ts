@@ -42,7 +42,7 @@ export function findVersion(dataset: string | undefined, tag: string | undefined
   if (v === undefined)
     return tag === undefined
       ? raise("unknownVersion", `dataset "${d.name}" has no versions yet`)
-      : raise("unknownVersion", `dataset "${d.name}" has no version "${tag}"`);
+      : raise("unknownVersion", `dataset "${d.name}" has no version "${tag.length > 80 ? `${tag.slice(0, 80)}...` : tag}"`);
   return v;
 }
 

@@ -118,7 +118,7 @@ t.test("finish: running -> succeeded | failed | killed once, final metrics kept"
     ]),
   ]);
   t.equal(await sqlstateOf(() => db.query("select * from strata.finish_experiment($1, 'running')", [run])), Sqlstate.invalidStatusMove);
-  t.equal(await sqlstateOf(() => db.query("select * from strata.finish_experiment($1, 'done')", [run])), Sqlstate.invalidStatusMove);
+  t.equal(await sqlstateOf(() => db.query("select * from strata.finish_experiment($1, 'done')", [run])), Sqlstate.invalidArgument);
   t.equal(
     await sqlstateOf(() => db.query(`select * from strata.finish_experiment($1, 'failed', '{"x": "NaN"}')`, [run])),
     Sqlstate.invalidMetric,
