@@ -5,7 +5,15 @@ import type pg from "pg";
 import { cat, checkout, type CatResult, type CheckoutOptions, type CheckoutResult } from "./checkout/index.js";
 import { type DiffEntry, type DiffSummary, diff, diffRows, diffRowsSummary, diffSummary, type RowsSummary } from "./diff/diff.js";
 import { type StatusResult, status } from "./checkout/status.js";
-import { push, type PushOptions, type PushResult } from "./push/push.js";
+import * as experiments from "./experiments/experiments.js";
+import type { Comparison, MetricPoint, RunCheckout, RunInfo, RunStatus, StartOptions } from "./experiments/experiments.js";
+import { type LineageFormat, openLineageEvents, type RunEvent } from "./lineage/format.js";
+import * as lineage from "./lineage/lineage.js";
+import type { Containing, Direction, ImpactRow, LineageGraph } from "./lineage/lineage.js";
+import { type ModelPushOptions, type ModelPushResult, push, pushModel, type PushOptions, type PushResult } from "./push/push.js";
+import type { AliasTarget, ModelVersionInfo } from "./registry/info.js";
+import * as registry from "./registry/registry.js";
+import type { AliasMove, ModelInfo, ModelRef } from "./registry/registry.js";
 import { grantRole, revokeRole, type StrataRole } from "./roles.js";
 import { type FsckOptions, type FsckResult, fsck } from "./fsck/fsck.js";
 import { type GcOptions, type GcResult, gc } from "./gc/gc.js";
@@ -18,7 +26,10 @@ import type { DatasetInfo, FileEntry, VersionInfo, VersionRef } from "./versions
 
 export { parseRef } from "./versions.js";
 export type { DatasetStorage, GcOptions, GcResult, RetentionDecision, RetentionPolicy, VersionStorage };
+export { parseModelRef } from "./registry/registry.js";
 export type { DatasetInfo, DiffEntry, DiffSummary, RowsSummary, FileEntry, OpenOptions, VersionInfo, VersionRef };
+export type { AliasMove, AliasTarget, Comparison, Containing, Direction, ImpactRow, LineageFormat, LineageGraph, MetricPoint };
+export type { ModelInfo, ModelPushResult, ModelRef, ModelVersionInfo, RunCheckout, RunEvent, RunInfo, RunStatus, StartOptions };
 
 export class Strata {
   private constructor(readonly session: Session) {}
@@ -64,6 +75,107 @@ export class Strata {
   /** Push a folder or file as a new version of `opts.dataset` (created when missing). */
   push(path: string, opts: PushOptions): Promise<PushResult> {
     return push(this.session, path, opts);
+  }
+
+  /** Push a folder or file as the next version (1, 2, ...) of `opts.model`, through the same path as data. */
+  pushModel(path: string, opts: ModelPushOptions): Promise<ModelPushResult> {
+    return pushModel(this.session, path, opts);
+  }
+
+  /** Start a run on pinned input versions; returns its UUID. */
+  startRun(name: string, opts: StartOptions = {}): Promise<string> {
+    return experiments.startRun(this.session, name, opts);
+  }
+
+  /** Log {name: value} at `step`, or a batch of points; returns how many were new. */
+  logMetrics(run: string, metrics: Record<string, number> | MetricPoint[] | string, step?: number): Promise<number> {
+    return experiments.logMetrics(this.session, run, metrics, step);
+  }
+
+  finishRun(run: string, status: Exclude<RunStatus, "running">, metrics?: Record<string, number> | string): Promise<RunInfo> {
+    return experiments.finishRun(this.session, run, status, metrics);
+  }
+
+  run(run: string): Promise<RunInfo> {
+    return experiments.run(this.session, run);
+  }
+
+  runs(opts: { name?: string; status?: RunStatus; limit?: number } = {}): Promise<RunInfo[]> {
+    return experiments.runs(this.session, opts);
+  }
+
+  metricPoints(run: string): Promise<(MetricPoint & { recordedAt: Date })[]> {
+    return experiments.metricPoints(this.session, run);
+  }
+
+  compareRuns(runs: string[]): Promise<Comparison> {
+    return experiments.compareRuns(this.session, runs);
+  }
+
+  /** Check out every input version of a run into DIR/<role>/<dataset>. */
+  checkoutRun(run: string, dir: string, opts: CheckoutOptions = {}): Promise<RunCheckout> {
+    return experiments.checkoutRun(this.session, run, dir, opts);
+  }
+
+  models(): Promise<ModelInfo[]> {
+    return registry.models(this.session);
+  }
+
+  modelVersions(model: string): Promise<ModelVersionInfo[]> {
+    return registry.modelVersions(this.session, model);
+  }
+
+  modelVersion(ref: ModelRef, routingKey?: string): Promise<ModelVersionInfo> {
+    return registry.modelVersion(this.session, ref, routingKey);
+  }
+
+  setAlias(model: string, alias: string, target: number | Record<string, number>): Promise<AliasTarget[]> {
+    return registry.setAlias(this.session, model, alias, target);
+  }
+
+  rollbackAlias(model: string, alias: string): Promise<AliasTarget[]> {
+    return registry.rollbackAlias(this.session, model, alias);
+  }
+
+  resolveAlias(model: string, alias: string, routingKey?: string): Promise<number> {
+    return registry.resolveAlias(this.session, model, alias, routingKey);
+  }
+
+  aliases(model: string): Promise<AliasTarget[]> {
+    return registry.aliases(this.session, model);
+  }
+
+  aliasHistory(model: string, alias?: string): Promise<AliasMove[]> {
+    return registry.aliasHistory(this.session, model, alias);
+  }
+
+  /** Write a model version (NAME/N, NAME, NAME@ALIAS) into `dir`; a switch writes only changed files. */
+  checkoutModel(ref: ModelRef, dir: string, opts: CheckoutOptions & { routingKey?: string } = {}) {
+    return registry.checkoutModel(this.session, ref, dir, opts);
+  }
+
+  /** The lineage graph around a node (dataset:NAME@TAG, run:UUID, model:NAME/N). */
+  lineage(node: string, opts: { direction?: Direction; depth?: number } = {}): Promise<LineageGraph> {
+    return lineage.lineage(this.session, node, opts);
+  }
+
+  /** OpenLineage RunEvents of the runs in a graph. */
+  openLineage(graph: LineageGraph, namespace?: string): Promise<RunEvent[]> {
+    return openLineageEvents(this.session, graph, namespace);
+  }
+
+  /** Everything downstream of a node, or of the file at `path` in it wherever its contents are. */
+  impact(node: string, path?: string): Promise<ImpactRow[]> {
+    return lineage.impact(this.session, node, path);
+  }
+
+  /** Every dataset and model version holding the contents of the file at `path` in `ref`. */
+  versionsContaining(ref: string, path: string): Promise<Containing[]> {
+    return lineage.versionsContaining(this.session, ref, path);
+  }
+
+  addEdge(source: string, relation: string, target: string): Promise<number> {
+    return lineage.addEdge(this.session, source, relation, target);
   }
 
   /** Versions of a dataset, newest first. */

@@ -85,5 +85,3 @@ create unlogged table strata.gc_dead_blobs (
   primary key (run_id, blob)
 );
 
--- The trees that hold a content or a tree: how gc finds the trees that lost one.
-create index tree_entries_hash on strata.tree_entries (hash);

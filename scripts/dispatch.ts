@@ -25,6 +25,8 @@ const SCALARS: Record<string, string> = {
   jsonb: "SqlJson",
   json: "SqlJson",
   interval: "SqlInterval",
+  // a UUID returned as its text
+  uuid: "string",
 };
 
 export function tsType(sqlType: string): string {

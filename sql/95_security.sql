@@ -30,8 +30,9 @@ revoke all on all functions in schema strata from public;
 grant usage on schema strata to strata_reader;
 
 -- Views: what readers see.
-grant select on strata.v_datasets, strata.v_versions, strata.v_retention_policies, strata.v_storage_datasets,
-  strata.v_storage_versions to strata_reader;
+grant select on strata.v_retention_policies, strata.v_storage_datasets, strata.v_storage_versions to strata_reader;
+grant select on strata.v_datasets, strata.v_versions, strata.v_runs, strata.v_metrics, strata.v_models, strata.v_model_versions,
+  strata.v_aliases, strata.v_alias_history, strata.v_lineage_nodes, strata.v_lineage_edges to strata_reader;
 
 -- The SQL-language functions (sql/20_diffs.sql, sql/30_files.sql): read functions, run as
 -- the owner.
@@ -42,7 +43,8 @@ begin
   foreach f in array array['strata.diff(text, text, text, text, text)', 'strata.diff_rows(text, text, text, text, text)',
                            'strata.ls(text, text, text)', 'strata.blob_chunks(bytea[])', 'strata.installed()',
                            'strata.packs_page(bytea, integer)', 'strata.pack_chunks(bytea)', 'strata.damage_report()',
-                           'strata.chunk_locations(bytea[])'] loop
+                           'strata.chunk_locations(bytea[])', 'strata.lineage(text, text, integer)', 'strata.impact(text, text)',
+                           'strata.versions_containing(text, text, text)', 'strata.model_ls(text, integer, text)'] loop
     execute format('alter function %s security definer set search_path = pg_catalog, pg_temp', f);
     execute format('grant execute on function %s to strata_reader', f);
   end loop;

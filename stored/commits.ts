@@ -4,11 +4,11 @@
 // commit_version then makes a stored root tree a version. The dataset row is locked for
 // the commit, so concurrent pushes to one dataset get distinct sequence numbers and tags.
 
-import { GC_LOCK } from "./gc";
+import { checkGcFence } from "./gc";
 import { checkHash } from "./hashes";
 import { closeMaintenance, openMaintenance } from "./history";
-import { type Bytes, emit, emitQuery, hex, query, queryOne, raise, type SqlJson } from "./host";
-import { checkName, isAutomaticTag } from "./names";
+import { type Bytes, emit, emitQuery, hex, query, queryOne, raise, type SqlArray, type SqlJson } from "./host";
+import { checkName, isAutomaticTag, splitRef } from "./names";
 import { findVersion } from "./versions";
 
 /** The chunk sizes of a dataset that does not exist yet (loader/chunk/params.ts has the same). */
@@ -50,7 +50,9 @@ export function pushBegin(dataset: string | undefined, parent: string | undefine
 /**
  * strata.commit_version: the stored tree `content_hash` as a new version of `dataset`
  * (created when missing), after `parent` (default: the latest), tagged v1, v2, ... when
- * tag is null. New bytes are those the push (when given) stored first.
+ * tag is null. New bytes are those the push (when given) stored first. `derivedFrom`
+ * ("dataset@tag", a dataset alone for its latest version) names the versions it was made
+ * from, recorded as lineage edges (version --derived_from--> each) like the parent's.
  */
 export function commitVersion(
   dataset: string | undefined,
@@ -60,10 +62,12 @@ export function commitVersion(
   message: string | undefined,
   metadata: SqlJson | undefined,
   push: number | undefined,
+  derivedFrom: SqlArray<string> | undefined,
 ): void {
   checkHash("content hash", contentHash);
   checkName("dataset", dataset);
   checkTag(tag);
+  const sources = derivedFrom === undefined ? [] : fromVersions(derivedFrom);
   const root = queryOne<{ file_count: number; size: number }>(
     "select file_count, size from strata.trees where hash = $1",
     ["bytea"],
@@ -138,6 +142,14 @@ export function commitVersion(
       v.id,
       parent.id,
     );
+  for (const from of sources)
+    query(
+      `insert into strata.lineage_edges (source_kind, source_id, relation, target_kind, target_id)
+       values ('dataset_version', $1, 'derived_from', 'dataset_version', $2) on conflict do nothing`,
+      ["bigint", "bigint"],
+      v.id,
+      from,
+    );
   emitQuery("select v as c from strata.v_versions v where v.id = $1", ["bigint"], v.id);
 }
 
@@ -148,27 +160,17 @@ function revive(datasetId: number, name: string): void {
   closeMaintenance();
 }
 
-/**
- * gc leaves alone, for its grace, every pack a client was told it may reuse (stored/packs.ts).
- * A push that began before the cutoff of a gc that started since may have learned of packs
- * that gc deleted: it may not commit. gc_begin records a run under the exclusive side of
- * this lock, so a commit either sees the run or ends before the run's plan is made.
- */
-function checkGcFence(push: number): void {
-  queryOne("select pg_advisory_xact_lock_shared($1, $2) as locked", ["int", "int"], GC_LOCK.space, GC_LOCK.fence);
-  const gc = queryOne<{ id: number; started_at: string; grace: string }>(
-    `select g.id, g.started_at::text, g.grace::text from strata.gc_runs g, strata.pushes p
-     where p.id = $1 and not g.dry_run and g.cutoff > p.started_at order by g.id limit 1`,
-    ["bigint"],
-    push,
-  );
-  if (gc !== undefined)
-    raise(
-      "pushOutlivedGc",
-      `push ${push} began more than gc ${gc.id}'s grace (${gc.grace}) before that gc started (${gc.started_at}): chunks it reuses may have been deleted`,
-      undefined,
-      "push again: only what is missing is uploaded",
-    );
+/** Most versions one commit is derived from. */
+const MAX_SOURCES = 1000;
+
+/** The version ids of `refs` ("dataset@tag" or "dataset"), each checked. */
+function fromVersions(refs: SqlArray<string>): number[] {
+  const rows = query<{ ref: string | undefined }>("select x as ref from unnest($1::text[]) x", ["text[]"], refs);
+  if (rows.length > MAX_SOURCES) raise("invalidArgument", `a version is derived from at most ${MAX_SOURCES} versions, got ${rows.length}`);
+  return rows.map((r) => {
+    if (r.ref === undefined) return raise("invalidArgument", "derived_from holds a null");
+    return findVersion(...splitRef(r.ref)).id;
+  });
 }
 
 /**

@@ -30,6 +30,30 @@ export const Sqlstate = {
   /** No such login (role) on the server. */
   unknownRole: "ST013",
   // ST020-ST039: experiments, models and lineage.
+  /** No run with that id. */
+  unknownRun: "ST020",
+  /** No model by that name. */
+  unknownModel: "ST021",
+  /** No such version of the model. */
+  unknownModelVersion: "ST022",
+  /** The model has no alias by that name. */
+  unknownAlias: "ST023",
+  /** A run's status moves only once: running -> succeeded, failed or killed. */
+  invalidStatusMove: "ST024",
+  /** Metrics are logged only while a run is running. */
+  runFinished: "ST025",
+  /** A metric step already holds another value. */
+  metricConflict: "ST026",
+  /** Alias weights must be positive and sum to 1. */
+  invalidWeights: "ST027",
+  /** The edge would close a cycle in the lineage graph. */
+  lineageCycle: "ST028",
+  /** A lineage node is not written dataset:NAME@TAG, run:UUID or model:NAME/N. */
+  invalidNode: "ST029",
+  /** A rollback of an alias that has no earlier target. */
+  noEarlierTarget: "ST030",
+  /** A metric name, step or value is malformed (NaN and infinities are refused). */
+  invalidMetric: "ST031",
   /** Deleting a version (or dataset) that a run, a model version or an alias uses, without force. */
   versionInUse: "ST040",
   /** apply_retention for a dataset that has no retention policy. */

@@ -13,9 +13,32 @@ import { closeMaintenance, openMaintenance } from "./history";
 import { arrayLength, type Bytes, emit, exec, query, queryOne, raise, type SqlArray, type SqlInterval, type SqlJson } from "./host";
 
 /** Advisory lock keys (two-int form, per database): one gc at a time; commits against gc_begin. */
-export const GC_LOCK = { space: 0x5354, single: 1, fence: 2 } as const;
+const GC_LOCK = { space: 0x5354, single: 1, fence: 2 } as const;
 
 const MAX_PAGE = 100_000;
+
+/**
+ * gc leaves alone, for its grace, every pack a client was told it may reuse (stored/packs.ts).
+ * A push that began before the cutoff of a gc that started since may have learned of packs
+ * that gc deleted: it may not commit. gc_begin records a run under the exclusive side of
+ * this lock, so a commit either sees the run or ends before the run's plan is made.
+ */
+export function checkGcFence(push: number): void {
+  queryOne("select pg_advisory_xact_lock_shared($1, $2) as locked", ["int", "int"], GC_LOCK.space, GC_LOCK.fence);
+  const gc = queryOne<{ id: number; started_at: string; grace: string }>(
+    `select g.id, g.started_at::text, g.grace::text from strata.gc_runs g, strata.pushes p
+     where p.id = $1 and not g.dry_run and g.cutoff > p.started_at order by g.id limit 1`,
+    ["bigint"],
+    push,
+  );
+  if (gc !== undefined)
+    raise(
+      "pushOutlivedGc",
+      `push ${push} began more than gc ${gc.id}'s grace (${gc.grace}) before that gc started (${gc.started_at}): chunks it reuses may have been deleted`,
+      undefined,
+      "push again: only what is missing is uploaded",
+    );
+}
 
 /** The run, which must be this session's and in progress. */
 function openRun(run: number | undefined): { id: number; cutoff: string; dry_run: boolean; repack_below: number } {

@@ -43,3 +43,15 @@ export function isAutomaticTag(tag: string): boolean {
   for (let i = 1; i < tag.length; i++) if (!isDigit(tag.charCodeAt(i))) return false;
   return true;
 }
+
+/** The last position of the one-character `c` in `s`, or -1 (TypeScriptToLua has no lastIndexOf). */
+export function lastIndexOfChar(s: string, c: string): number {
+  for (let i = s.length - 1; i >= 0; i--) if (s.charAt(i) === c) return i;
+  return -1;
+}
+
+/** "dataset@tag" -> [dataset, tag]; "dataset" or "dataset@" -> [dataset, undefined] (its latest version). */
+export function splitRef(ref: string): [string, string | undefined] {
+  const at = lastIndexOfChar(ref, "@");
+  return at < 0 ? [ref, undefined] : [ref.slice(0, at), at === ref.length - 1 ? undefined : ref.slice(at + 1)];
+}

@@ -9,8 +9,8 @@ import { findDataset, findVersion } from "./versions";
 
 /**
  * Every use of the versions `ids` (an SQL expression of a bigint[]) that keeps them: as an
- * input of a run, by a model version trained or evaluated on them, or by an alias serving
- * such a model version.
+ * input of a run, by a model version linked to them or produced by such a run, and the
+ * aliases serving those model versions.
  */
 function usesSql(ids: string): string {
   return `
@@ -22,7 +22,14 @@ function usesSql(ids: string): string {
          || coalesce(' (alias ' || (select string_agg(a.alias, ', ' order by a.alias) from strata.model_aliases a
                                     where a.model_version_id = mv.id) || ')', '')
   from strata.lineage_edges l join strata.model_versions mv on mv.id = l.source_id join strata.models m on m.id = mv.model_id
-  where l.target_kind = 'dataset_version' and l.source_kind = 'model_version' and l.target_id = any(${ids})`;
+  where l.target_kind = 'dataset_version' and l.source_kind = 'model_version' and l.target_id = any(${ids})
+  union all
+  select i.version_id, 'trained model ' || m.name || '/' || mv.version
+         || coalesce(' (alias ' || (select string_agg(a.alias, ', ' order by a.alias) from strata.model_aliases a
+                                    where a.model_version_id = mv.id) || ')', '')
+  from strata.experiment_inputs i join strata.model_versions mv on mv.experiment_id = i.experiment_id
+  join strata.models m on m.id = mv.model_id
+  where i.version_id = any(${ids})`;
 }
 
 function usesOf(ids: number[]): { version_id: number; use: string }[] {
@@ -132,7 +139,7 @@ export function applyRetention(dataset: string | undefined, dryRun: boolean | un
        from strata.retention_policies p join strata.datasets d on d.id = p.dataset_id
        join strata.versions v on v.dataset_id = d.id and v.state = 'committed'
        where d.deleted_at is null and ($1::bigint is null or d.id = $1)),
-     uses as (select version_id, string_agg(use, '; ') as uses from (${usesSql("array(select id from v)")}) u group by version_id)
+     uses as (select version_id, string_agg(use, '; ' order by use) as uses from (${usesSql("array(select id from v)")}) u group by version_id)
      select v.id, v.dataset, v.tag, v.seq, v.created_at,
             case when v.rank = 1 then 'latest'
                  when v.rank <= v.keep_last then 'one of the last ' || v.keep_last

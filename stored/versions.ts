@@ -48,7 +48,7 @@ export function findVersion(dataset: string | undefined, tag: string | undefined
   if (v === undefined)
     return tag === undefined
       ? raise("unknownVersion", `dataset "${d.name}" has no versions yet`)
-      : raise("unknownVersion", `dataset "${d.name}" has no version "${tag}"`);
+      : raise("unknownVersion", `dataset "${d.name}" has no version "${tag.length > 80 ? `${tag.slice(0, 80)}...` : tag}"`);
   if (v.deleted !== undefined) return raise("unknownVersion", `version ${d.name}@${tag} was deleted (${v.deleted})`);
   return v;
 }

@@ -16,7 +16,7 @@ import { applyPlan, FolderMaker, pruneEmpty } from "./apply.js";
 import { ChunkCache, chunkCacheDir } from "./cache.js";
 import { ChunkFetcher, locator } from "./fetch.js";
 import { dropJournal, type Journal, recoverCrashedRun, tempName, undoRun, writeJournal } from "./journal.js";
-import { type Entry, listEntries, parentOf } from "./listing.js";
+import { type Entry, listEntries, parentOf, type Snapshot } from "./listing.js";
 import { type Plan, planCheckout } from "./plan.js";
 import { stageFiles } from "./stage.js";
 import {
@@ -53,9 +53,13 @@ export interface CheckoutProgress {
 }
 
 export interface CheckoutResult {
+  /** The dataset (a model's name when `model`). */
   dataset: string;
+  /** The version's tag (a model version's number when `model`). */
   tag: string;
   versionId: number;
+  /** A model version was checked out. */
+  model?: boolean;
   /** Files and symlinks written, and their bytes. */
   filesWritten: number;
   bytesWritten: number;
@@ -78,11 +82,21 @@ const MiB = 1024 * 1024;
 
 export async function checkout(session: Session, ref: VersionRef, dir: string, opts: CheckoutOptions = {}): Promise<CheckoutResult> {
   await session.checkStore();
+  return checkoutSnapshot(session, await findVersion(session, ref), dir, opts);
+}
+
+/** Check out a dataset version or a model version (registry/ and experiments/ use it). */
+export async function checkoutSnapshot(
+  session: Session,
+  version: Snapshot,
+  dir: string,
+  opts: CheckoutOptions = {},
+): Promise<CheckoutResult> {
+  await session.checkStore();
   const concurrency = opts.concurrency ?? 8;
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new StrataError(`concurrency must be a positive integer, got ${concurrency}`, "usage");
   const root = resolve(dir);
-  const version = await findVersion(session, ref);
   const entries = await listEntries(session, version);
   await makeRoot(root);
   const id = await folderId(root);
@@ -101,6 +115,7 @@ export async function checkout(session: Session, ref: VersionRef, dir: string, o
         tag: version.tag,
         versionId: version.id,
         contentHash: version.contentHash,
+        ...(version.model ? { model: true } : {}),
         root,
         updatedAt: new Date().toISOString(),
       },
@@ -112,6 +127,7 @@ export async function checkout(session: Session, ref: VersionRef, dir: string, o
       dataset: version.dataset,
       tag: version.tag,
       versionId: version.id,
+      ...(version.model ? { model: true } : {}),
       filesWritten: plan.write.length,
       bytesWritten: plan.write.reduce((n, e) => n + e.size, 0),
       filesUnchanged: plan.keep.size,

@@ -5,7 +5,16 @@
 
 import { StrataError } from "../errors.js";
 import type { Session } from "../session.js";
-import type { VersionInfo } from "../versions.js";
+
+/** What a checkout reads: a dataset version, or a model version (`model`: dataset is the model's name, tag its number). */
+export interface Snapshot {
+  dataset: string;
+  tag: string;
+  id: number;
+  /** Hex SHA-256 of the root tree. */
+  contentHash: string;
+  model?: boolean | undefined;
+}
 
 /** A file, symlink or empty folder of a version (folders that hold something are implied by their paths). */
 export interface Entry {
@@ -42,14 +51,16 @@ export function parentOf(rel: string): string {
   return i < 0 ? "" : rel.slice(0, i);
 }
 
-export function describeVersion(v: { dataset: string; tag: string }): string {
-  return `${v.dataset}@${v.tag}`;
+export function describeVersion(v: { dataset: string; tag: string; model?: boolean | undefined }): string {
+  return v.model ? `model:${v.dataset}/${v.tag}` : `${v.dataset}@${v.tag}`;
 }
 
 /** Files, symlinks and empty folders of `v` under `prefix`, in path order, with checked paths. */
-export async function listEntries(session: Session, v: VersionInfo, prefix = ""): Promise<Entry[]> {
+export async function listEntries(session: Session, v: Snapshot, prefix = ""): Promise<Entry[]> {
   const rows = await session.query<{ path: string; kind: string; executable: boolean; size: number; hash: Buffer; target: string | null }>(
-    "select path, kind, executable, size, hash, target from strata.ls($1, $2, $3)",
+    v.model
+      ? "select path, kind, executable, size, hash, target from strata.model_ls($1, $2::int, $3)"
+      : "select path, kind, executable, size, hash, target from strata.ls($1, $2, $3)",
     [v.dataset, v.tag, prefix],
   );
   return rows.map((r) => {
@@ -62,7 +73,7 @@ export async function listEntries(session: Session, v: VersionInfo, prefix = "")
   });
 }
 
-function checkPath(path: string, v: VersionInfo): void {
+function checkPath(path: string, v: Snapshot): void {
   const parts = path.split("/");
   if (parts.some((p) => p === "" || p === "." || p === ".." || p.includes("\0")))
     throw corruptListing(v, `path ${JSON.stringify(path)} would leave the checkout folder`);
@@ -70,7 +81,7 @@ function checkPath(path: string, v: VersionInfo): void {
     throw new StrataError(`${describeVersion(v)} contains ${path}, but ${STATE_DIR}/ is reserved for the checkout's own state`, "usage");
 }
 
-function corruptListing(v: VersionInfo, why: string): StrataError {
+function corruptListing(v: Snapshot, why: string): StrataError {
   return new StrataError(`the database lists a bad entry in ${describeVersion(v)}: ${why}`, "corrupt");
 }
 

@@ -48,6 +48,8 @@ export interface StateHeader {
   dataset: string;
   tag: string;
   versionId: number;
+  /** A model version (dataset: the model, tag: its number). */
+  model?: boolean;
   /** Root tree hash of the version, hex. */
   contentHash: string;
   /** Where the folder was when the state was written (it may have moved since). */

@@ -16,6 +16,8 @@ export interface StatusResult {
   dataset: string;
   tag: string;
   versionId: number;
+  /** A model version is checked out (dataset: the model, tag: its number). */
+  model?: boolean;
   root: string;
   /** Files whose contents, executable bit or symlink target differ from the version. */
   modified: string[];
@@ -70,5 +72,14 @@ export async function status(session: Session, dir: string): Promise<StatusResul
   };
   await walk("");
   for (const list of [modified, deleted, added]) list.sort();
-  return { dataset: state.dataset, tag: state.tag, versionId: state.versionId, root, modified, deleted, added };
+  return {
+    dataset: state.dataset,
+    tag: state.tag,
+    versionId: state.versionId,
+    ...(state.model ? { model: true } : {}),
+    root,
+    modified,
+    deleted,
+    added,
+  };
 }

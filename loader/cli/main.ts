@@ -15,16 +15,19 @@ import * as init from "./commands/init.js";
 import * as db from "./commands/db.js";
 import * as diff from "./commands/diff.js";
 import * as du from "./commands/du.js";
+import * as exp from "./commands/exp.js";
+import * as lineage from "./commands/lineage.js";
 import * as log from "./commands/log.js";
 import * as ls from "./commands/ls.js";
 import * as migrate from "./commands/migrate.js";
+import * as model from "./commands/model.js";
 import * as push from "./commands/push.js";
 import * as retention from "./commands/retention.js";
 import * as rm from "./commands/rm.js";
 import * as role from "./commands/role.js";
 import { escapeControls, flushOutput } from "./output.js";
 
-const commands = [init, db, migrate, dataset, push, checkout, log, ls, diff, rm, retention, gcCommand, du, fsck, role];
+const commands = [init, db, migrate, dataset, push, checkout, log, ls, diff, exp, model, lineage, rm, retention, gcCommand, du, fsck, role];
 
 /** What `strata --help` says after the commands. */
 function helpFooter(): string {

@@ -70,6 +70,11 @@ export function printJson(value: unknown): void {
   write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+/** One JSON value on one line (JSON Lines), exact. */
+export function printJsonLine(value: unknown): void {
+  write(`${JSON.stringify(value)}\n`);
+}
+
 /** One line on stderr, `strata: ` first, control characters escaped. */
 export function warn(line: string): void {
   process.stderr.write(`strata: ${escapeControls(line)}\n`);

@@ -4,6 +4,7 @@
 
 import type { ChunkParams } from "../chunk/params.js";
 import type { Session } from "../session.js";
+import { type ModelVersionInfo, modelVersionInfo } from "../registry/info.js";
 import { type VersionInfo, versionInfo } from "../versions.js";
 import type { KnownChunk } from "./dedup.js";
 import type { Tree } from "./tree.js";
@@ -30,6 +31,15 @@ export async function pushBegin(s: Session, dataset: string, parent: string | un
   const [r] = await s.query<{ push: number; chunk_min: number; chunk_avg: number; chunk_max: number }>(
     "select * from strata.push_begin($1, $2, $3)",
     [dataset, parent ?? null, tag ?? null],
+  );
+  return { push: r!.push, params: { minSize: r!.chunk_min, avgSize: r!.chunk_avg, maxSize: r!.chunk_max } };
+}
+
+/** Open a push of a model version: the chunk sizes of model pushes. */
+export async function modelPushBegin(s: Session, model: string): Promise<Begun> {
+  const [r] = await s.query<{ push: number; chunk_min: number; chunk_avg: number; chunk_max: number }>(
+    "select * from strata.model_push_begin($1)",
+    [model],
   );
   return { push: r!.push, params: { minSize: r!.chunk_min, avgSize: r!.chunk_avg, maxSize: r!.chunk_max } };
 }
@@ -172,18 +182,48 @@ export interface CommitRequest {
   message?: string | undefined;
   /** A JSON object or its text. */
   metadata?: Record<string, unknown> | string | undefined;
+  /** Versions of other datasets it was made from ("dataset@tag"), recorded as lineage. */
+  derivedFrom?: string[] | undefined;
+}
+
+function metadataText(m: Record<string, unknown> | string | undefined): string | null {
+  return m === undefined ? null : typeof m === "string" ? m : JSON.stringify(m);
 }
 
 /** Make the stored root a version (its trees put, its row hashes recorded). */
 export async function commitVersion(s: Session, req: CommitRequest): Promise<VersionInfo> {
-  const rows = await s.query<Record<string, unknown>>("select * from strata.commit_version($1, $2, $3, $4, $5, $6, $7)", [
+  const rows = await s.query<Record<string, unknown>>("select * from strata.commit_version($1, $2, $3, $4, $5, $6, $7, $8::text[])", [
     req.dataset,
     req.root.hash,
     req.parent ?? null,
     req.tag ?? null,
     req.message ?? null,
-    req.metadata === undefined ? null : typeof req.metadata === "string" ? req.metadata : JSON.stringify(req.metadata),
+    metadataText(req.metadata),
     req.push,
+    req.derivedFrom && req.derivedFrom.length > 0 ? req.derivedFrom : null,
   ]);
   return versionInfo(rows[0]!);
+}
+
+export interface ModelCommitRequest {
+  model: string;
+  push: number;
+  root: Tree;
+  /** The run (UUID) that produced it. */
+  run?: string | undefined;
+  message?: string | undefined;
+  metadata?: Record<string, unknown> | string | undefined;
+}
+
+/** Make the stored root the next version of a model. */
+export async function commitModelVersion(s: Session, req: ModelCommitRequest): Promise<ModelVersionInfo> {
+  const rows = await s.query<Record<string, unknown>>("select * from strata.commit_model_version($1, $2, $3, $4, $5, $6)", [
+    req.model,
+    req.root.hash,
+    req.run ?? null,
+    req.message ?? null,
+    metadataText(req.metadata),
+    req.push,
+  ]);
+  return modelVersionInfo(rows[0]!);
 }

@@ -1,4 +1,5 @@
-// push: turn a folder (or one file) into a new immutable version. The stages: walk the
+// push: turn a folder (or one file) into a new immutable version of a dataset, or of a
+// model (pushModel: the same path, so models dedup against data). The stages: walk the
 // input (walk.ts); read it, taking unchanged files from the local index and chunking
 // the rest (read.ts); pack and upload the chunks the database lacks (dedup.ts,
 // packer.ts); build the Merkle trees (tree.ts); commit trees, contents and the version
@@ -8,15 +9,19 @@
 import { resolve } from "node:path";
 import { faultPoint } from "../fault.js";
 import type { Session } from "../session.js";
-import type { VersionInfo } from "../versions.js";
+import { version as findVersion, parseRef, type VersionInfo } from "../versions.js";
 import { ChunkDedup } from "./dedup.js";
 import { FileIndex } from "./file-index.js";
 import { Packer } from "./packer.js";
+import type { ModelVersionInfo } from "../registry/info.js";
 import {
+  type Begun,
+  commitModelVersion,
   commitVersion,
   knownChunks,
   markDamaged,
   missingHashes,
+  modelPushBegin,
   parentOf,
   pushBegin,
   putBlobs,
@@ -26,19 +31,14 @@ import {
 import { PackVerifier } from "./verify.js";
 import { readInput } from "./read.js";
 import { recordTabularRows, tabularRowsOf } from "./tabular.js";
-import { buildTrees } from "./tree.js";
+import { buildTrees, type Tree } from "./tree.js";
 import { walkInput } from "./walk.js";
 
-export interface PushOptions {
-  dataset: string;
-  tag?: string;
-  /** Tag of the parent version; default: the dataset's latest. */
-  parent?: string;
+/** What every push may be told, whatever it stores a version of. */
+export interface CommonPushOptions {
   message?: string;
   /** A JSON object, or its text (kept exactly as given: PostgreSQL's jsonb keeps every digit of a number). */
   metadata?: Record<string, unknown> | string;
-  /** Record a version even when nothing changed since the parent (default: return the parent). */
-  allowEmpty?: boolean;
   /** Skip unchanged files using the local index under the session's home (default true). */
   useIndex?: boolean;
   /** Read every file even when the index says it is unchanged (the index is still rewritten). */
@@ -46,6 +46,23 @@ export interface PushOptions {
   /** Seal packs at this many bytes (default STRATA_PACK_SIZE, else 16 MiB). */
   packSize?: number;
   onProgress?: (p: PushProgress) => void;
+}
+
+export interface PushOptions extends CommonPushOptions {
+  dataset: string;
+  tag?: string;
+  /** Tag of the parent version; default: the dataset's latest. */
+  parent?: string;
+  /** Versions of other datasets it was made from ("dataset@tag"), recorded as lineage (derived_from). */
+  from?: string[];
+  /** Record a version even when nothing changed since the parent (default: return the parent). */
+  allowEmpty?: boolean;
+}
+
+export interface ModelPushOptions extends CommonPushOptions {
+  model: string;
+  /** The run (UUID) that produced it: lineage model version --produced_by--> run. */
+  run?: string;
 }
 
 export interface PushProgress {
@@ -57,10 +74,7 @@ export interface PushProgress {
   newBytes: number;
 }
 
-export interface PushResult {
-  version: VersionInfo;
-  /** Nothing changed since the parent: `version` is the parent, and no version was made. */
-  unchanged: boolean;
+export interface PushStats {
   files: number;
   bytes: number;
   /** Files whose hash came from the local index, unread. */
@@ -75,12 +89,92 @@ export interface PushResult {
   damagedPacks: number;
 }
 
+export interface PushResult extends PushStats {
+  version: VersionInfo;
+  /** Nothing changed since the parent: `version` is the parent, and no version was made. */
+  unchanged: boolean;
+}
+
+export interface ModelPushResult extends PushStats {
+  modelVersion: ModelVersionInfo;
+}
+
+/** Where a push puts its version: how it opens, whether it changed anything, how it commits. */
+interface Target<R> {
+  /** Names the local index of the pushed folder. */
+  indexKey: string;
+  begin(): Promise<Begun>;
+  /** The result without a commit when the push changed nothing, else undefined. */
+  unchanged(rootHex: string): Promise<R | undefined>;
+  commit(push: number, root: Tree): Promise<R>;
+}
+
 export async function push(session: Session, input: string, opts: PushOptions): Promise<PushResult> {
+  if (opts.from !== undefined) for (const ref of opts.from) await findVersion(session, parseRef(ref)); // named before anything is read
+  return pushTo<PushResult>(session, input, opts, (stats) => ({
+    indexKey: opts.dataset,
+    begin: () => pushBegin(session, opts.dataset, opts.parent, opts.tag),
+    unchanged: async (root) => {
+      // The same tree as the parent and nothing the user asked to record: no new version.
+      const asked =
+        opts.allowEmpty ||
+        opts.tag !== undefined ||
+        opts.message !== undefined ||
+        opts.metadata !== undefined ||
+        (opts.from !== undefined && opts.from.length > 0);
+      const base = asked ? undefined : await parentOf(session, opts.dataset, opts.parent);
+      return base !== undefined && base.contentHash === root ? { version: base, unchanged: true, ...stats() } : undefined;
+    },
+    commit: async (push, root) => ({
+      version: await commitVersion(session, {
+        dataset: opts.dataset,
+        push,
+        root,
+        parent: opts.parent,
+        tag: opts.tag,
+        message: opts.message,
+        metadata: opts.metadata,
+        derivedFrom: opts.from,
+      }),
+      unchanged: false,
+      ...stats(),
+    }),
+  }));
+}
+
+/** Push a folder (or file) as the next version of a model (1, 2, ...), through the same path as data. */
+export async function pushModel(session: Session, input: string, opts: ModelPushOptions): Promise<ModelPushResult> {
+  return pushTo<ModelPushResult>(session, input, opts, (stats) => ({
+    indexKey: `model:${opts.model}`,
+    begin: () => modelPushBegin(session, opts.model),
+    unchanged: async () => undefined,
+    commit: async (push, root) => ({
+      modelVersion: await commitModelVersion(session, {
+        model: opts.model,
+        push,
+        root,
+        run: opts.run,
+        message: opts.message,
+        metadata: opts.metadata,
+      }),
+      ...stats(),
+    }),
+  }));
+}
+
+async function pushTo<R>(
+  session: Session,
+  input: string,
+  opts: CommonPushOptions,
+  targetOf: (stats: () => PushStats) => Target<R>,
+): Promise<R> {
+  let stats: PushStats | undefined;
+  const target = targetOf(() => stats!);
   await session.checkStore();
   const root = resolve(input);
-  const { push: pushId, params } = await pushBegin(session, opts.dataset, opts.parent, opts.tag);
+  const { push: pushId, params } = await target.begin();
   const files = walkInput(root);
-  const index = opts.useIndex !== false ? await FileIndex.load(session.home, opts.dataset, root) : undefined;
+  const index = opts.useIndex !== false ? await FileIndex.load(session.home, target.indexKey, root) : undefined;
   await session.store.check();
 
   const packSize = opts.packSize ?? (process.env.STRATA_PACK_SIZE ? Number(process.env.STRATA_PACK_SIZE) : undefined);
@@ -126,7 +220,7 @@ export async function push(session: Session, input: string, opts: PushOptions): 
 
   faultPoint("push.before-commit");
   const { root: rootTree, trees } = buildTrees(read.records);
-  const stats = {
+  stats = {
     files: fileCount,
     bytes: progress.bytesTotal,
     unchangedFiles: read.unchangedFiles,
@@ -138,26 +232,16 @@ export async function push(session: Session, input: string, opts: PushOptions): 
     damagedPacks: dedup.stats.damagedPacks,
   };
   const tabularRows = await tabularRowsOf(session, read.tabular);
-  // The same tree as the parent and nothing the user asked to record: no new version.
-  const asked = opts.allowEmpty || opts.tag !== undefined || opts.message !== undefined || opts.metadata !== undefined;
-  const base = asked ? undefined : await parentOf(session, opts.dataset, opts.parent);
-  if (base !== undefined && base.contentHash === rootTree.hash.toString("hex")) {
+  const same = await target.unchanged(rootTree.hash.toString("hex"));
+  if (same !== undefined) {
     await recordTabularRows(session, tabularRows); // rows of an older hashing rule are replaced even so
     await index?.save();
-    return { version: base, unchanged: true, ...stats };
+    return same;
   }
   await putBlobs(session, read.blobs);
   await putTrees(session, trees);
   await recordTabularRows(session, tabularRows);
-  const version = await commitVersion(session, {
-    dataset: opts.dataset,
-    push: pushId,
-    root: rootTree,
-    parent: opts.parent,
-    tag: opts.tag,
-    message: opts.message,
-    metadata: opts.metadata,
-  });
+  const result = await target.commit(pushId, rootTree);
   await index?.save();
-  return { version, unchanged: false, ...stats };
+  return result;
 }

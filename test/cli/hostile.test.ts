@@ -106,3 +106,54 @@ t.test("messages, descriptions and metadata round-trip exactly through the CLI",
   const human = await strata(["log", "ds"], s.env);
   t.notOk(human.stdout.includes("\u001b"), "the log escapes control characters for people");
 });
+
+t.test("runs, models, aliases, metrics and lineage refuse hostile names with one line and exit 2 or 3, and change nothing", async (t) => {
+  const s = await openTestStrata(t);
+  const dir = tempDir(t);
+  writeTree(dir, { "a.txt": "a" });
+  t.equal((await strata(["push", dir, "--dataset", "ds"], s.env)).code, 0);
+  const run = (await strata(["exp", "start", "r", "--input", "train=ds"], s.env)).stdout.trim();
+  t.equal((await strata(["model", "push", dir, "--model", "m", "--run", run], s.env)).code, 0);
+  t.equal((await strata(["model", "alias", "m", "prod", "1"], s.env)).code, 0);
+  const out = tempDir(t);
+  // Quotes, escapes, 100,000 characters, a leading dash: each command is a process, so a few of the strings.
+  for (const h of [HOSTILE[0]!, HOSTILE[3]!, HOSTILE[4]!, HOSTILE[6]!]) {
+    const cases: string[][] = [
+      ["exp", "start", h],
+      ["exp", "start", "r", "--input", `${h}=ds`],
+      ["exp", "start", "r", "--input", `train=${h}`],
+      ["exp", "log", run, `${h}=1`],
+      ["exp", "log", run, `loss=${h}`],
+      ["exp", "show", h],
+      ["exp", "finish", run, "--status", h],
+      ["model", "push", dir, "--model", h],
+      ["model", "alias", "m", h, "1"],
+      ["model", "alias", h, "prod", "1"],
+      ["model", "checkout", `m@${h}`, out],
+      ["lineage", h],
+      ["lineage", `model:${h}`],
+      ["impact", "ds", "--file", h],
+      ["contains", "ds", h],
+      ["edge", "add", "ds", h, `run:${run}`],
+    ];
+    for (const args of cases) {
+      const r = await strata(args, s.env);
+      t.ok(
+        [2, 3].includes(r.code),
+        `${args.slice(0, 2).join(" ")} ${JSON.stringify(h.slice(0, 20))}: exit ${r.code} ${r.stderr.slice(0, 80)}`,
+      );
+      t.equal(r.stderr.split("\n").length, 2, "one line");
+      t.notOk(r.stderr.includes("\u001b"), "no escape reaches the terminal");
+      t.ok(r.stderr.length < 1000, "a short message");
+    }
+  }
+  const runs = JSON.parse((await strata(["exp", "list", "--json"], s.env)).stdout) as { metrics: object }[];
+  t.equal(runs.length, 1, "no run was started");
+  t.same(runs[0]!.metrics, {}, "no metric was logged");
+  const models = JSON.parse((await strata(["model", "list", "--json"], s.env)).stdout) as { versionCount: number; aliases: string }[];
+  t.same(
+    models.map((m) => [m.versionCount, m.aliases]),
+    [[1, "prod"]],
+    "no model, version or alias was made",
+  );
+});

@@ -7,7 +7,7 @@ import t from "tap";
 import { Sqlstate } from "../../stored/errors.js";
 import { connect } from "../helpers/db.js";
 import { freshDatabase } from "../helpers/harness.js";
-import { commitFiles, versionsDb } from "../helpers/versions.js";
+import { commitFiles, commitModelFiles, versionsDb } from "../helpers/versions.js";
 
 const MB = "x".repeat(1 << 20);
 
@@ -146,4 +146,63 @@ t.test("retention and gc arguments: refused with a clear error, nothing changed"
     { p: 0, g: 0, d: 0 },
     "nothing was recorded",
   );
+});
+
+t.test("run, model, alias and metric names, nodes and relations: refused with their code, nothing created", async (t) => {
+  const { session, db } = await versionsDb(t);
+  await commitFiles(session, "ds", { a: "a" });
+  const run = (await db.query("select strata.start_experiment('r')::text as id")).rows[0].id as string;
+  await commitModelFiles(session, "m", { w: "w" }, run);
+  await db.query("select * from strata.set_alias('m', 'prod', 1)");
+  const counts = async () =>
+    (
+      await db.query(
+        `select (select count(*) from strata.experiments) as runs, (select count(*) from strata.experiment_metrics) as points,
+                (select count(*) from strata.models) as models, (select count(*) from strata.model_alias_history) as moves,
+                (select count(*) from strata.lineage_edges) as edges`,
+      )
+    ).rows[0];
+  const before = await counts();
+  const NUL = ["22021", "22P05"]; // PostgreSQL refuses NUL in text, jsonb its escape
+  for (const [what, s] of Object.entries(HOSTILE)) {
+    const cases: [string, unknown[], string[]][] = [
+      ["select strata.start_experiment($1)", [s], [Sqlstate.invalidName]],
+      ["select strata.start_experiment('r', $1::jsonb)", [JSON.stringify({ [s]: "ds" })], [Sqlstate.invalidName]],
+      ["select strata.start_experiment('r', $1::jsonb)", [JSON.stringify({ train: s })], [Sqlstate.invalidName, Sqlstate.unknownDataset]],
+      ["select strata.log_metrics($1, $2::jsonb)", [run, JSON.stringify({ [s]: 1 })], [Sqlstate.invalidMetric]],
+      ["select strata.log_metrics($1, $2::jsonb)", [run, JSON.stringify({ loss: s })], [Sqlstate.invalidMetric]],
+      ["select strata.log_metrics($1, '{}')", [s], [Sqlstate.invalidArgument]],
+      ["select * from strata.finish_experiment($1, $2)", [run, s], [Sqlstate.invalidArgument]],
+      ["select * from strata.model_push_begin($1)", [s], [Sqlstate.invalidName]],
+      ["select * from strata.set_alias('m', $1, 1)", [s], [Sqlstate.invalidName]],
+      ["select * from strata.set_alias($1, 'prod', 1)", [s], [Sqlstate.invalidName]],
+      ["select * from strata.set_alias('m', 'prod', null, $1::jsonb)", [JSON.stringify({ [s]: 1 })], [Sqlstate.invalidWeights]],
+      ["select strata.resolve_alias('m', $1, 'k')", [s], [Sqlstate.invalidName]],
+      ["select * from strata.lineage($1)", [s], [Sqlstate.invalidNode]],
+      ["select * from strata.lineage($1)", [`model:${s}`], [Sqlstate.invalidName, Sqlstate.invalidNode]],
+      // dataset:ds@ (an empty tag) is the latest version, as ds@ is everywhere
+      ["select * from strata.lineage($1)", [`dataset:ds@${s}`], what === "empty" ? ["ok"] : [Sqlstate.unknownVersion]],
+      ["select * from strata.lineage('dataset:ds', $1)", [s], [Sqlstate.invalidArgument]],
+      ["select strata.add_edge('dataset:ds', $1, $2)", [s, `run:${run}`], [Sqlstate.invalidArgument]],
+      ["select * from strata.impact('dataset:ds', $1)", [s], [Sqlstate.unknownPath]],
+      ["select * from strata.versions_containing('ds', null, $1)", [s], [Sqlstate.unknownPath]],
+    ];
+    for (const [sql, params, codes] of cases) {
+      const r = await outcome(db, sql, params);
+      const ok =
+        codes.includes(r.code) || (what === "nul" && NUL.includes(r.code)) || (what === "empty" && r.code === Sqlstate.invalidName);
+      t.ok(ok, `${what} in ${sql} ${JSON.stringify(params).slice(0, 40)}: ${r.code} ${r.message.slice(0, 60)}`);
+      t.ok(r.message.length < 600, `${what}: the message stays short (${r.message.length})`);
+    }
+  }
+  t.same(await counts(), before, "nothing was created or moved");
+
+  // What is free text round-trips exactly: code refs, params, metadata, messages.
+  for (const [what, s] of Object.entries(HOSTILE)) {
+    if (what === "nul") continue;
+    const id = (await db.query("select strata.start_experiment('r', null, $1::jsonb, $2)::text as id", [JSON.stringify({ [s]: s }), s]))
+      .rows[0].id;
+    const back = (await db.query("select params, code_ref from strata.run($1)", [id])).rows[0];
+    t.same(back, { params: { [s]: s }, code_ref: s }, `${what}: params and code_ref exact`);
+  }
 });

@@ -159,7 +159,10 @@ t.test("a retention policy keeps the latest, the last N, the young, the tagged a
   };
   const dry = await s.applyRetention("ds", true);
   t.same(Object.fromEntries(dry.map((d) => [d.tag, d.keptBecause])), { ...expected, v3: dry.find((d) => d.tag === "v3")!.keptBecause });
-  t.match(dry.find((d) => d.tag === "v3")!.keptBecause, /^input of run train-fraud \(\d+\); used by model fraud\/1 \(alias production\)$/);
+  t.match(
+    dry.find((d) => d.tag === "v3")!.keptBecause,
+    /^input of run train-fraud \(\d+\); trained model fraud\/1 \(alias production\); used by model fraud\/1 \(alias production\)$/,
+  );
   t.equal((await s.log("ds")).length, 8, "a dry run deletes nothing");
   const real = await strata(["retention", "apply", "--json"], s.env);
   t.equal(real.code, 0, real.stderr);

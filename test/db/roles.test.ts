@@ -165,3 +165,61 @@ t.test("a login that may not migrate is told what it needs, and nothing is insta
   t.equal((await c.query("select to_regclass('strata.versions') as t")).rows[0].t, null, "nothing installed");
   await c.end();
 });
+
+t.test("runs, models and lineage: writers write them through functions, readers read them, the login is who did it", async (t) => {
+  const url = await freshDatabase(t);
+  const su = await connect(t, url);
+  const tag = `${process.pid}x`;
+  const reader = await connect(t, await login(t, su, url, `lr_${tag}`, "reader"));
+  const writer = await connect(t, await login(t, su, url, `lw_${tag}`, "writer"));
+  const { store } = await testStore(t, "file");
+  const w = await Strata.open({ databaseUrl: await login(t, su, url, `lp_${tag}`, "writer"), store, home: tempDir(t) });
+  t.teardown(() => w.close());
+  const dir = tempDir(t);
+  writeTree(dir, { "a.txt": "a" });
+  await w.push(dir, { dataset: "ds" });
+
+  const run = (await writer.query("select strata.start_experiment('r', '{\"train\": \"ds\"}')::text as id")).rows[0].id;
+  t.equal(await codeOf(writer, "select strata.log_metrics($1, '{\"loss\": 1}')", [run]), "ok", "a writer logs metrics");
+  await w.pushModel(dir, { model: "m", run });
+  t.equal(await codeOf(writer, "select * from strata.set_alias('m', 'prod', 1)"), "ok", "a writer moves aliases");
+  t.equal(await codeOf(writer, "select strata.add_edge('model:m/1', 'checked_against', 'dataset:ds@v1')"), "ok", "and adds edges");
+  for (const sql of [
+    "select strata.start_experiment('x')",
+    `select strata.log_metrics('${run}', '{"loss": 2}', 5)`,
+    `select * from strata.finish_experiment('${run}', 'failed')`,
+    "select * from strata.model_push_begin('m')",
+    "select * from strata.set_alias('m', 'prod', 1)",
+    "select * from strata.rollback_alias('m', 'prod')",
+    "select strata.add_edge('dataset:ds@v1', 'x', 'model:m/1')",
+  ])
+    t.equal(await codeOf(reader, sql), "42501", `a reader cannot: ${sql}`);
+  for (const sql of [
+    "select * from strata.v_runs",
+    "select * from strata.v_metrics",
+    "select * from strata.v_models",
+    "select * from strata.v_model_versions",
+    "select * from strata.v_aliases",
+    "select * from strata.v_alias_history",
+    "select * from strata.v_lineage_nodes",
+    "select * from strata.v_lineage_edges",
+    "select * from strata.lineage('model:m/1')",
+    "select * from strata.impact('dataset:ds@v1', 'a.txt')",
+    "select * from strata.versions_containing('ds', 'v1', 'a.txt')",
+    "select * from strata.model_ls('m')",
+    "select strata.resolve_alias('m', 'prod', 'k')",
+    `select * from strata.run('${run}')`,
+  ])
+    t.equal(await codeOf(reader, sql), "ok", `a reader reads: ${sql}`);
+  t.same(
+    (
+      await reader.query(
+        `select (select author from strata.v_runs) as run_author, (select author from strata.v_model_versions) as model_author,
+                (select changed_by from strata.v_alias_history) as mover,
+                (select created_by from strata.v_lineage_edges where origin = 'user') as edge_author`,
+      )
+    ).rows[0],
+    { run_author: `lw_${tag}`, model_author: `lp_${tag}`, mover: `lw_${tag}`, edge_author: `lw_${tag}` },
+    "each row names the login that made it, not the functions' owner",
+  );
+});

@@ -7,7 +7,18 @@
 
 import { createHash, randomBytes } from "node:crypto";
 import pg from "pg";
-import { type BlobRecord, commitVersion, missingHashes, pushBegin, putBlobs, putTrees, registerPack } from "../../loader/push/protocol.js";
+import {
+  type BlobRecord,
+  commitModelVersion,
+  commitVersion,
+  missingHashes,
+  modelPushBegin,
+  pushBegin,
+  putBlobs,
+  putTrees,
+  registerPack,
+} from "../../loader/push/protocol.js";
+import type { ModelVersionInfo } from "../../loader/registry/info.js";
 import { buildTrees, type PushedPath, symlinkHash } from "../../loader/push/tree.js";
 import { Session } from "../../loader/session.js";
 import { freshDatabase, type TestLike } from "./harness.js";
@@ -24,6 +35,8 @@ export interface CommitOptions {
   message?: string;
   /** Piece size used to cut contents into chunks (default 4 KiB). */
   piece?: number;
+  /** Versions of other datasets it was made from (dataset@tag). */
+  from?: string[];
 }
 
 export interface Committed {
@@ -63,7 +76,30 @@ const sha256 = (b: Buffer | string): Buffer => createHash("sha256").update(b).di
  * `dataset` (created when missing).
  */
 export async function commitFiles(session: Session, dataset: string, files: Files, opts: CommitOptions = {}): Promise<Committed> {
-  const piece = opts.piece ?? PIECE;
+  const { push } = await pushBegin(session, dataset, opts.parent, opts.tag);
+  const { root, blobs } = await storeFiles(session, push, files, opts.piece);
+  const version = await commitVersion(session, {
+    dataset,
+    push,
+    root,
+    parent: opts.parent,
+    tag: opts.tag,
+    message: opts.message,
+    derivedFrom: opts.from,
+  });
+  return { tag: version.tag, root: root.hash.toString("hex"), blobs };
+}
+
+/** Commit `files` as the next version of `model`, produced by `run` when given. */
+export async function commitModelFiles(session: Session, model: string, files: Files, run?: string): Promise<ModelVersionInfo> {
+  const { push } = await modelPushBegin(session, model);
+  const { root } = await storeFiles(session, push, files);
+  return commitModelVersion(session, { model, push, root, run });
+}
+
+/** Register the chunks, put the contents and trees of `files`; returns the root tree and each file's blob hash. */
+async function storeFiles(session: Session, push: number, files: Files, pieceSize?: number) {
+  const piece = pieceSize ?? PIECE;
   const records: PushedPath[] = [];
   const blobs = new Map<string, BlobRecord>();
   const byPath = new Map<string, Buffer>();
@@ -88,7 +124,6 @@ export async function commitFiles(session: Session, dataset: string, files: File
     records.push({ path, kind: "file", hash, size: bytes.length });
   }
 
-  const { push } = await pushBegin(session, dataset, opts.parent, opts.tag);
   const missing = await missingHashes(
     session,
     "missing_chunks",
@@ -107,13 +142,5 @@ export async function commitFiles(session: Session, dataset: string, files: File
   const { root, trees } = buildTrees(records);
   await putBlobs(session, [...blobs.values()]);
   await putTrees(session, trees);
-  const version = await commitVersion(session, {
-    dataset,
-    push,
-    root,
-    parent: opts.parent,
-    tag: opts.tag,
-    message: opts.message,
-  });
-  return { tag: version.tag, root: root.hash.toString("hex"), blobs: byPath };
+  return { root, blobs: byPath };
 }

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { describeVersion } from "../../checkout/listing.js";
 import { parseRef } from "../../strata.js";
 import { withStrata } from "../context.js";
 import { formatBytes, printJson, say, warn } from "../output.js";
@@ -41,7 +42,7 @@ export function register(program: Command): void {
       if (opts.json) return printJson(r);
       const changes = r.modified.length + r.deleted.length + r.added.length;
       say(
-        `${r.dataset}@${r.tag} in ${r.root}: ${changes === 0 ? "no changes" : `${r.modified.length} modified, ${r.deleted.length} deleted, ${r.added.length} added`}`,
+        `${describeVersion(r)} in ${r.root}: ${changes === 0 ? "no changes" : `${r.modified.length} modified, ${r.deleted.length} deleted, ${r.added.length} added`}`,
       );
       for (const p of r.modified) say(`M ${p}`);
       for (const p of r.deleted) say(`D ${p}`);

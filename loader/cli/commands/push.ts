@@ -14,6 +14,7 @@ export function register(program: Command): void {
     .option("--parent <tag>", "parent version (default: the dataset's latest)")
     .option("-m, --message <text>", "what changed")
     .option("--metadata <json>", "a JSON object stored with the version (numbers kept exactly)")
+    .option("--from <ref>", "a version of another dataset this one was made from (NAME@TAG; repeatable): recorded as lineage", collect, [])
     .option("--allow-empty", "record a new version even when nothing changed")
     .option("--json", "print JSON for scripts")
     .description("push a folder or file as a new immutable version")
@@ -27,6 +28,7 @@ export function register(program: Command): void {
           message?: string;
           metadata?: string;
           allowEmpty?: boolean;
+          from: string[];
           json?: boolean;
         },
       ) => {
@@ -43,6 +45,7 @@ export function register(program: Command): void {
               message: opts.message,
               metadata: opts.metadata,
               allowEmpty: opts.allowEmpty,
+              from: opts.from,
               onProgress: (p) =>
                 bar.update(p.bytes, p.bytesTotal, { files: `${p.files}/${p.filesTotal} files`, extra: `${formatBytes(p.newBytes)} new` }),
             })
@@ -59,11 +62,16 @@ export function register(program: Command): void {
     );
 }
 
+/** Commander's way to gather a repeated option. */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 /**
  * --metadata must be a JSON object PostgreSQL can keep. Its text is stored as given
  * (jsonb keeps every digit), so it is only parsed here to check its shape.
  */
-function checkMetadata(text: string): void {
+export function checkMetadata(text: string): void {
   let value: unknown;
   try {
     value = JSON.parse(text);
