@@ -264,4 +264,6 @@ comment on column strata.v_versions.message is 'Message given at push.';
 comment on column strata.v_versions.metadata is 'JSON object given at push.';
 comment on column strata.v_versions.author is 'Database user who pushed it.';
 comment on column strata.v_versions.created_at is 'When it was committed.';
-comment on column strata.v_versions.state is 'committed.';
+comment on column strata.v_versions.state is 'committed, or deleted (strata.delete_version, retention): a deleted version keeps its row and lineage.';
+comment on column strata.v_versions.deleted_at is 'When it was deleted; null while it lives.';
+comment on column strata.v_versions.deleted_by is 'The login that deleted it.';

@@ -44,7 +44,8 @@ begin
                            'strata.ls(text, text, text)', 'strata.blob_chunks(bytea[])', 'strata.installed()',
                            'strata.packs_page(bytea, integer)', 'strata.pack_chunks(bytea)', 'strata.damage_report()',
                            'strata.chunk_locations(bytea[])', 'strata.lineage(text, text, integer)', 'strata.impact(text, text)',
-                           'strata.versions_containing(text, text, text)', 'strata.model_ls(text, integer, text)'] loop
+                           'strata.versions_containing(text, text, text)', 'strata.model_ls(text, integer, text)',
+                           'strata._chunk_holders(boolean)'] loop
     execute format('alter function %s security definer set search_path = pg_catalog, pg_temp', f);
     execute format('grant execute on function %s to strata_reader', f);
   end loop;

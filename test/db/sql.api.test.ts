@@ -36,8 +36,21 @@ t.test("views show hashes as hex text; other functions take and return raw bytea
   const viewRowFns = [...new Set(fns.filter((f) => f.view_row).map((f) => f.fn))].sort();
   t.same(
     viewRowFns,
-    ["commit_version", "delete_dataset", "delete_version", "version", "version_history"],
-    "these return v_versions rows (hex hashes)",
+    [
+      "commit_model_version",
+      "commit_version",
+      "delete_dataset",
+      "delete_version",
+      "finish_experiment",
+      "model_history",
+      "model_version",
+      "rollback_alias",
+      "run",
+      "set_alias",
+      "version",
+      "version_history",
+    ],
+    "these return view rows (hex hashes)",
   );
 });
 
