@@ -4,6 +4,11 @@
 -- created after this file, so bodies are checked when first called) that checks the
 -- arguments and raises Strata's errors before any row is read.
 --
+-- The walks run with hash and merge joins off: their recursive CTEs and resolvers get
+-- row estimates far above what they hold (a working table is assumed ten times its
+-- seed), so the planner would hash whole tables (lineage_edges, versions) to join a few
+-- rows; with nested loops every step is an index lookup, and a walk costs what it finds.
+--
 -- Edges go source --relation--> target, the source made from the target: "up" follows
 -- them source -> target (lineage_edges' unique key leads with the source), "down" target
 -- -> source (index lineage_edges_target).
@@ -37,42 +42,51 @@ with recursive
     where d.depth < lineage.max_depth),
   up_min as materialized (select kind, id, min(depth) as depth from up group by kind, id),
   down_min as materialized (select kind, id, min(depth) as depth from down group by kind, id),
-  reached as materialized (
+  reached as (
     select kind, id, min(depth) as depth from (select * from up_min union all select * from down_min) r group by kind, id),
-  named as materialized (
-    select r.kind, r.id, r.depth,
-           case r.kind when 'dataset_version' then 'dataset:' || d.name || '@' || v.tag
-                       when 'experiment' then 'run:' || x.run_id::text
-                       else 'model:' || m.name || '/' || mv.version end as node,
-           case r.kind when 'dataset_version' then d.name || '@' || v.tag
-                       when 'experiment' then x.name || ' (' || x.status || ')'
-                       else m.name || '/' || mv.version end as label
-    from reached r
-    left join strata.versions v on r.kind = 'dataset_version' and v.id = r.id
-    left join strata.datasets d on d.id = v.dataset_id
-    left join strata.experiments x on r.kind = 'experiment' and x.id = r.id
-    left join strata.model_versions mv on r.kind = 'model_version' and mv.id = r.id
-    left join strata.models m on m.id = mv.model_id),
+  -- An expanded node's edges lead to nodes the same walk reached: no join with the walk.
   crossed as (
-    select e.id, e.source_kind, e.source_id, e.relation, e.target_kind, e.target_id, s.depth + 1 as depth
-    from up_min s
-    join strata.lineage_edges e on e.source_kind = s.kind and e.source_id = s.id
-    join up_min t on t.kind = e.target_kind and t.id = e.target_id
-    where s.depth < lineage.max_depth
-    union
-    select e.id, e.source_kind, e.source_id, e.relation, e.target_kind, e.target_id, t.depth + 1
-    from down_min t
-    join strata.lineage_edges e on e.target_kind = t.kind and e.target_id = t.id
-    join down_min s on s.kind = e.source_kind and s.id = e.source_id
-    where t.depth < lineage.max_depth)
-select 'node', n.depth, n.node, case n.kind when 'experiment' then 'run' else n.kind end, n.label, null, null, null
-from named n
+    select e.id, e.source_kind, e.source_id, e.relation, e.target_kind, e.target_id, min(c.depth) as depth
+    from (select e.id, s.depth + 1 as depth from up_min s
+          join strata.lineage_edges e on e.source_kind = s.kind and e.source_id = s.id
+          where s.depth < lineage.max_depth
+          union all
+          select e.id, t.depth + 1 from down_min t
+          join strata.lineage_edges e on e.target_kind = t.kind and e.target_id = t.id
+          where t.depth < lineage.max_depth) c
+    join strata.lineage_edges e on e.id = c.id
+    group by e.id)
+-- Names by index lookups, one row at a time (joining the walk's sets with each other
+-- would be nested loops over unindexed sets: quadratic).
+select 'node', r.depth, n.node, case r.kind when 'experiment' then 'run' else r.kind end, n.label, null, null, null
+from reached r
+cross join lateral (
+      select 'dataset:' || d.name || '@' || v.tag as node, d.name || '@' || v.tag as label
+      from strata.versions v join strata.datasets d on d.id = v.dataset_id where r.kind = 'dataset_version' and v.id = r.id
+      union all
+      select 'run:' || x.run_id::text, x.name || ' (' || x.status || ')' from strata.experiments x where r.kind = 'experiment' and x.id = r.id
+      union all
+      select 'model:' || m.name || '/' || mv.version, m.name || '/' || mv.version
+      from strata.model_versions mv join strata.models m on m.id = mv.model_id where r.kind = 'model_version' and mv.id = r.id) n
 union all
-select 'edge', min(c.depth), null, null, null, s.node, c.relation, t.node
+select 'edge', c.depth, null, null, null, s.node, c.relation, t.node
 from crossed c
-join named s on s.kind = c.source_kind and s.id = c.source_id
-join named t on t.kind = c.target_kind and t.id = c.target_id
-group by c.id, s.node, c.relation, t.node
+cross join lateral (
+      select 'dataset:' || d.name || '@' || v.tag as node, d.name || '@' || v.tag as label
+      from strata.versions v join strata.datasets d on d.id = v.dataset_id where c.source_kind = 'dataset_version' and v.id = c.source_id
+      union all
+      select 'run:' || x.run_id::text, x.name || ' (' || x.status || ')' from strata.experiments x where c.source_kind = 'experiment' and x.id = c.source_id
+      union all
+      select 'model:' || m.name || '/' || mv.version, m.name || '/' || mv.version
+      from strata.model_versions mv join strata.models m on m.id = mv.model_id where c.source_kind = 'model_version' and mv.id = c.source_id) s
+cross join lateral (
+      select 'dataset:' || d.name || '@' || v.tag as node, d.name || '@' || v.tag as label
+      from strata.versions v join strata.datasets d on d.id = v.dataset_id where c.target_kind = 'dataset_version' and v.id = c.target_id
+      union all
+      select 'run:' || x.run_id::text, x.name || ' (' || x.status || ')' from strata.experiments x where c.target_kind = 'experiment' and x.id = c.target_id
+      union all
+      select 'model:' || m.name || '/' || mv.version, m.name || '/' || mv.version
+      from strata.model_versions mv join strata.models m on m.id = mv.model_id where c.target_kind = 'model_version' and mv.id = c.target_id) t
 order by 1 desc, 2, 3, 6, 7, 8
 $$;
 
@@ -99,7 +113,7 @@ $$;
 drop function if exists strata.versions_containing(text, text, text);
 create function strata.versions_containing(dataset text, tag text, path text)
 returns table (kind text, name text, version text, node text, path text, created_at timestamptz)
-language sql stable set jit = off
+language sql stable set jit = off set enable_hashjoin = off set enable_mergejoin = off
 as $$
 with b as materialized (select * from strata._resolve_file(versions_containing.dataset, versions_containing.tag, versions_containing.path)),
      t as materialized (select c.* from b cross join lateral strata._trees_containing(b.blob) c)
@@ -119,44 +133,40 @@ comment on function strata.versions_containing(text, text, text) is
 -- from it, at any depth, and the aliases serving those model versions now. Later versions
 -- of the same dataset (its derived_from parent edges) are successors, not consumers, and
 -- are not followed: start from the file to follow contents into them. The walk is a
--- union over (kind, id), complete and safe on cycles.
+-- union over (kind, id, start), complete and safe on cycles.
 drop function if exists strata.impact(text, text);
 create function strata.impact(node text, path text default null)
 returns table (kind text, node text, label text, serves text, weight numeric, start boolean)
-language sql stable set jit = off
+language sql stable set jit = off set enable_hashjoin = off set enable_mergejoin = off
 as $$
 with recursive
   s as materialized (select * from strata._impact_start(impact.node, impact.path)),
+  holding as materialized (select c.tree from s cross join lateral strata._trees_containing(s.blob) c where s.blob is not null),
   roots as materialized (
     select s.kind, s.id from s where s.blob is null
     union
-    select 'dataset_version', v.id from s cross join lateral strata._trees_containing(s.blob) c
-    join strata.versions v on v.content_hash = c.tree where s.blob is not null
+    select 'dataset_version', v.id from holding c join strata.versions v on v.content_hash = c.tree
     union
-    select 'model_version', mv.id from s cross join lateral strata._trees_containing(s.blob) c
-    join strata.model_versions mv on mv.content_hash = c.tree where s.blob is not null),
-  down (kind, id) as (
-    select kind, id from roots
+    select 'model_version', mv.id from holding c join strata.model_versions mv on mv.content_hash = c.tree),
+  down (kind, id, start) as (
+    select kind, id, true from roots
     union
-    select e.source_kind, e.source_id
+    select e.source_kind, e.source_id, false
     from down d join strata.lineage_edges e on e.target_kind = d.kind and e.target_id = d.id
     left join strata.versions vs on e.relation = 'derived_from' and e.source_kind = 'dataset_version' and vs.id = e.source_id
     left join strata.versions vt on e.relation = 'derived_from' and e.target_kind = 'dataset_version' and vt.id = e.target_id
     where vs.dataset_id is distinct from vt.dataset_id or vs.dataset_id is null),
   named as materialized (
-    select r.kind, r.id, exists (select 1 from roots o where o.kind = r.kind and o.id = r.id) as start,
-           case r.kind when 'dataset_version' then 'dataset:' || d.name || '@' || v.tag
-                       when 'experiment' then 'run:' || x.run_id::text
-                       else 'model:' || m.name || '/' || mv.version end as node,
-           case r.kind when 'dataset_version' then d.name || '@' || v.tag
-                       when 'experiment' then x.name || ' (' || x.status || ')'
-                       else m.name || '/' || mv.version end as label
-    from down r
-    left join strata.versions v on r.kind = 'dataset_version' and v.id = r.id
-    left join strata.datasets d on d.id = v.dataset_id
-    left join strata.experiments x on r.kind = 'experiment' and x.id = r.id
-    left join strata.model_versions mv on r.kind = 'model_version' and mv.id = r.id
-    left join strata.models m on m.id = mv.model_id)
+    select r.kind, r.id, r.start, n.node, n.label
+    from (select kind, id, bool_or(start) as start from down group by kind, id) r
+    cross join lateral (
+      select 'dataset:' || d.name || '@' || v.tag as node, d.name || '@' || v.tag as label
+      from strata.versions v join strata.datasets d on d.id = v.dataset_id where r.kind = 'dataset_version' and v.id = r.id
+      union all
+      select 'run:' || x.run_id::text, x.name || ' (' || x.status || ')' from strata.experiments x where r.kind = 'experiment' and x.id = r.id
+      union all
+      select 'model:' || m.name || '/' || mv.version, m.name || '/' || mv.version
+      from strata.model_versions mv join strata.models m on m.id = mv.model_id where r.kind = 'model_version' and mv.id = r.id) n)
 select case n.kind when 'experiment' then 'run' else n.kind end, n.node, n.label, null::text, null::numeric, n.start
 from named n
 union all

@@ -168,7 +168,7 @@ select jsonb_typeof($1) as t, (select count(*) from pts)::bigint as n,
        (select 'point ' || ord || ' (' || left(coalesce(name_j #>> '{}', '?'), 60) || '): ' || why
         from checked where why is not null order by ord limit 1) as why`;
 
-/** Raise ST031 unless `metrics` is a well-formed set of points (of `shape`); returns their count. */
+/** Raise ST031 unless `metrics` is a well-formed set of points (of `shape`); returns their count. (Finish's check; log_metrics checks as it inserts.) */
 function checkPoints(metrics: SqlJson | undefined, step: number | undefined, shape: "object" | "object or array"): number {
   if (metrics === undefined) return raise("invalidMetric", "metrics must not be null");
   const c = queryOne<{ t: string; n: number; why: string | undefined }>(CHECK_POINTS, ["jsonb", "bigint"], metrics, step)!;
@@ -184,30 +184,64 @@ function checkPoints(metrics: SqlJson | undefined, step: number | undefined, sha
   return c.n;
 }
 
+// A batch in one statement: the points of $1 (an object at step $2, or an array), typed
+// once; the first malformed one, if any; and, only when there is none, the insert, in
+// (name, step) order. $3 is the run.
+const LOG_POINTS = `with raw as (
+  select t.ord, 'string'::text as nt, t.k as name, 'number'::text as st, coalesce($2::bigint, 0)::numeric as step,
+         jsonb_typeof(t.v) as vt, t.v as v
+  from jsonb_each(case when jsonb_typeof($1) = 'object' then $1 end) with ordinality as t(k, v, ord)
+  union all
+  select t.ord, jsonb_typeof(t.e->'name'), t.e->>'name', coalesce(jsonb_typeof(t.e->'step'), 'number'),
+         case when jsonb_typeof(t.e->'step') = 'number' then (t.e->'step')::numeric
+              when t.e->'step' is null then coalesce($2::bigint, 0) end,
+         jsonb_typeof(t.e->'value'), t.e->'value'
+  from jsonb_array_elements(case when jsonb_typeof($1) = 'array' then $1 end) with ordinality as t(e, ord)),
+pts as materialized (select ord, nt, name, st, step, vt, case when vt = 'number' then v::numeric end as value from raw),
+bad_names as materialized (
+  select n from (select distinct name as n from pts where nt = 'string') d where not n ~ '^[A-Za-z0-9_][A-Za-z0-9_./:@-]{0,249}$'),
+bad as materialized (
+  select 'point ' || ord || ' (' || left(coalesce(name, '?'), 60) || '): ' || case
+    when nt is distinct from 'string' then 'has no name (a string)'
+    when name in (select n from bad_names)
+      then 'the name must be 1-250 of letters, digits, _ . / : @ -, starting with a letter, digit or _'
+    when st <> 'number' then 'the step is not a number'
+    when step < 0 or step > 9223372036854775807 or step <> trunc(step) then 'the step is not a whole number from 0'
+    when vt is distinct from 'number' then 'the value is not a number (NaN and infinities are refused)'
+    else 'the value is out of the range of double precision' end as why
+  from pts
+  where nt is distinct from 'string' or name in (select n from bad_names) or st <> 'number'
+     or step < 0 or step > 9223372036854775807 or step <> trunc(step) or vt is distinct from 'number'
+     or abs(value) > 1.7976931348623157e308 or (value <> 0 and abs(value) < 2.2250738585072014e-308)
+  order by ord limit 1),
+ins as (
+  insert into strata.experiment_metrics (experiment_id, name, step, value)
+  select $3, name, step::bigint, value::float8 from pts where not exists (select 1 from bad)
+  order by name, step
+  on conflict do nothing returning 1)
+select jsonb_typeof($1) as t, (select count(*) from pts)::bigint as n, (select why from bad) as why, (select count(*) from ins)::int as added`;
+
 /**
  * strata.log_metrics: record metric points of a running run: {"loss": 0.3} at `step`, or
  * a batch [{"name", "step", "value"}, ...]. Returns how many points were new.
  */
 export function logMetrics(run: string | undefined, metrics: SqlJson | undefined, step: number | undefined): number {
   if (step !== undefined && step < 0) raise("invalidMetric", `the step must be a whole number from 0, got ${step}`);
-  const n = checkPoints(metrics, step, "object or array");
+  if (metrics === undefined) return raise("invalidMetric", "metrics must not be null");
   const r = findRun(run, "share");
   if (r.status !== "running") raise("runFinished", `run ${r.run_id} has ${r.status}: it takes no more metrics`);
-  if (n === 0) return 0;
-  const added = queryOne<{ n: number }>(
-    `with ${POINTS},
-     ins as (
-       insert into strata.experiment_metrics (experiment_id, name, step, value)
-       select $3, name_j #>> '{}', (step_j #>> '{}')::bigint, (value_j #>> '{}')::float8 from pts
-       order by 2, 3
-       on conflict do nothing returning 1)
-     select count(*)::int as n from ins`,
+  const c = queryOne<{ t: string; n: number; why: string | undefined; added: number }>(
+    LOG_POINTS,
     ["jsonb", "bigint", "bigint"],
     metrics,
     step,
     r.id,
-  )!.n;
-  if (added < n) {
+  )!;
+  if (c.t !== "object" && c.t !== "array")
+    raise("invalidMetric", 'metrics must be a JSON object {"name": value} or an array of {"name", "step", "value"}');
+  if (c.why !== undefined) raise("invalidMetric", c.why);
+  if (c.n > MAX_POINTS) raise("invalidMetric", `at most ${MAX_POINTS} points per call, got ${c.n}`);
+  if (c.added < c.n) {
     const clash = queryOne<{ name: string; step: number; had: number }>(
       `with ${POINTS}
        select m.name, m.step, m.value as had from pts p
@@ -222,7 +256,7 @@ export function logMetrics(run: string | undefined, metrics: SqlJson | undefined
     if (clash !== undefined)
       raise("metricConflict", `metric ${clash.name.slice(0, 60)} of run ${r.run_id} already has value ${clash.had} at step ${clash.step}`);
   }
-  return added;
+  return c.added;
 }
 
 const STATUSES = ["succeeded", "failed", "killed"];
