@@ -34,7 +34,22 @@ t.test("views show hashes as hex text; other functions take and return raw bytea
   t.ok(hashArgs.length > 10, "the functions take and return hashes");
   for (const f of hashArgs) t.match(f.type, /^bytea(\[\])?$/, `${f.fn}: ${f.name} is raw bytea`);
   const viewRowFns = [...new Set(fns.filter((f) => f.view_row).map((f) => f.fn))].sort();
-  t.same(viewRowFns, ["commit_version", "version", "version_history"], "these return v_versions rows (hex hashes)");
+  t.same(
+    viewRowFns,
+    [
+      "commit_model_version",
+      "commit_version",
+      "finish_experiment",
+      "model_history",
+      "model_version",
+      "rollback_alias",
+      "run",
+      "set_alias",
+      "version",
+      "version_history",
+    ],
+    "these return rows of views (v_versions, v_model_versions: hex hashes; v_runs, v_aliases)",
+  );
 });
 
 t.test("functions do not share a name with a table or view", async (t) => {
