@@ -112,3 +112,9 @@ comment on table strata.model_aliases is 'Current alias of a model (production, 
 comment on table strata.model_alias_targets is 'Every current target of an alias with its share of traffic.';
 comment on table strata.model_alias_history is 'Every alias move: who, when, from which targets to which.';
 comment on table strata.lineage_edges is 'The lineage graph: source --relation--> target, the source made from or depending on the target.';
+comment on table strata.pushes is 'One row per push: the chunk bytes it stored first, and the version it committed (dataset or model).';
+comment on table strata.tabular_rows is 'Per-row hashes of CSV and JSON Lines contents, for row diffs.';
+comment on table strata.settings is 'Settings of this database, e.g. the id of the object store its chunks live in.';
+comment on table strata.audit is 'Changes that history allows only through the owner''s functions (roles, damaged packs, maintenance).';
+comment on table strata._bundles is 'The stored logic: Lua bundles by the SHA-256 of their source.';
+comment on table strata._installs is 'Every install of the stored logic and sql/ files.';

@@ -286,9 +286,9 @@ t.test("every view and every column of a view has a comment", async (t) => {
     await db.query(
       `select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
        where n.nspname = 'strata' and c.relkind = 'r' and obj_description(c.oid, 'pg_class') is null
-         and c.relname not in ('migrations', '_bundles', '_installs', 'settings', 'audit', 'pushes', 'tabular_rows')
+         and c.relname <> 'migrations'
        order by 1`,
     )
   ).rows.map((r) => r.relname);
-  t.same(tables, [], "the data model's tables are described too");
+  t.same(tables, [], "the tables are described too (but node-pg-migrate's own)");
 });

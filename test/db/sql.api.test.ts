@@ -50,7 +50,7 @@ t.test("views show hashes as hex text; other functions take and return raw bytea
       "version",
       "version_history",
     ],
-    "these return view rows (hex hashes)",
+    "these return rows of views (v_versions, v_model_versions: hex hashes; v_runs, v_aliases)",
   );
 });
 
