@@ -204,17 +204,21 @@ const LOG_POINTS = `with raw as (
          jsonb_typeof(t.e->'value'), t.e->'value'
   from jsonb_array_elements(case when jsonb_typeof($1) = 'array' then $1 end) with ordinality as t(e, ord)),
 pts as materialized (select ord, nt, name, st, step, vt, case when vt = 'number' then v::numeric end as value from raw),
+-- Names are checked once each (a batch repeats a few names many times).
+bad_names as materialized (
+  select name from (select name from pts where nt = 'string' group by name offset 0) d -- offset 0: group first, then match
+  where not name ~ '^[A-Za-z0-9_][A-Za-z0-9_./:@-]{0,249}$'),
 bad as materialized (
   select 'point ' || ord || ' (' || left(coalesce(name, '?'), 60) || '): ' || case
     when nt is distinct from 'string' then 'has no name (a string)'
-    when not name ~ '^[A-Za-z0-9_][A-Za-z0-9_./:@-]{0,249}$'
+    when name in (select name from bad_names)
       then 'the name must be 1-250 of letters, digits, _ . / : @ -, starting with a letter, digit or _'
     when st <> 'number' then 'the step is not a number'
     when step < 0 or step > 9223372036854775807 or step <> trunc(step) then 'the step is not a whole number from 0'
     when vt is distinct from 'number' then 'the value is not a number (NaN and infinities are refused)'
     else 'the value is out of the range of double precision' end as why
   from pts
-  where nt is distinct from 'string' or not name ~ '^[A-Za-z0-9_][A-Za-z0-9_./:@-]{0,249}$' or st <> 'number'
+  where nt is distinct from 'string' or name in (select name from bad_names) or st <> 'number'
      or step < 0 or step > 9223372036854775807 or step <> trunc(step) or vt is distinct from 'number'
      or abs(value) > 1.7976931348623157e308 or (value <> 0 and abs(value) < 2.2250738585072014e-308)
   order by ord limit 1),
