@@ -273,7 +273,11 @@ export async function benchLineage(opts: LineageBenchOptions = {}): Promise<Benc
       [],
       50,
     );
-    await walk("impact of that file", "select * from strata.impact('dataset:raw-0000@v250', 'labels.csv')", [], 50);
+    await walk(
+      "impact of that file (no target: beyond the issue's list)",
+      "select * from strata.impact('dataset:raw-0000@v250', 'labels.csv')",
+      [],
+    );
 
     // Metrics: a fresh run, one point per call, then batches of 10,000 points.
     const run = (await db.query("select strata.start_experiment('bench-log')::text as id")).rows[0].id as string;

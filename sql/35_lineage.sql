@@ -4,10 +4,14 @@
 -- created after this file, so bodies are checked when first called) that checks the
 -- arguments and raises Strata's errors before any row is read.
 --
--- The walks run with hash and merge joins off: their recursive CTEs and resolvers get
--- row estimates far above what they hold (a working table is assumed ten times its
--- seed), so the planner would hash whole tables (lineage_edges, versions) to join a few
--- rows; with nested loops every step is an index lookup, and a walk costs what it finds.
+-- impact and versions_containing run with hash and merge joins off: their recursive
+-- CTEs and resolvers get row estimates far above what they hold (a working table is
+-- assumed ten times its seed), so the planner would hash whole tables (lineage_edges,
+-- versions) to join a few rows; with nested loops every step is an index lookup, and a
+-- walk costs what it finds. lineage's seed is one row, so its plan needs no help, and it
+-- aggregates its walks' sets with hashes. Nodes are named by index lookups, one at a
+-- time: joining the walks' sets with each other would be nested loops over unindexed
+-- sets, quadratic.
 --
 -- Edges go source --relation--> target, the source made from the target: "up" follows
 -- them source -> target (lineage_edges' unique key leads with the source), "down" target
@@ -56,8 +60,6 @@ with recursive
           where t.depth < lineage.max_depth) c
     join strata.lineage_edges e on e.id = c.id
     group by e.id)
--- Names by index lookups, one row at a time (joining the walk's sets with each other
--- would be nested loops over unindexed sets: quadratic).
 select 'node', r.depth, n.node, case r.kind when 'experiment' then 'run' else r.kind end, n.label, null, null, null
 from reached r
 cross join lateral (

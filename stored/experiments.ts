@@ -7,12 +7,15 @@
 // A run's status, end and final metrics are its mutable state (strata.experiments is not
 // a history table); its inputs and metric points are history (append-only, guarded).
 //
-// Metric batches are checked and written as sets: one query finds the first malformed
-// point, one inserts them all in (name, step) order, so parallel loggers of one run take
-// their index entries in the same order and cannot deadlock (a logger waiting on a key
-// holds only smaller keys); each holds the run's row FOR SHARE, which finish (an update)
-// waits for, so no point lands in a finished run. A point sent twice with the same value
-// is a no-op (a retried batch); another value at a logged step is refused (ST026).
+// Metric batches are checked and written as sets, in one statement: the points typed
+// once, the first malformed one found, and only when there is none, the insert. Every
+// logger holds the run's row FOR SHARE, which finish (an update) waits for, so no point
+// lands in a finished run. A logger alone on the run (it gets the run's advisory lock
+// exclusively) inserts an appending batch (every step after the metric's last) plainly;
+// loggers side by side share the lock and insert in (name, step) order with ON CONFLICT
+// DO NOTHING, so they take index entries in one order and cannot deadlock (a logger
+// waiting on a key holds only smaller keys). A point sent twice with the same value is a
+// no-op (a retried batch); another value at a logged step is refused (ST026).
 
 import { emitQuery, queryOne, query, raise, type SqlJson } from "./host";
 import { checkName, splitRef } from "./names";
@@ -136,6 +139,9 @@ export function startExperiment(
   return run.run_id;
 }
 
+/** The first key of the advisory locks loggers of a run take (the second: the run's id). */
+const RUN_LOCK_CLASS = 72460019;
+
 /** Most points in one call. */
 const MAX_POINTS = 1_000_000;
 
@@ -198,28 +204,45 @@ const LOG_POINTS = `with raw as (
          jsonb_typeof(t.e->'value'), t.e->'value'
   from jsonb_array_elements(case when jsonb_typeof($1) = 'array' then $1 end) with ordinality as t(e, ord)),
 pts as materialized (select ord, nt, name, st, step, vt, case when vt = 'number' then v::numeric end as value from raw),
+-- Names are checked once each (a batch repeats a few names many times).
 bad_names as materialized (
-  select n from (select distinct name as n from pts where nt = 'string') d where not n ~ '^[A-Za-z0-9_][A-Za-z0-9_./:@-]{0,249}$'),
+  select name from (select name from pts where nt = 'string' group by name offset 0) d -- offset 0: group first, then match
+  where not name ~ '^[A-Za-z0-9_][A-Za-z0-9_./:@-]{0,249}$'),
 bad as materialized (
   select 'point ' || ord || ' (' || left(coalesce(name, '?'), 60) || '): ' || case
     when nt is distinct from 'string' then 'has no name (a string)'
-    when name in (select n from bad_names)
+    when name in (select name from bad_names)
       then 'the name must be 1-250 of letters, digits, _ . / : @ -, starting with a letter, digit or _'
     when st <> 'number' then 'the step is not a number'
     when step < 0 or step > 9223372036854775807 or step <> trunc(step) then 'the step is not a whole number from 0'
     when vt is distinct from 'number' then 'the value is not a number (NaN and infinities are refused)'
     else 'the value is out of the range of double precision' end as why
   from pts
-  where nt is distinct from 'string' or name in (select n from bad_names) or st <> 'number'
+  where nt is distinct from 'string' or name in (select name from bad_names) or st <> 'number'
      or step < 0 or step > 9223372036854775807 or step <> trunc(step) or vt is distinct from 'number'
      or abs(value) > 1.7976931348623157e308 or (value <> 0 and abs(value) < 2.2250738585072014e-308)
   order by ord limit 1),
-ins as (
+ok as materialized (select not exists (select 1 from bad) as ok),
+-- Appending: the logger is alone on the run ($4), every point comes after the run's last
+-- logged step of its metric, and no (name, step) is twice in the batch. Then nothing can
+-- conflict and a plain insert does; otherwise each point is inserted unless already there.
+appending as materialized (
+  select $4 and (select ok from ok)
+     and not exists (
+       select 1 from (select name, min(step) as lo from pts group by name) g
+       where g.lo <= (select max(m.step) from strata.experiment_metrics m where m.experiment_id = $3 and m.name = g.name))
+     and (select count(*) from pts) = (select count(*) from (select 1 from pts group by name, step) d) as yes),
+ins_appended as (
   insert into strata.experiment_metrics (experiment_id, name, step, value)
-  select $3, name, step::bigint, value::float8 from pts where not exists (select 1 from bad)
+  select $3, name, step::bigint, value::float8 from pts where (select yes from appending)
+  returning 1),
+ins_merged as (
+  insert into strata.experiment_metrics (experiment_id, name, step, value)
+  select $3, name, step::bigint, value::float8 from pts where (select ok from ok) and not (select yes from appending)
   order by name, step
   on conflict do nothing returning 1)
-select jsonb_typeof($1) as t, (select count(*) from pts)::bigint as n, (select why from bad) as why, (select count(*) from ins)::int as added`;
+select jsonb_typeof($1) as t, (select count(*) from pts)::bigint as n, (select why from bad) as why,
+       (select count(*) from ins_appended)::int + (select count(*) from ins_merged)::int as added`;
 
 /**
  * strata.log_metrics: record metric points of a running run: {"loss": 0.3} at `step`, or
@@ -230,12 +253,19 @@ export function logMetrics(run: string | undefined, metrics: SqlJson | undefined
   if (metrics === undefined) return raise("invalidMetric", "metrics must not be null");
   const r = findRun(run, "share");
   if (r.status !== "running") raise("runFinished", `run ${r.run_id} has ${r.status}: it takes no more metrics`);
+  // A logger alone on the run (it gets the run's lock exclusively) may insert an appending
+  // batch plainly: nobody else inserts into the run meanwhile. Loggers side by side share
+  // the lock and insert each point unless already there (sorted: no deadlock).
+  const key = r.id % 2147483647;
+  const alone = queryOne<{ got: boolean }>("select pg_try_advisory_xact_lock($1, $2) as got", ["int", "int"], RUN_LOCK_CLASS, key)!.got;
+  if (!alone) queryOne("select pg_advisory_xact_lock_shared($1, $2) is not null as locked", ["int", "int"], RUN_LOCK_CLASS, key);
   const c = queryOne<{ t: string; n: number; why: string | undefined; added: number }>(
     LOG_POINTS,
-    ["jsonb", "bigint", "bigint"],
+    ["jsonb", "bigint", "bigint", "boolean"],
     metrics,
     step,
     r.id,
+    alone,
   )!;
   if (c.t !== "object" && c.t !== "array")
     raise("invalidMetric", 'metrics must be a JSON object {"name": value} or an array of {"name", "step", "value"}');

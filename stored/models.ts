@@ -158,7 +158,7 @@ export function modelHistory(model: string | undefined): void {
   emitQuery("select v as c from strata.v_model_versions v where v.model_id = $1 order by v.version desc", ["bigint"], m.id);
 }
 
-/** The alias row of `model`, locked for its move; ST023 when it does not exist and `mustExist`. */
+/** Lock the alias row for its move; returns its current targets as jsonb text {"version": weight} (undefined for a new alias). */
 function lockAlias(modelId: number, alias: string): string | undefined {
   return queryOne<{ targets: string | undefined }>(
     `select (select jsonb_object_agg(mv.version::text, t.weight order by mv.version)

@@ -71,6 +71,22 @@ t.test("metrics: one step or a batch, every step kept, retries idempotent, confl
   t.equal((await log(batch)).rows[0].n, 100, "a batch");
   t.equal((await log(batch)).rows[0].n, 0, "the same batch again is a no-op");
   t.equal(await count(db, "select count(*) as n from strata.v_metrics where run_id = $1", [run]), 103);
+  const twice = [
+    { name: "dup", step: 0, value: 1 },
+    { name: "dup", step: 0, value: 1 },
+  ];
+  t.equal((await log(twice)).rows[0].n, 1, "a point twice in one batch is one point");
+  t.equal(
+    await sqlstateOf(() =>
+      log([
+        { name: "dup2", step: 0, value: 1 },
+        { name: "dup2", step: 0, value: 2 },
+      ]),
+    ),
+    Sqlstate.metricConflict,
+    "twice with two values is refused",
+  );
+  t.equal((await log([{ name: "dup", step: 1, value: 3 }])).rows[0].n, 1);
   const points = await count(db, "select count(*) as n from strata.experiment_metrics");
 
   const bad: [unknown, string][] = [

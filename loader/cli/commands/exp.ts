@@ -42,6 +42,15 @@ function jsonObject(text: string, what: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
+/** The text of --batch FILE ("-": standard input). */
+function readBatch(file: string): string {
+  try {
+    return readFileSync(file === "-" ? 0 : file, "utf8");
+  } catch (e) {
+    throw new StrataError(`cannot read --batch ${file}: ${(e as Error).message}`, "usage", { cause: e });
+  }
+}
+
 function stepOf(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   if (!/^[0-9]{1,15}$/.test(text)) throw new StrataError(`--step must be a whole number from 0, got "${text}"`, "usage");
@@ -89,7 +98,7 @@ export function register(program: Command): void {
     .description("log metric points of a running run; every step is kept")
     .action(async (run: string, pairs: string[], opts: { step?: string; batch?: string; json?: boolean }) => {
       if ((pairs.length === 0) === (opts.batch === undefined)) throw new StrataError("give NAME=VALUE pairs or --batch FILE", "usage");
-      const metrics = opts.batch !== undefined ? readFileSync(opts.batch === "-" ? 0 : opts.batch, "utf8") : metricsJson(pairs);
+      const metrics = opts.batch !== undefined ? readBatch(opts.batch) : metricsJson(pairs);
       const n = await withStrata((s) => s.logMetrics(run, metrics, stepOf(opts.step)));
       if (opts.json) return printJson({ added: n });
       say(`${n} points logged`);
