@@ -6,8 +6,9 @@
 
 import { checkGcFence } from "./gc";
 import { checkHash } from "./hashes";
+import { commitInputs } from "./pushes";
 import { closeMaintenance, openMaintenance } from "./history";
-import { type Bytes, emit, emitQuery, hex, query, queryOne, raise, type SqlArray, type SqlJson } from "./host";
+import { type Bytes, emit, emitQuery, query, queryOne, raise, type SqlArray, type SqlJson } from "./host";
 import { checkName, isAutomaticTag, splitRef } from "./names";
 import { findVersion } from "./versions";
 
@@ -68,23 +69,7 @@ export function commitVersion(
   checkName("dataset", dataset);
   checkTag(tag);
   const sources = derivedFrom === undefined ? [] : fromVersions(derivedFrom);
-  const root = queryOne<{ file_count: number; size: number }>(
-    "select file_count, size from strata.trees where hash = $1",
-    ["bytea"],
-    contentHash,
-  );
-  if (root === undefined)
-    raise("missingObject", `the root tree ${hex(contentHash!)} is not stored`, undefined, "put its trees first (strata.put_trees)");
-  const pushRow =
-    push === undefined
-      ? undefined
-      : queryOne<{ new_bytes: number; done: boolean }>(
-          "select new_bytes, version_id is not null as done from strata.pushes where id = $1 for update",
-          ["bigint"],
-          push,
-        );
-  if (push !== undefined && pushRow === undefined) raise("invalidArgument", `there is no push ${push}`);
-  if (pushRow?.done) raise("invalidArgument", `push ${push} has committed its version already`);
+  const inputs = commitInputs(contentHash, push, "dataset", dataset!);
 
   // Made here, not earlier: a push that fails leaves no empty dataset behind.
   query(
@@ -126,9 +111,9 @@ export function commitVersion(
     finalTag,
     parent?.id,
     contentHash,
-    root!.file_count,
-    root!.size,
-    pushRow?.new_bytes ?? 0,
+    inputs.fileCount,
+    inputs.size,
+    inputs.newBytes,
     message,
     metadata,
   )!;

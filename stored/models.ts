@@ -19,7 +19,8 @@
 
 import { checkGcFence } from "./gc";
 import { checkHash } from "./hashes";
-import { type Bytes, emit, emitQuery, hex, query, queryOne, raise, type SqlJson } from "./host";
+import { commitInputs } from "./pushes";
+import { type Bytes, emit, emitQuery, query, queryOne, raise, type SqlJson } from "./host";
 import { checkName } from "./names";
 import { findRun } from "./experiments";
 import { folderTree, splitPrefix } from "./treepaths";
@@ -92,26 +93,7 @@ export function commitModelVersion(
   checkName("model", model);
   if (metadata !== undefined && queryOne<{ t: string }>("select jsonb_typeof($1) as t", ["jsonb"], metadata)!.t !== "object")
     raise("invalidArgument", "metadata must be a JSON object");
-  const root = queryOne<{ file_count: number; size: number }>(
-    "select file_count, size from strata.trees where hash = $1",
-    ["bytea"],
-    contentHash,
-  );
-  if (root === undefined)
-    raise("missingObject", `the root tree ${hex(contentHash!)} is not stored`, undefined, "put its trees first (strata.put_trees)");
-  const pushRow =
-    push === undefined
-      ? undefined
-      : queryOne<{ new_bytes: number; done: boolean; kind: string; target: string }>(
-          `select new_bytes, version_id is not null or model_version_id is not null as done, kind, dataset as target
-           from strata.pushes where id = $1 for update`,
-          ["bigint"],
-          push,
-        );
-  if (push !== undefined && pushRow === undefined) raise("invalidArgument", `there is no push ${push}`);
-  if (pushRow?.done) raise("invalidArgument", `push ${push} has committed its version already`);
-  if (pushRow !== undefined && (pushRow.kind !== "model" || pushRow.target !== model))
-    raise("invalidArgument", `push ${push} was opened for ${pushRow.kind} "${pushRow.target}", not model "${model}"`);
+  const inputs = commitInputs(contentHash, push, "model", model!);
   if (push !== undefined) checkGcFence(push);
   const producer = run === undefined ? undefined : findRun(run);
 
@@ -126,9 +108,9 @@ export function commitModelVersion(
     ["bigint", "bytea", "bigint", "bigint", "bigint", "bigint", "text", "jsonb"],
     m.id,
     contentHash,
-    root!.file_count,
-    root!.size,
-    pushRow?.new_bytes ?? 0,
+    inputs.fileCount,
+    inputs.size,
+    inputs.newBytes,
     producer?.id,
     message,
     metadata,

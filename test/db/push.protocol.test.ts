@@ -123,3 +123,27 @@ t.test("a version pushed with SQL calls alone checks out byte for byte", async (
   t.equal(readFileSync(join(out, "data/x.txt"), "utf8"), "hello world");
   t.equal(readFileSync(join(out, "run.sh"), "utf8"), "#!/bin/sh\necho hi\n");
 });
+
+t.test("a push commits one version, of what it was opened for", async (t) => {
+  const url = await freshDatabase(t);
+  const db = await connect(t, url);
+  const empty = treeHash([]);
+  await db.query(
+    "select strata.put_trees($1::bytea[], $2::bigint[], $3::bigint[], $4::int[], $5::text[], $6::text[], $7::boolean[], $8::bytea[], $9::bigint[], $10::text[])",
+    [[empty], [0], [0], [], [], [], [], [], [], []],
+  );
+  const begin = async (sql: string): Promise<number> => (await db.query(sql)).rows[0].push;
+  const commit = (dataset: string, push: number) =>
+    db.query("select * from strata.commit_version($1, $2, null, null, null, null, $3)", [dataset, empty, push]);
+  const forA = await begin("select * from strata.push_begin('a', null, null)");
+  await t.rejects(commit("b", forA), { code: "ST008", message: /push \d+ was opened for dataset "a", not dataset "b"/ });
+  const forModel = await begin("select * from strata.model_push_begin('m')");
+  await t.rejects(commit("a", forModel), { code: "ST008", message: /opened for model "m", not dataset "a"/ });
+  await t.rejects(db.query("select * from strata.commit_model_version('m', $1, null, null, null, $2)", [empty, forA]), {
+    code: "ST008",
+    message: /opened for dataset "a", not model "m"/,
+  });
+  await commit("a", forA);
+  await t.rejects(commit("a", forA), { code: "ST008", message: /has committed its version already/ });
+  t.equal((await db.query("select count(*)::int as n from strata.versions")).rows[0].n, 1, "only the honest commit made a version");
+});
