@@ -7,28 +7,36 @@
 -- compiling took 130 of the 145 ms of listing a 1,000-file folder.
 set local check_function_bodies = off;
 
--- Walks only the subtree the prefix names: from that folder's entries whose name starts
--- with `rest`, down every folder below them. Empty folders are listed (kind 'dir', the
--- hash of the empty tree): they are part of a version's layout. (Dropped first: its
--- result columns grew, which create or replace cannot do.)
-drop function if exists strata.ls(text, text, text);
-create function strata.ls(dataset text, tag text, prefix text default '')
+-- The entries of folder tree `tree` whose names start with `rest`, and everything below
+-- them, with paths from `base`: the walk strata.ls and strata.model_ls share. Empty
+-- folders are listed (kind 'dir', the hash of the empty tree): they are part of a layout.
+-- Plain SQL without SET clauses, so the planner inlines it into the caller's query.
+create or replace function strata._tree_walk(tree bytea, base text, rest text)
 returns table (path text, kind text, executable boolean, size bigint, hash bytea, target text)
-language sql stable set jit = off
+language sql stable
 as $$
-with recursive start as materialized (
-       select * from strata._resolve_prefix(ls.dataset, ls.tag, ls.prefix)),
-     walk (path, kind, executable, hash, size, target) as (
-       select s.base || e.name, e.kind, e.executable, e.hash, e.size, e.target
-       from start s join strata.tree_entries e on e.tree = s.tree
-       where starts_with(e.name, s.rest)
+with recursive walk (path, kind, executable, hash, size, target) as (
+       select _tree_walk.base || e.name, e.kind, e.executable, e.hash, e.size, e.target
+       from strata.tree_entries e
+       where e.tree = _tree_walk.tree and starts_with(e.name, _tree_walk.rest)
        union all
        select w.path || '/' || e.name, e.kind, e.executable, e.hash, e.size, e.target
        from walk w join strata.tree_entries e on e.tree = w.hash
        where w.kind = 'dir')
 select path, kind, executable, size, hash, target from walk
 where kind <> 'dir' or hash = sha256(''::bytea)
-order by path collate "C"
+$$;
+
+-- Walks only the subtree the prefix names. (Dropped first: its result columns grew,
+-- which create or replace cannot do.)
+drop function if exists strata.ls(text, text, text);
+create function strata.ls(dataset text, tag text, prefix text default '')
+returns table (path text, kind text, executable boolean, size bigint, hash bytea, target text)
+language sql stable set jit = off
+as $$
+select w.path, w.kind, w.executable, w.size, w.hash, w.target
+from strata._resolve_prefix(ls.dataset, ls.tag, ls.prefix) s, strata._tree_walk(s.tree, s.base, s.rest) w
+order by w.path collate "C"
 $$;
 
 comment on function strata.ls(text, text, text) is

@@ -188,19 +188,10 @@ create function strata.model_ls(model text, version integer default null, prefix
 returns table (path text, kind text, executable boolean, size bigint, hash bytea, target text)
 language sql stable set jit = off
 as $$
-with recursive start as materialized (
-       select * from strata._resolve_model_prefix(model_ls.model, model_ls.version, model_ls.prefix)),
-     walk (path, kind, executable, hash, size, target) as (
-       select s.base || e.name, e.kind, e.executable, e.hash, e.size, e.target
-       from start s join strata.tree_entries e on e.tree = s.tree
-       where starts_with(e.name, s.rest)
-       union all
-       select w.path || '/' || e.name, e.kind, e.executable, e.hash, e.size, e.target
-       from walk w join strata.tree_entries e on e.tree = w.hash
-       where w.kind = 'dir')
-select path, kind, executable, size, hash, target from walk
-where kind <> 'dir' or hash = sha256(''::bytea)
-order by path collate "C"
+select w.path, w.kind, w.executable, w.size, w.hash, w.target
+from strata._resolve_model_prefix(model_ls.model, model_ls.version, model_ls.prefix) s,
+     strata._tree_walk(s.tree, s.base, s.rest) w
+order by w.path collate "C"
 $$;
 
 comment on function strata.model_ls(text, integer, text) is
