@@ -113,6 +113,16 @@ function strataEnv(t: StrataTarget): Record<string, string | undefined> {
   };
 }
 
+/** Any strata command against a target, as users run it (`node bin/strata.js ...`). */
+export function strataRun(t: StrataTarget, args: string[]): Promise<Measured> {
+  return timed([process.execPath, STRATA_BIN, ...args], { env: strataEnv(t) });
+}
+
+/** The same through `npx strata ...` from the project folder, as the README tells users to run it. */
+export function strataNpx(t: StrataTarget, args: string[]): Promise<Measured> {
+  return timed(["npx", "strata", ...args], { env: strataEnv(t), cwd: fileURLToPath(new URL("../..", import.meta.url)) });
+}
+
 /** What `strata push --json` prints. */
 export type PushJson = PushResult;
 
