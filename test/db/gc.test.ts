@@ -191,10 +191,13 @@ t.test("gc repacks compressed chunks as they are stored: still zstd, still reada
   const s = await openTestStrata(t);
   const dir = tempDir(t);
   const versions: Record<string, Buffer>[] = [];
+  // As fourVersions, compressible: each version's pack holds its own file (dead once the
+  // version is deleted) and the file it shares with the next (live), so gc repacks it.
   for (let v = 1; v <= 3; v++) {
-    const files = { [`own-${v}.csv`]: csvText(400_000, 10 + v), "shared.csv": csvText(400_000, 99) };
+    const files = { [`own-${v}.csv`]: csvText(400_000, 10 + v), [`shared-${v}.csv`]: csvText(300_000, 20 + v) };
+    if (v > 1) files[`shared-${v - 1}.csv`] = csvText(300_000, 20 + v - 1);
     writeTree(join(dir, `v${v}`), files);
-    await s.push(join(dir, `v${v}`), { dataset: "ds", packSize: 64 * 1024 });
+    await s.push(join(dir, `v${v}`), { dataset: "ds", packSize: 4 * 1024 * 1024 });
     versions.push(files);
   }
   const forms = () =>
