@@ -5,7 +5,7 @@
 // then zstd, whose result is kept only when it saves at least a tenth. Encoding and
 // decoding run on libuv's thread pool, beside the main thread's hashing and reading.
 
-import { Decoder, Encoder } from "@toondepauw/node-zstd";
+import type { Decoder, Encoder } from "@toondepauw/node-zstd";
 
 import { StrataError } from "./errors.js";
 
@@ -33,7 +33,7 @@ const KEEP_BELOW = 0.9;
 const MIN_SIZE = 512;
 /** Bytes of a chunk looked at before compressing it: a few slices spread over it. */
 const SAMPLE_SLICES = 4;
-const SLICE = 1024;
+const SLICE = 512;
 /**
  * Bits per byte (order 0) above which a sample is taken as incompressible. Random bytes
  * measure about 7.9 to 8 (bias corrected); text and tables 4 to 6.
@@ -54,8 +54,12 @@ export function compressionLevel(env: NodeJS.ProcessEnv = process.env): number {
   return level;
 }
 
+// The binding is loaded on first use: a push of incompressible data never pays for it.
+type Zstd = typeof import("@toondepauw/node-zstd");
+let zstd: Promise<Zstd> | undefined;
+const binding = (): Promise<Zstd> => (zstd ??= import("@toondepauw/node-zstd"));
 const encoders = new Map<number, Encoder>();
-const decoder = new Decoder();
+let decoder: Decoder | undefined;
 
 /**
  * The form to keep `data` in: zstd when the sample looks compressible and the frame saves
@@ -63,12 +67,12 @@ const decoder = new Decoder();
  */
 export async function encodeChunk(data: Buffer, level: number): Promise<Encoded> {
   if (level === 0 || data.length < MIN_SIZE || !looksCompressible(data)) return { bytes: data, codec: RAW };
-  let encoder = encoders.get(level);
-  if (encoder === undefined) {
-    encoder = new Encoder(level);
-    encoders.set(level, encoder);
-  }
   try {
+    let encoder = encoders.get(level);
+    if (encoder === undefined) {
+      encoder = new (await binding()).Encoder(level);
+      encoders.set(level, encoder);
+    }
     const frame = await encoder.encode(data);
     if (frame.length <= data.length * KEEP_BELOW) return { bytes: frame, codec: ZSTD };
   } catch {
@@ -85,6 +89,7 @@ export async function encodeChunk(data: Buffer, level: number): Promise<Encoded>
 export async function decodeChunk(stored: Buffer, codec: number, size: number): Promise<Buffer | undefined> {
   if (codec === RAW) return stored.length === size ? stored : undefined;
   if (codec !== ZSTD) return undefined;
+  decoder ??= new (await binding()).Decoder(); // a binding that cannot load is an error, not corrupt data
   try {
     const raw = await decoder.decode(stored);
     return raw.length === size ? raw : undefined;
@@ -93,9 +98,13 @@ export async function decodeChunk(stored: Buffer, codec: number, size: number): 
   }
 }
 
+/** c * log2(c) for every count a sample can hold: no logarithm per call. */
+const C_LOG_C = Float64Array.from({ length: SAMPLE_SLICES * SLICE + 1 }, (_, c) => (c === 0 ? 0 : c * Math.log2(c)));
+const counts = new Uint16Array(256);
+
 /** Order-0 entropy of a few slices spread over the chunk, against MAX_ENTROPY. */
 export function looksCompressible(data: Buffer): boolean {
-  const counts = new Uint32Array(256);
+  counts.fill(0);
   let n = 0;
   if (data.length <= SAMPLE_SLICES * SLICE) {
     for (let i = 0; i < data.length; i++) counts[data[i]!]!++;
@@ -108,13 +117,16 @@ export function looksCompressible(data: Buffer): boolean {
     }
     n = SAMPLE_SLICES * SLICE;
   }
-  let bits = 0;
+  // entropy = log2(n) - sum(c log2 c) / n
+  let sum = 0;
   let seen = 0;
-  for (const c of counts)
+  for (let b = 0; b < 256; b++) {
+    const c = counts[b]!;
     if (c > 0) {
-      bits -= c * Math.log2(c / n);
+      sum += C_LOG_C[c]!;
       seen++;
     }
+  }
   // Miller-Madow: a small sample underestimates entropy by about (symbols - 1) / (2 n ln 2).
-  return bits / n + (seen - 1) / (2 * n * Math.LN2) <= MAX_ENTROPY;
+  return Math.log2(n) - sum / n + (seen - 1) / (2 * n * Math.LN2) <= MAX_ENTROPY;
 }
