@@ -2,7 +2,7 @@
  * Compression benchmark: what 10 versions of a compressible dataset take in the store,
  * for strata, restic and borg, each with its own defaults, in ONE run on the same files:
  *   - strata: chunks stored as zstd (level 3) when a sample looks compressible and the
- *     frame saves at least a tenth (loader/codec.ts);
+ *     frame saves at least 5% (loader/codec.ts);
  *   - restic 0.14: `restic init` makes a repository of format 2, which compresses with zstd
  *     (`--compression auto`); AES-256 encryption is always on;
  *   - borg 1.2: `borg init --encryption=none`, then `borg create` with its default lz4.
@@ -35,8 +35,8 @@ import { startCluster, strataPush, type StrataTarget } from "./lib/strata.js";
 const quick = process.env.BENCH_QUICK === "1";
 const VERSIONS = 10;
 /** The dataset's size at version 1; appends grow it by a few % per version. */
-const DATASET_BYTES = quick ? 24 * MiB : 240 * MiB;
-const RANDOM_BYTES = quick ? 48 * MiB : 384 * MiB;
+const DATASET_BYTES = quick ? 20 * MiB : 200 * MiB;
+const RANDOM_BYTES = quick ? 32 * MiB : 256 * MiB;
 const SMALL_FILES = quick ? 2000 : 20_000;
 const SMALL_SIZE = 8 * KiB;
 const ROUNDS = 3;
@@ -234,6 +234,7 @@ async function main(): Promise<void> {
   const cluster = await startCluster();
   const env = await peerEnv(scratch);
   const tools: ToolResult[] = [];
+  let off: ToolResult | undefined;
   let rawPushed = 0;
   let databaseBytes = 0;
   let strataRaw = 0;
@@ -247,11 +248,17 @@ async function main(): Promise<void> {
       store: `file://${join(scratch, "store")}`,
       home: join(scratch, "home"),
     };
+    const strataOff: StrataTarget = {
+      databaseUrl: await cluster.database("compress_off"),
+      store: `file://${join(scratch, "store-off")}`,
+      home: join(scratch, "home-off"),
+      env: { STRATA_COMPRESSION: "off" },
+    };
     const restic = new Restic(env, join(scratch, "restic"));
     const borg = new Borg(env, join(scratch, "borg"));
     if (peers.restic) await check(await restic.init(), "restic init");
     if (peers.borg) await check(await borg.init(), "borg init");
-    const seconds = { strata: 0, restic: 0, borg: 0 };
+    const seconds = { strata: 0, strataOff: 0, restic: 0, borg: 0 };
     for (let v = 1; v <= VERSIONS; v++) {
       await ds.write(v);
       const size = (await treeBytes(data)).bytes;
@@ -259,6 +266,7 @@ async function main(): Promise<void> {
       const p = await strataPush(strata, data, "series");
       seconds.strata += await check(p, `strata push v${v}`);
       strataRaw += p.result?.newBytes ?? 0;
+      seconds.strataOff += await check(await strataPush(strataOff, data, "series"), `strata push v${v} (compression off)`);
       if (peers.restic) seconds.restic += await check(await restic.backup(data), `restic backup v${v}`);
       if (peers.borg) seconds.borg += await check(await borg.create(`v${v}`, data), `borg create v${v}`);
       console.log(`version ${v}: ${fmtBytes(size)}`);
@@ -266,10 +274,16 @@ async function main(): Promise<void> {
     databaseBytes = await cluster.metadataBytes(strata.databaseUrl);
     tools.push({
       tool: "strata",
-      defaults: "zstd level 3 per chunk when a sample looks compressible and it saves >= 10%",
+      defaults: "zstd level 3 per chunk when a sample looks compressible and it saves >= 5%",
       storedBytes: await folderBytes(join(scratch, "store", "packs")),
       pushSeconds: seconds.strata,
     });
+    off = {
+      tool: "strata, STRATA_COMPRESSION=off",
+      defaults: "every chunk raw (context: what compression saves and costs)",
+      storedBytes: await folderBytes(join(scratch, "store-off", "packs")),
+      pushSeconds: seconds.strataOff,
+    };
     tools.push(
       peers.restic
         ? {
@@ -323,6 +337,7 @@ async function main(): Promise<void> {
   }
 
   const strata = tools[0]!;
+  const compressionCost = strata.pushSeconds! / off!.pushSeconds!;
   const ratios = Object.fromEntries(
     tools.slice(1).map((t) => [t.tool, t.storedBytes === null ? null : strata.storedBytes! / t.storedBytes]),
   ) as Record<string, number | null>;
@@ -332,11 +347,14 @@ async function main(): Promise<void> {
   console.log(
     `\ncompress: ${VERSIONS} versions of a compressible dataset (CSV, JSON Lines, text, float32 signals), ${fmtBytes(DATASET_BYTES)} at v1; ${fmtBytes(rawPushed)} pushed in all (each version whole), ${fmtBytes(strataRaw)} of new chunk bytes for strata`,
   );
-  console.log(`${"tool".padEnd(8)} ${"stored".padStart(11)} ${"push s".padStart(8)}  defaults`);
-  for (const t of tools)
+  console.log(`${"tool".padEnd(32)} ${"stored".padStart(11)} ${"push s".padStart(8)}  defaults`);
+  for (const t of [...tools, off!])
     console.log(
-      `${t.tool.padEnd(8)} ${(t.storedBytes === null ? "n/a" : fmtBytes(t.storedBytes)).padStart(11)} ${(t.pushSeconds === null ? "n/a" : t.pushSeconds.toFixed(1)).padStart(8)}  ${t.error ?? t.defaults}`,
+      `${t.tool.padEnd(32)} ${(t.storedBytes === null ? "n/a" : fmtBytes(t.storedBytes)).padStart(11)} ${(t.pushSeconds === null ? "n/a" : t.pushSeconds.toFixed(1)).padStart(8)}  ${t.error ?? t.defaults}`,
     );
+  console.log(
+    `strata's push time with compression / without: ${compressionCost.toFixed(3)}; stored with / without: ${(strata.storedBytes! / off!.storedBytes!).toFixed(3)}`,
+  );
   console.log(`strata's database: ${fmtBytes(databaseBytes)} (schema strata's tables and indexes), not in the stored bytes above`);
   for (const k of Object.keys(ratios))
     console.log(`stored strata/${k}: ${fmtRatio(ratios[k]!)} (target <= 1); push time strata/${k}: ${fmtRatio(timeRatios[k] ?? null)}`);
@@ -359,6 +377,8 @@ async function main(): Promise<void> {
         strataNewChunkBytes: strataRaw,
         strataDatabaseBytes: databaseBytes,
         tools,
+        strataCompressionOff: off,
+        strataPushTimeOnOverOff: compressionCost,
         storedRatios: ratios,
         pushTimeRatios: timeRatios,
         incompressible: randomRows,

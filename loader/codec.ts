@@ -2,7 +2,7 @@
 // The chunk's name stays the SHA-256 of its raw bytes; a reader decodes, then verifies.
 // A push compresses a chunk only when that pays: a cheap look at a sample first (so
 // random bytes, JPEG, Parquet or model weights cost a few microseconds, not a zstd pass),
-// then zstd, whose result is kept only when it saves at least a tenth. Encoding and
+// then zstd, whose result is kept only when it saves at least 5%. Encoding and
 // decoding run on libuv's thread pool, beside the main thread's hashing and reading.
 
 import type { Decoder, Encoder } from "@toondepauw/node-zstd";
@@ -27,8 +27,11 @@ export interface Encoded {
 
 /** zstd's own default: about restic's and borg's zstd ratio, hundreds of MB/s. */
 const DEFAULT_LEVEL = 3;
-/** Keep the compressed form only when it is at most this share of the raw bytes. */
-const KEEP_BELOW = 0.9;
+/**
+ * Keep the compressed form only when it is at most this share of the raw bytes: smooth
+ * float32 signals save 8 to 10%, worth keeping; less is not worth a decode on every read.
+ */
+const KEEP_BELOW = 0.95;
 /** Chunks this small are stored raw: little to save, and too few bytes to judge them by. */
 const MIN_SIZE = 512;
 /** Bytes of a chunk looked at before compressing it: a few slices spread over it. */
@@ -63,7 +66,7 @@ let decoder: Decoder | undefined;
 
 /**
  * The form to keep `data` in: zstd when the sample looks compressible and the frame saves
- * enough, else the raw bytes. Never rejects (a failure to compress keeps the chunk raw).
+ * at least 5%, else the raw bytes. Never rejects (a failure to compress keeps the chunk raw).
  */
 export async function encodeChunk(data: Buffer, level: number): Promise<Encoded> {
   if (level === 0 || data.length < MIN_SIZE || !looksCompressible(data)) return { bytes: data, codec: RAW };
