@@ -51,6 +51,7 @@ interface Part {
   size: number;
   encoded: Encoded | Promise<Encoded>;
 }
+type Settled = Part & { encoded: Encoded };
 
 export class Packer {
   private parts: Part[] = [];
@@ -118,14 +119,14 @@ export class Packer {
     this.size = 0;
     while (this.uploads.size >= this.inFlight) await Promise.race(this.uploads);
     this.throwIfFailed();
-    const upload = this.upload(parts as { hash: Buffer; size: number; encoded: Encoded }[]).catch((e) => {
+    const upload = this.upload(parts as Settled[]).catch((e) => {
       this.failure ??= e;
     });
     this.uploads.add(upload);
     void upload.finally(() => this.uploads.delete(upload));
   }
 
-  private async upload(parts: { hash: Buffer; size: number; encoded: Encoded }[]): Promise<void> {
+  private async upload(parts: Settled[]): Promise<void> {
     const hashes = parts.map((p) => p.hash);
     const packHash = packName(this.opts.salt, hashes);
     // Replace whatever is there: a name is this writer's alone, so an object already under
