@@ -42,11 +42,12 @@ $$;
 comment on function strata.ls(text, text, text) is
   'Files, symlinks and empty folders of version tag (the latest when null) whose path starts with prefix, in path order; reads only the subtree the prefix names. hash: SHA-256 of the file contents (of the target for a symlink; of nothing for an empty folder). executable: the file''s executable bit.';
 
-create or replace function strata.blob_chunks(blobs bytea[])
-returns table (blob bytea, seq integer, chunk bytea, size integer, pack bytea, pack_offset bigint, stored_size integer)
+drop function if exists strata.blob_chunks(bytea[]);
+create function strata.blob_chunks(blobs bytea[])
+returns table (blob bytea, seq integer, chunk bytea, size integer, pack bytea, pack_offset bigint, stored_size integer, codec smallint)
 language sql stable set jit = off
 as $$
-select b.hash, i + 1, c.hash, c.size, p.hash, c.pack_offset, c.stored_size
+select b.hash, i + 1, c.hash, c.size, p.hash, c.pack_offset, c.stored_size, c.codec
 from (select distinct h from unnest(blob_chunks.blobs) h) u
 join strata.blobs b on b.hash = u.h
 cross join lateral generate_series(0, octet_length(b.chunks) / 32 - 1) i
@@ -56,6 +57,6 @@ order by b.hash, i
 $$;
 
 comment on function strata.blob_chunks(bytea[]) is
-  'Every chunk of the given file contents in order, with its pack, offset and stored size.';
+  'Every chunk of the given file contents in order, with its raw size, pack, offset, stored size and codec (0 raw, 1 zstd).';
 
 set local check_function_bodies = on;

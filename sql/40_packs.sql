@@ -17,15 +17,17 @@ $$;
 comment on function strata.packs_page(bytea, integer) is
   'Packs in hash order after `after` (all from the start when null), n at most: their recorded size, whether they are marked damaged, how many chunks they hold now, and whether gc is deleting them.';
 
-create or replace function strata.pack_chunks(pack bytea)
-returns table (chunk bytea, pack_offset bigint, size integer)
+drop function if exists strata.pack_chunks(bytea);
+create function strata.pack_chunks(pack bytea)
+returns table (chunk bytea, pack_offset bigint, size integer, stored_size integer, codec smallint)
 language sql stable
 as $$
-select c.hash, c.pack_offset, c.size from strata.chunks c join strata.packs p on p.id = c.pack_id
+select c.hash, c.pack_offset, c.size, c.stored_size, c.codec from strata.chunks c join strata.packs p on p.id = c.pack_id
 where p.hash = pack_chunks.pack order by c.pack_offset
 $$;
 
-comment on function strata.pack_chunks(bytea) is 'The chunks a pack holds (hash, offset, size), in offset order: what fsck --full hashes.';
+comment on function strata.pack_chunks(bytea) is
+  'The chunks a pack holds (hash, offset, raw size, stored size, codec: 0 raw, 1 zstd), in offset order: what fsck --full decodes and hashes.';
 
 -- Damaged packs that still hold chunks -> the contents using those chunks -> the trees
 -- holding those contents, up to the roots -> the versions with such a root, walked down
@@ -66,15 +68,16 @@ $$;
 comment on function strata.damage_report() is
   'Every file of every version that a damaged pack makes unreadable (dataset, tag, path); empty when nothing is damaged, or when pushes have uploaded the damaged chunks again.';
 
-create or replace function strata.chunk_locations(chunks bytea[])
-returns table (chunk bytea, pack bytea, pack_offset bigint, stored_size integer)
+drop function if exists strata.chunk_locations(bytea[]);
+create function strata.chunk_locations(chunks bytea[])
+returns table (chunk bytea, pack bytea, pack_offset bigint, stored_size integer, codec smallint)
 language sql stable
 as $$
-select c.hash, p.hash, c.pack_offset, c.stored_size
+select c.hash, p.hash, c.pack_offset, c.stored_size, c.codec
 from (select distinct h from unnest(chunk_locations.chunks) h) u join strata.chunks c on c.hash = u.h join strata.packs p on p.id = c.pack_id
 $$;
 
 comment on function strata.chunk_locations(bytea[]) is
-  'Where these chunks are now (pack, offset, stored size): a reader whose pack gc removed after repacking asks again.';
+  'Where these chunks are now and how they are kept (pack, offset, stored size, codec: 0 raw, 1 zstd): a reader whose pack gc removed after repacking asks again.';
 
 set local check_function_bodies = on;

@@ -58,9 +58,10 @@ export function unsoundBlobs(hashes: SqlArray<Bytes> | undefined): void {
 }
 
 /**
- * Record a stored pack object and the chunks it holds (hash, offset, size each). A
- * chunk already known from another pack keeps its first location. Returns how many
- * chunks were new; `push` (push_begin's id) counts them and their bytes as its own.
+ * Record a stored pack object and the chunks it holds (hash, offset, raw size, stored size
+ * and codec each: 0 raw, 1 zstd; stored sizes and codecs both null mean every chunk is
+ * raw). A chunk already known from another pack keeps its first location. Returns how many
+ * chunks were new; `push` (push_begin's id) counts them and their raw bytes as its own.
  */
 export function registerPack(
   pack: Bytes | undefined,
@@ -69,27 +70,43 @@ export function registerPack(
   offsets: SqlArray<number> | undefined,
   sizes: SqlArray<number> | undefined,
   push: number | undefined,
+  storedSizes: SqlArray<number> | undefined,
+  codecs: SqlArray<number> | undefined,
 ): number {
   checkHash("pack hash", pack);
   if (size === undefined || size <= 0) return raise("invalidArgument", "pack size must be positive");
   if (hashes === undefined || offsets === undefined || sizes === undefined)
     return raise("invalidArgument", "chunk hashes, offsets and sizes must not be null");
+  if ((storedSizes === undefined) !== (codecs === undefined))
+    return raise("invalidArgument", "give chunk stored sizes and codecs both, or neither (every chunk raw)");
+  const stored = storedSizes ?? sizes;
   const n = arrayLength(hashes);
   const nOffsets = arrayLength(offsets);
   const nSizes = arrayLength(sizes);
-  if (n === 0 || nOffsets !== n || nSizes !== n)
-    return raise("invalidArgument", `a pack needs one or more chunks with one offset and size each (got ${n}, ${nOffsets}, ${nSizes})`);
+  const nStored = arrayLength(stored);
+  const nCodecs = codecs === undefined ? n : arrayLength(codecs);
+  if (n === 0 || nOffsets !== n || nSizes !== n || nStored !== n || nCodecs !== n)
+    return raise(
+      "invalidArgument",
+      `a pack needs one or more chunks with one offset, size, stored size and codec each (got ${n}, ${nOffsets}, ${nSizes}, ${nStored}, ${nCodecs})`,
+    );
   const bad = query<{ why: string }>(
     `select case when octet_length(h) <> 32 then 'chunk hash is not 32 bytes'
-                 when o is null or s is null or o < 0 or s <= 0 then 'chunk offset or size is not positive'
-                 else 'chunk at ' || o || '+' || s || ' ends past the pack (' || $4 || ' bytes)' end as why
-     from unnest($1::bytea[], $2::bigint[], $3::int[]) as x(h, o, s)
-     where h is null or octet_length(h) <> 32 or o is null or s is null or o < 0 or s <= 0 or o + s > $4
+                 when o is null or s is null or z is null or o < 0 or s <= 0 or z <= 0 then 'chunk offset, size or stored size is not positive'
+                 when c is null or c not in (0, 1) then 'chunk codec ' || coalesce(c::text, 'null') || ' is not 0 (raw) or 1 (zstd)'
+                 when c = 0 and z <> s then 'raw chunk of ' || s || ' bytes is stored in ' || z
+                 else 'chunk at ' || o || '+' || z || ' ends past the pack (' || $6 || ' bytes)' end as why
+     from unnest($1::bytea[], $2::bigint[], $3::int[], $4::int[], coalesce($5::smallint[], array_fill(0::smallint, array[cardinality($1::bytea[])])))
+          as x(h, o, s, z, c)
+     where h is null or octet_length(h) <> 32 or o is null or s is null or z is null or o < 0 or s <= 0 or z <= 0
+        or c is null or c not in (0, 1) or (c = 0 and z <> s) or o + z > $6
      limit 1`,
-    ["bytea[]", "bigint[]", "int[]", "bigint"],
+    ["bytea[]", "bigint[]", "int[]", "int[]", "smallint[]", "bigint"],
     hashes,
     offsets,
     sizes,
+    stored,
+    codecs,
     size,
   )[0];
   if (bad !== undefined) return raise("invalidArgument", `pack ${hex(pack!)}: ${bad.why}`);
@@ -112,19 +129,22 @@ export function registerPack(
   const packId = p.id;
   // Rows first moved from damaged or dying packs, then the new rows: a row gc deletes
   // meanwhile (its pack was dying) is then inserted anew, never lost.
-  const moved = relocate(pack!, packId, hashes, offsets);
+  const moved = relocate(pack!, packId, hashes, offsets, stored, codecs);
   const inserted = query<{ n: number; bytes: number }>(
     `with c as (
-       insert into strata.chunks (hash, size, pack_id, pack_offset, stored_size)
-       select x.h, x.s, $1, x.o, x.s from unnest($2::bytea[], $3::bigint[], $4::int[]) as x(h, o, s)
+       insert into strata.chunks (hash, size, pack_id, pack_offset, stored_size, codec)
+       select x.h, x.s, $1, x.o, x.z, coalesce(x.c, 0)
+       from unnest($2::bytea[], $3::bigint[], $4::int[], $5::int[], $6::smallint[]) as x(h, o, s, z, c)
        on conflict (hash) do nothing
        returning size)
      select count(*)::int as n, coalesce(sum(size), 0)::bigint as bytes from c`,
-    ["bigint", "bytea[]", "bigint[]", "int[]"],
+    ["bigint", "bytea[]", "bigint[]", "int[]", "int[]", "smallint[]"],
     packId,
     hashes,
     offsets,
     sizes,
+    stored,
+    codecs,
   )[0]!;
   const counted = queryOne<{ id: number }>(
     "update strata.pushes set new_chunks = new_chunks + $2, new_bytes = new_bytes + $3 where id = $1 and version_id is null returning id",
@@ -165,11 +185,18 @@ function restore(pack: Bytes, size: number, push: number | undefined): number {
 }
 
 /**
- * Chunks of this pack whose rows point into a damaged or dying pack move here (the pack is
- * stored, and its chunks fit it): versions using a damaged pack become readable again, and
+ * Chunks of this pack whose rows point into a damaged or dying pack move here, in the form
+ * this pack keeps them (the pack is stored, and its chunks fit it): versions using a damaged pack become readable again, and
  * chunks gc is collecting live on. They count as the push's new bytes, since it uploaded them.
  */
-function relocate(pack: Bytes, packId: number, hashes: SqlArray<Bytes>, offsets: SqlArray<number>): { n: number; bytes: number } {
+function relocate(
+  pack: Bytes,
+  packId: number,
+  hashes: SqlArray<Bytes>,
+  offsets: SqlArray<number>,
+  storedSizes: SqlArray<number>,
+  codecs: SqlArray<number> | undefined,
+): { n: number; bytes: number } {
   const stale = queryOne(
     `select 1 from unnest($1::bytea[]) h join strata.chunks c on c.hash = h join strata.packs d on d.id = c.pack_id
      where (d.damaged_at is not null or d.dying_at is not null) and d.id <> $2 limit 1`,
@@ -181,15 +208,17 @@ function relocate(pack: Bytes, packId: number, hashes: SqlArray<Bytes>, offsets:
   openMaintenance("relocate chunks", `{"pack": "${hex(pack)}"}`);
   const moved = queryOne<{ n: number; bytes: number }>(
     `with m as (
-       update strata.chunks c set pack_id = $1, pack_offset = x.o
-       from unnest($2::bytea[], $3::bigint[]) as x(h, o), strata.packs d
+       update strata.chunks c set pack_id = $1, pack_offset = x.o, stored_size = x.z, codec = coalesce(x.c, 0)
+       from unnest($2::bytea[], $3::bigint[], $4::int[], $5::smallint[]) as x(h, o, z, c), strata.packs d
        where c.hash = x.h and d.id = c.pack_id and (d.damaged_at is not null or d.dying_at is not null) and d.id <> $1
        returning c.size)
      select count(*)::int as n, coalesce(sum(size), 0)::bigint as bytes from m`,
-    ["bigint", "bytea[]", "bigint[]"],
+    ["bigint", "bytea[]", "bigint[]", "int[]", "smallint[]"],
     packId,
     hashes,
     offsets,
+    storedSizes,
+    codecs,
   )!;
   closeMaintenance();
   return moved;

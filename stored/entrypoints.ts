@@ -112,11 +112,13 @@ export const entryPoints = [
       { name: "chunk_offsets", type: "bigint[]" },
       { name: "chunk_sizes", type: "integer[]" },
       { name: "push", type: "bigint", default: "null" },
+      { name: "chunk_stored_sizes", type: "integer[]", default: "null" },
+      { name: "chunk_codecs", type: "smallint[]", default: "null" },
     ],
     returns: "integer",
     volatility: "volatile",
     comment:
-      "Record a stored pack object and its chunks (call only after the object is stored); returns the count of new chunks, which push (push_begin's id) counts as its own.",
+      "Record a stored pack object and its chunks (call only after the object is stored): each chunk's hash (SHA-256 of its raw bytes), offset, raw size, stored size and codec (0 raw, 1 zstd; both null: every chunk raw). Returns the count of new chunks, which push (push_begin's id) counts as its own.",
   },
   {
     name: "push_begin",
@@ -702,7 +704,7 @@ export const entryPoints = [
     returns: "integer",
     volatility: "volatile",
     comment:
-      "Record a stored pack of copied live chunks and point their rows at it, in one transaction; returns how many rows moved. Audited.",
+      "Record a stored pack of copied live chunks (their stored bytes as they were: chunk_sizes are stored sizes, codecs unchanged) and point their rows at it, in one transaction; returns how many rows moved. Audited.",
   },
   {
     name: "gc_mark",

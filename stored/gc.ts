@@ -183,8 +183,10 @@ export function gcLiveChunks(run: number | undefined, packs: SqlArray<number> | 
 
 /**
  * strata.gc_repack: record a pack the loader stored with copies of live chunks, and point
- * their rows at it, in one transaction (the old packs are marked dying only after). A
- * chunk whose row moved meanwhile is left where it is. Returns how many rows moved.
+ * their rows at it, in one transaction (the old packs are marked dying only after). The
+ * copies are the stored bytes as they were (a compressed chunk stays compressed), so each
+ * `sizes` entry is the chunk's stored size and its codec does not change. A chunk whose
+ * row moved meanwhile is left where it is. Returns how many rows moved.
  */
 export function gcRepack(
   run: number | undefined,
@@ -206,7 +208,7 @@ export function gcRepack(
     `with p as (insert into strata.packs (hash, size, chunk_count) values ($2, $3, $4) returning id),
      m as (update strata.chunks c set pack_id = p.id, pack_offset = x.o
            from p, unnest($5::bytea[], $6::bigint[], $7::int[]) as x (h, o, s), strata.gc_repack_chunks g
-           where g.run_id = $1 and g.chunk = x.h and c.hash = x.h and c.pack_id = g.pack_id and c.size = x.s
+           where g.run_id = $1 and g.chunk = x.h and c.hash = x.h and c.pack_id = g.pack_id and c.stored_size = x.s
              and x.o >= 0 and x.o + x.s <= $3
            returning 1)
      select count(*)::int as n from m`,

@@ -1,8 +1,9 @@
 /**
- * The peers: restic (0.14 in Debian 12: repository format 1, no compression, AES-256
- * encryption, 1 MiB average chunks), borg (1.2: lz4 by default; here unencrypted),
- * `openssl dgst -sha256` (one core's hashing limit) and `cp -r`. Their caches and
- * configuration live under the bench's temp folder, so the bench leaves nothing behind.
+ * The peers: restic (0.14 in Debian 12: `restic init` makes repository format 2, which
+ * compresses with zstd, --compression auto; AES-256 encryption, 1 MiB average chunks),
+ * borg (1.2: lz4 by default; here unencrypted), `openssl dgst -sha256` (one core's hashing
+ * limit) and `cp -r`. Their caches and configuration live under the bench's temp folder,
+ * so the bench leaves nothing behind.
  */
 import { spawnSync } from "node:child_process";
 import { mkdir } from "node:fs/promises";

@@ -65,7 +65,15 @@ export async function cat(
       windows.push([]);
       bytes = 0;
     }
-    windows[windows.length - 1]!.push({ hash: c.hash, size: c.size, pack: c.pack, offset: c.offset, path: want, seq: c.seq });
+    windows[windows.length - 1]!.push({
+      hash: c.hash,
+      size: c.size,
+      pack: c.pack,
+      offset: c.offset,
+      stored: c.stored,
+      path: want,
+      seq: c.seq,
+    });
     bytes += c.size;
   }
 

@@ -5,6 +5,7 @@
 
 import { createHash } from "node:crypto";
 
+import { decodeChunk, type StoredForm } from "../codec.js";
 import { StrataError } from "../errors.js";
 import { isStoreError, packKey, type ObjectStore } from "../store/index.js";
 import type { Session } from "../session.js";
@@ -16,6 +17,8 @@ export interface ChunkNeed {
   size: number;
   pack: string;
   offset: number;
+  /** How the pack keeps it (raw, `size` bytes, when absent). */
+  stored?: StoredForm | undefined;
   /** For messages: a file holding this chunk, and the chunk's 1-based place in it. */
   path: string;
   seq: number;
@@ -35,7 +38,7 @@ export function chunkMismatch(need: { path: string; seq: number }, source: strin
 }
 
 /** Where chunks are now, by hex hash (strata.chunk_locations). */
-export type Relocate = (hashes: string[]) => Promise<Map<string, { pack: string; offset: number }>>;
+export type Relocate = (hashes: string[]) => Promise<Map<string, { pack: string; offset: number; stored: StoredForm }>>;
 
 export class ChunkFetcher {
   readonly stats: FetchStats = { chunksFetched: 0, bytesFetched: 0, chunksCached: 0, bytesCached: 0 };
@@ -69,8 +72,8 @@ export class ChunkFetcher {
     await eachLimited([...byPack], this.concurrency, async ([pack, list]) => {
       const data = await this.readPack(pack, list);
       await eachLimited(list, 8, async (n, i) => {
-        const bytes = data[i]!;
-        if (bytes.length !== n.size || sha256(bytes) !== n.hash) throw chunkMismatch(n, "the store");
+        const bytes = data[i];
+        if (bytes === undefined || sha256(bytes) !== n.hash) throw chunkMismatch(n, "the store");
         this.stats.chunksFetched++;
         this.stats.bytesFetched += bytes.length;
         out.set(n.hash, bytes);
@@ -95,13 +98,15 @@ export class ChunkFetcher {
     return rest;
   }
 
-  private async readPack(pack: string, list: readonly ChunkNeed[], moved = false): Promise<Buffer[]> {
+  /** The chunks' raw bytes, each undefined when its stored bytes do not decode. */
+  private async readPack(pack: string, list: readonly ChunkNeed[], moved = false): Promise<(Buffer | undefined)[]> {
     const key = packKey(pack);
     try {
-      return await this.store.getRanges(
+      const stored = await this.store.getRanges(
         key,
-        list.map((n) => ({ offset: n.offset, length: n.size })),
+        list.map((n) => ({ offset: n.offset, length: n.stored?.size ?? n.size })),
       );
+      return await Promise.all(stored.map((b, i) => decodeChunk(b, list[i]!.stored?.codec ?? 0, list[i]!.size)));
     } catch (e) {
       const first = list[0]!;
       if (isStoreError(e, "not_found") && !moved && this.relocate !== undefined) {
@@ -125,14 +130,17 @@ export class ChunkFetcher {
   }
 
   /** Read chunks from where they are now, pack by pack, answered in the order of `list`. */
-  private async readMoved(list: readonly ChunkNeed[], now: Map<string, { pack: string; offset: number }>): Promise<Buffer[]> {
+  private async readMoved(
+    list: readonly ChunkNeed[],
+    now: Map<string, { pack: string; offset: number; stored: StoredForm }>,
+  ): Promise<(Buffer | undefined)[]> {
     const byPack = new Map<string, { need: ChunkNeed; at: number }[]>();
     list.forEach((n, at) => {
       const where = now.get(n.hash)!;
-      const need = { ...n, pack: where.pack, offset: where.offset };
+      const need = { ...n, pack: where.pack, offset: where.offset, stored: where.stored };
       byPack.set(where.pack, [...(byPack.get(where.pack) ?? []), { need, at }]);
     });
-    const out: Buffer[] = new Array(list.length);
+    const out: (Buffer | undefined)[] = new Array(list.length);
     for (const [pack, items] of byPack) {
       const data = await this.readPack(
         pack,
@@ -140,7 +148,7 @@ export class ChunkFetcher {
         true,
       );
       items.forEach((i, k) => {
-        out[i.at] = data[k]!;
+        out[i.at] = data[k];
       });
     }
     return out;
@@ -150,10 +158,16 @@ export class ChunkFetcher {
 /** Where chunks are now, asked of the database. */
 export function locator(s: Session): Relocate {
   return async (hashes) => {
-    const rows = await s.query<{ chunk: Buffer; pack: Buffer; pack_offset: number }>("select * from strata.chunk_locations($1::bytea[])", [
-      hashes.map((h) => Buffer.from(h, "hex")),
-    ]);
-    return new Map(rows.map((r) => [r.chunk.toString("hex"), { pack: r.pack.toString("hex"), offset: Number(r.pack_offset) }]));
+    const rows = await s.query<{ chunk: Buffer; pack: Buffer; pack_offset: number; stored_size: number; codec: number }>(
+      "select * from strata.chunk_locations($1::bytea[])",
+      [hashes.map((h) => Buffer.from(h, "hex"))],
+    );
+    return new Map(
+      rows.map((r) => [
+        r.chunk.toString("hex"),
+        { pack: r.pack.toString("hex"), offset: Number(r.pack_offset), stored: { size: r.stored_size, codec: r.codec } },
+      ]),
+    );
   };
 }
 

@@ -3,6 +3,7 @@
 // Everything read here is checked before a byte is written: paths must stay inside
 // the checkout, and chunk lists must be complete.
 
+import type { StoredForm } from "../codec.js";
 import { StrataError } from "../errors.js";
 import type { Session } from "../session.js";
 
@@ -37,6 +38,7 @@ export interface ChunkRow {
   /** Pack object hash, hex. */
   pack: string;
   offset: number;
+  stored: StoredForm;
 }
 
 /** Blobs per strata.blob_chunks call: a few thousand keeps each answer a few MiB. */
@@ -94,7 +96,7 @@ export interface BlobWanted {
 
 /**
  * The ordered chunk list of each blob (at most BLOB_BATCH per call), checked to be
- * complete: seq 1..n without gaps, sizes adding up to the file size, raw codec.
+ * complete: seq 1..n without gaps, sizes adding up to the file size.
  */
 export async function chunkLists(session: Session, blobs: readonly BlobWanted[]): Promise<Map<string, ChunkRow[]>> {
   const out = new Map<string, ChunkRow[]>();
@@ -107,7 +109,8 @@ export async function chunkLists(session: Session, blobs: readonly BlobWanted[])
     pack: Buffer;
     pack_offset: number;
     stored_size: number;
-  }>("select blob, seq, chunk, size, pack, pack_offset, stored_size from strata.blob_chunks($1::bytea[])", [
+    codec: number;
+  }>("select blob, seq, chunk, size, pack, pack_offset, stored_size, codec from strata.blob_chunks($1::bytea[])", [
     blobs.map((b) => Buffer.from(b.hash, "hex")),
   ]);
   for (const r of rows) {
@@ -117,9 +120,8 @@ export async function chunkLists(session: Session, blobs: readonly BlobWanted[])
       list = [];
       out.set(blob, list);
     }
-    if (r.stored_size !== r.size)
-      throw new StrataError(`chunk ${r.seq} of contents ${blob} is stored compressed, which this loader cannot read`, "corrupt");
-    list.push({ seq: r.seq, hash: r.chunk.toString("hex"), size: r.size, pack: r.pack.toString("hex"), offset: r.pack_offset });
+    const stored = { size: r.stored_size, codec: r.codec };
+    list.push({ seq: r.seq, hash: r.chunk.toString("hex"), size: r.size, pack: r.pack.toString("hex"), offset: r.pack_offset, stored });
   }
   for (const b of blobs) {
     const list = out.get(b.hash) ?? [];

@@ -185,6 +185,7 @@ async function runBatches(
       size: p.chunk.size,
       pack: p.chunk.pack,
       offset: p.chunk.offset,
+      stored: p.chunk.stored,
       path: p.blob.paths[0]!,
       seq: p.chunk.seq,
     }));

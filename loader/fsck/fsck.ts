@@ -6,6 +6,7 @@
 // versions and paths (strata.damage_report).
 
 import { createHash } from "node:crypto";
+import { decodeChunk } from "../codec.js";
 import { eachLimited } from "../parallel.js";
 import type { Session } from "../session.js";
 import { packKey } from "../store/index.js";
@@ -61,14 +62,18 @@ export async function fsck(s: Session, opts: FsckOptions = {}): Promise<FsckResu
     await eachLimited(sound, opts.concurrency ?? 4, async (p) => {
       const body = await s.store.get(packKey(p.hash.toString("hex")));
       bytesRead += body.length;
-      const chunks = await s.query<{ chunk: Buffer; pack_offset: number; size: number }>("select * from strata.pack_chunks($1)", [p.hash]);
-      const bad = chunks.find(
-        (c) =>
-          !createHash("sha256")
-            .update(body.subarray(c.pack_offset, c.pack_offset + c.size))
-            .digest()
-            .equals(c.chunk),
+      const chunks = await s.query<{ chunk: Buffer; pack_offset: number; size: number; stored_size: number; codec: number }>(
+        "select * from strata.pack_chunks($1)",
+        [p.hash],
       );
+      let bad: (typeof chunks)[number] | undefined;
+      for (const c of chunks) {
+        const raw = await decodeChunk(body.subarray(c.pack_offset, c.pack_offset + c.stored_size), c.codec, c.size);
+        if (raw === undefined || !createHash("sha256").update(raw).digest().equals(c.chunk)) {
+          bad = c;
+          break;
+        }
+      }
       if (bad !== undefined)
         damaged.push({ pack: p.hash.toString("hex"), why: `chunk ${bad.chunk.toString("hex")} does not match its hash` });
     });

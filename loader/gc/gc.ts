@@ -10,6 +10,7 @@
 
 import { createHash } from "node:crypto";
 import type pg from "pg";
+import { type Codec, decodeChunk, RAW, type StoredForm } from "../codec.js";
 import { fromDatabaseError } from "../errors.js";
 import { mergePacks } from "../packs.js";
 import { eachLimited } from "../parallel.js";
@@ -213,8 +214,16 @@ async function repack(s: Session, q: Query, run: number, r: GcResult, opts: GcOp
   const packer = new Packer(
     s.store,
     {
-      registerPack: async (pack, size, hashes, offsets, sizes) => {
-        await q("select strata.gc_repack($1, $2, $3, $4::bytea[], $5::bigint[], $6::int[])", [run, pack, size, hashes, offsets, sizes]);
+      // gc_repack takes the stored sizes: the copies keep their codec.
+      registerPack: async (pack, size, hashes, offsets, _sizes, storedSizes) => {
+        await q("select strata.gc_repack($1, $2, $3, $4::bytea[], $5::bigint[], $6::int[])", [
+          run,
+          pack,
+          size,
+          hashes,
+          offsets,
+          storedSizes,
+        ]);
         r.newPacks++;
       },
     },
@@ -227,26 +236,47 @@ async function repack(s: Session, q: Query, run: number, r: GcResult, opts: GcOp
       "select * from strata.gc_live_chunks($1, $2::bigint[])",
       [run, sparse.map((p) => p.pack_id)],
     );
+    const forms = await storedForms(
+      q,
+      chunks.map((c) => c.chunk),
+    );
     const byPack = new Map<number, typeof chunks>();
     for (const c of chunks) byPack.set(c.pack_id, [...(byPack.get(c.pack_id) ?? []), c]);
     await eachLimited(sparse, opts.concurrency ?? 4, async (p) => {
       const live = byPack.get(p.pack_id) ?? [];
+      const form = (c: (typeof live)[number]): StoredForm => forms.get(c.chunk.toString("hex")) ?? { size: c.size, codec: RAW };
       const data = await s.store.getRanges(
         packKey(p.pack.toString("hex")),
-        live.map((c) => ({ offset: Number(c.pack_offset), length: c.size })),
+        live.map((c) => ({ offset: Number(c.pack_offset), length: form(c).size })),
       );
       for (const [i, c] of live.entries()) {
-        const bytes = data[i]!;
-        if (!createHash("sha256").update(bytes).digest().equals(c.chunk)) {
+        // Copied as stored (never recompressed), once its raw bytes verify.
+        const stored = data[i]!;
+        const { codec } = form(c);
+        const raw = await decodeChunk(stored, codec, c.size);
+        if (raw === undefined || !createHash("sha256").update(raw).digest().equals(c.chunk)) {
           r.corruptChunks++;
           continue;
         }
-        tally(r.copied, bytes.length);
-        await packer.add(c.chunk, Buffer.from(bytes));
+        tally(r.copied, stored.length);
+        await packer.addStored(c.chunk, c.size, { bytes: Buffer.from(stored), codec: codec as Codec });
       }
       tally(r.repackedPacks, p.size);
       r.keys?.repacked.push(packKey(p.pack.toString("hex")));
     });
   }
   await packer.flush();
+}
+
+/**
+ * How these chunks are stored (strata.chunk_locations), by hex hash; gc_live_chunks gives
+ * their raw size only. A row that moves meanwhile is not repointed (gc_repack checks).
+ */
+async function storedForms(q: Query, chunks: Buffer[]): Promise<Map<string, StoredForm>> {
+  if (chunks.length === 0) return new Map();
+  const rows = await q<{ chunk: Buffer; stored_size: number; codec: number }>(
+    "select chunk, stored_size, codec from strata.chunk_locations($1::bytea[])",
+    [chunks],
+  );
+  return new Map(rows.map((r) => [r.chunk.toString("hex"), { size: r.stored_size, codec: r.codec }]));
 }

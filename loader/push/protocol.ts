@@ -93,14 +93,18 @@ export async function registerPack(
   hashes: Buffer[],
   offsets: number[],
   sizes: number[],
+  storedSizes?: number[],
+  codecs?: number[],
 ): Promise<void> {
-  await s.query("select strata.register_pack($1, $2, $3::bytea[], $4::bigint[], $5::int[], $6)", [
+  await s.query("select strata.register_pack($1, $2, $3::bytea[], $4::bigint[], $5::int[], $6, $7::int[], $8::smallint[])", [
     pack,
     size,
     hashes,
     offsets,
     sizes,
     push,
+    storedSizes ?? sizes,
+    codecs ?? sizes.map(() => 0),
   ]);
 }
 

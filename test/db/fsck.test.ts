@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, statSync, truncateSync, unlinkSync, writeFil
 import { join } from "node:path";
 import t from "tap";
 import { strata } from "../helpers/cli.js";
-import { bytes, openTestStrata, tempDir, writeTree } from "../helpers/strata.js";
+import { bytes, csvText, openTestStrata, tempDir, writeTree } from "../helpers/strata.js";
 
 type S = Awaited<ReturnType<typeof openTestStrata>>;
 
@@ -62,6 +62,39 @@ for (const [how, damage] of Object.entries(damages)) {
     t.ok(readFileSync(join(out, "b/c.bin")).equals(bytes(600_000, 2)), "byte for byte");
   });
 }
+
+t.test("a flipped byte in a compressed chunk is found by checkout and fsck --full; a re-push heals it", async (t) => {
+  const s = await openTestStrata(t);
+  const env = { ...s.env, STRATA_PACK_SIZE: String(64 * 1024) };
+  const dir = tempDir(t);
+  const table = csvText(2_000_000, 5);
+  writeTree(dir, { "a.bin": bytes(300_000, 1), "table.csv": table });
+  t.equal((await strata(["push", dir, "--dataset", "ds"], env)).code, 0);
+  const [c] = await s.query<{ pack: Buffer; pack_offset: number; stored_size: number; codec: number }>(
+    `select c.pack, c.pack_offset, c.stored_size, c.codec from strata.ls('ds', null) l, strata.blob_chunks(array[l.hash]) c
+     where l.path = 'table.csv' order by c.seq limit 1`,
+  );
+  t.equal(c!.codec, 1, "the table is stored compressed");
+  const file = join(s.env.STRATA_STORE!.slice("file://".length), "packs", c!.pack.toString("hex").slice(0, 2), c!.pack.toString("hex"));
+  const b = readFileSync(file);
+  b[c!.pack_offset + (c!.stored_size >> 1)]! ^= 0xff;
+  writeFileSync(file, b);
+
+  const broken = await strata(["checkout", "ds@v1", tempDir(t)], env);
+  t.equal(broken.code, 7, "checkout refuses the corrupt frame");
+  t.match(broken.stderr, /chunk 1 of table\.csv does not match its hash/);
+  const found = await strata(["fsck", "--full"], env);
+  t.equal(found.code, 7, found.stderr);
+  t.match(found.stdout, /1 damaged/);
+  t.match(found.stdout, /unreadable: ds@v1 table\.csv\n/);
+
+  t.equal((await strata(["push", dir, "--dataset", "ds"], env)).code, 0);
+  const after = await strata(["fsck", "--full"], env);
+  t.equal(after.code, 0, `the damage is repaired: ${after.stdout}${after.stderr}`);
+  const out = tempDir(t);
+  t.equal((await strata(["checkout", "ds@v1", out], env)).code, 0);
+  t.ok(readFileSync(join(out, "table.csv")).equals(table), "byte for byte");
+});
 
 t.test("chunk poisoning: a pack registered but never stored cannot make an honest push unreadable", async (t) => {
   const s = await openTestStrata(t);

@@ -15,7 +15,7 @@ import { Sqlstate } from "../../stored/errors.js";
 import { strata } from "../helpers/cli.js";
 import { ageFiles, turnBack } from "../helpers/clock.js";
 import { connect, sqlstateOf } from "../helpers/db.js";
-import { bytes, openTestStrata, tempDir, writeTree } from "../helpers/strata.js";
+import { bytes, csvText, openTestStrata, tempDir, writeTree } from "../helpers/strata.js";
 
 type S = Awaited<ReturnType<typeof openTestStrata>>;
 
@@ -185,6 +185,51 @@ t.test("a reader whose pack gc repacked and deleted finds its chunks where they 
   const got = await new ChunkFetcher(s.store, undefined, 4, locator(s.session)).fetch(stale);
   t.equal(got.size, new Set(stale.map((n) => n.hash)).size, "every chunk found where it moved");
   await checksOut(t, s, "v3", contents.get("v3")!);
+});
+
+t.test("gc repacks compressed chunks as they are stored: still zstd, still readable", async (t) => {
+  const s = await openTestStrata(t);
+  const dir = tempDir(t);
+  const versions: Record<string, Buffer>[] = [];
+  // As fourVersions, compressible: each version's pack holds its own file (dead once the
+  // version is deleted) and the file it shares with the next (live), so gc repacks it.
+  for (let v = 1; v <= 3; v++) {
+    const files = { [`own-${v}.csv`]: csvText(400_000, 10 + v), [`shared-${v}.csv`]: csvText(300_000, 20 + v) };
+    if (v > 1) files[`shared-${v - 1}.csv`] = csvText(300_000, 20 + v - 1);
+    writeTree(join(dir, `v${v}`), files);
+    await s.push(join(dir, `v${v}`), { dataset: "ds", packSize: 4 * 1024 * 1024 });
+    versions.push(files);
+  }
+  const forms = () =>
+    s.query<{ chunk: Buffer; stored_size: number; codec: number; pack: Buffer }>(
+      `select c.chunk, c.stored_size, c.codec, c.pack from strata.ls('ds', 'v3') l, strata.blob_chunks(array[l.hash]) c order by 1`,
+    );
+  const before = await forms();
+  t.ok(
+    before.every((c) => c.codec === 1),
+    "v3's chunks are compressed",
+  );
+  await s.deleteVersion({ dataset: "ds", tag: "v2" });
+  await turnBack(s.databaseUrl, "2 days");
+  const r = await s.gc({ repackBelow: 0.99 });
+  t.ok(r.repackedPacks.count > 0, `${r.repackedPacks.count} packs repacked`);
+  t.equal(r.corruptChunks, 0);
+  const after = await forms();
+  t.same(
+    after.map((c) => [c.chunk, c.stored_size, c.codec]),
+    before.map((c) => [c.chunk, c.stored_size, c.codec]),
+    "the copies keep their stored form",
+  );
+  t.ok(
+    after.some((c, i) => !c.pack.equals(before[i]!.pack)),
+    "some moved to new packs",
+  );
+  const fsck = await strata(["fsck", "--full"], s.env);
+  t.equal(fsck.code, 0, `fsck --full is clean: ${fsck.stdout}${fsck.stderr}`);
+  const out = tempDir(t);
+  const co = await strata(["checkout", "ds@v3", out], s.env);
+  t.equal(co.code, 0, co.stderr);
+  for (const [path, data] of Object.entries(versions[2]!)) t.ok(readFileSync(join(out, path)).equals(data), `${path} byte for byte`);
 });
 
 t.test("one gc at a time; the grace is at least an hour; a dry run cannot change anything", async (t) => {

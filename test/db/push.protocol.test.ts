@@ -6,10 +6,12 @@
 import { createHash, randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Encoder } from "@toondepauw/node-zstd";
 import pg from "pg";
 import t from "tap";
 import { Strata } from "../../loader/strata.js";
-import { connect } from "../helpers/db.js";
+import { Sqlstate } from "../../stored/errors.js";
+import { connect, sqlstateOf } from "../helpers/db.js";
 import { freshDatabase } from "../helpers/harness.js";
 import { tempDir } from "../helpers/strata.js";
 
@@ -146,4 +148,61 @@ t.test("a push commits one version, of what it was opened for", async (t) => {
   await commit("a", forA);
   await t.rejects(commit("a", forA), { code: "ST008", message: /has committed its version already/ });
   t.equal((await db.query("select count(*)::int as n from strata.versions")).rows[0].n, 1, "only the honest commit made a version");
+});
+
+t.test("a chunk registered as a zstd frame from SQL checks out; bad codecs and sizes are refused", async (t) => {
+  const url = await freshDatabase(t);
+  const db = await connect(t, url);
+  const store = tempDir(t);
+  const { rows: claim } = await db.query("select * from strata.claim_store($1)", [randomUUID()]);
+  writeFileSync(join(store, "strata.json"), JSON.stringify({ format: 1, storeId: claim[0].store_id }));
+  const { rows: begun } = await db.query("select * from strata.push_begin('zstd', null, null)");
+  const push = begun[0].push;
+
+  const raw = Buffer.from("hello zstd, ".repeat(500));
+  const frame = new Encoder(3).encodeSync(raw);
+  t.ok(frame.length < raw.length / 10, `${frame.length} bytes of frame for ${raw.length}`);
+  const chunk = sha(raw);
+  const pack = sha(Buffer.from("a zstd pack"));
+  const register = (size: number, sizes: number[], stored: number[] | null, codecs: number[] | null) =>
+    db.query("select strata.register_pack($1, $2, $3::bytea[], $4::bigint[], $5::int[], $6, $7::int[], $8::smallint[])", [
+      pack,
+      size,
+      [chunk],
+      [0],
+      sizes,
+      push,
+      stored,
+      codecs,
+    ]);
+  const refused = async (why: string, size: number, sizes: number[], stored: number[] | null, codecs: number[] | null) =>
+    t.equal(await sqlstateOf(() => register(size, sizes, stored, codecs)), Sqlstate.invalidArgument, why);
+  await refused("an unknown codec", frame.length, [raw.length], [frame.length], [2]);
+  await refused("a raw chunk stored in fewer bytes than its size", frame.length, [raw.length], [frame.length], [0]);
+  await refused("a stored size past the pack's end", frame.length, [raw.length], [frame.length + 1], [1]);
+  await refused("a stored size of zero", frame.length, [raw.length], [0], [1]);
+  await refused("stored sizes without codecs", frame.length, [raw.length], [frame.length], null);
+  await refused("codecs without stored sizes", frame.length, [raw.length], null, [1]);
+  await refused("one codec too many", frame.length, [raw.length], [frame.length], [1, 1]);
+  const [none] = (await db.query("select count(*)::int as n from strata.chunks")).rows;
+  t.equal(none.n, 0, "nothing registered");
+
+  mkdirSync(join(store, "packs", pack.toString("hex").slice(0, 2)), { recursive: true });
+  writeFileSync(join(store, "packs", pack.toString("hex").slice(0, 2), pack.toString("hex")), frame);
+  await register(frame.length, [raw.length], [frame.length], [1]);
+  const [row] = (await db.query("select size, stored_size, codec from strata.chunks")).rows;
+  t.same(row, { size: raw.length, stored_size: frame.length, codec: 1 });
+  await db.query("select strata.put_blobs($1::bytea[], $2::bigint[], $3::bytea[])", [[chunk], [raw.length], [chunk]]);
+  const entries = [{ kind: "f", name: "hello.txt", hash: chunk, size: raw.length }];
+  const root = treeHash(entries);
+  await db.query(
+    "select strata.put_trees($1::bytea[], $2::bigint[], $3::bigint[], $4::int[], $5::text[], $6::text[], $7::boolean[], $8::bytea[], $9::bigint[], $10::text[])",
+    [[root], [1], [raw.length], [1], ["hello.txt"], ["file"], [false], [chunk], [raw.length], [null]],
+  );
+  await db.query("select * from strata.commit_version('zstd', $1, null, null, null, null, $2)", [root, push]);
+  const strata = await Strata.open({ databaseUrl: url, store: `file://${store}`, home: tempDir(t) });
+  t.teardown(() => strata.close());
+  const out = tempDir(t);
+  await strata.checkout({ dataset: "zstd" }, out);
+  t.ok(readFileSync(join(out, "hello.txt")).equals(raw), "decoded byte for byte");
 });

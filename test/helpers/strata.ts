@@ -81,3 +81,18 @@ export function bytes(n: number, seed = 1): Buffer {
   }
   return out;
 }
+
+/** Deterministic CSV text of about n bytes (ids, timestamps, floats, categories, words): zstd makes it several times smaller. */
+export function csvText(n: number, seed = 1): Buffer {
+  const noise = bytes(Math.ceil(n / 16) + 64, seed);
+  const words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"];
+  const lines = ["id,at,value,label,note"];
+  let size = lines[0]!.length + 1;
+  for (let i = 0; size < n; i++) {
+    const r = noise[i % noise.length]!;
+    const line = `${seed * 1_000_000 + i},2026-01-${String(1 + (i % 28)).padStart(2, "0")}T${String(i % 24).padStart(2, "0")}:00:00Z,${(Math.sin(i / 50) * 100 + r / 256).toFixed(4)},${words[r % 8]},${words[(r >> 3) % 8]} ${words[i % 8]}`;
+    lines.push(line);
+    size += line.length + 1;
+  }
+  return Buffer.from(`${lines.join("\n")}\n`).subarray(0, n);
+}
