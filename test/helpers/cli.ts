@@ -53,6 +53,7 @@ export function cliSession(t: { teardown(fn: () => unknown): void }): CliSession
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.NODE_OPTIONS; // compiled JavaScript, as users run it
   const child = spawn(process.execPath, [WORKER], { env, stdio: ["pipe", "inherit", "inherit", "pipe"] });
+  const requests = child.stdin!;
   const waiting: ((r: CliResult) => void)[] = [];
   let failure: Error | undefined;
   let buffered = "";
@@ -73,7 +74,7 @@ export function cliSession(t: { teardown(fn: () => unknown): void }): CliSession
     }),
   );
   t.teardown(async () => {
-    child.stdin.end();
+    requests.end();
     await ended;
   });
   let queue: Promise<unknown> = Promise.resolve();
@@ -84,7 +85,7 @@ export function cliSession(t: { teardown(fn: () => unknown): void }): CliSession
           if (failure) return reject(failure);
           const wire = Object.fromEntries(Object.entries(callEnv).map(([k, v]) => [k, v ?? null]));
           waiting.push(resolve);
-          child.stdin.write(`${JSON.stringify({ args, env: wire })}\n`);
+          requests.write(`${JSON.stringify({ args, env: wire })}\n`);
           void ended.then(() => reject(failure));
         }),
     );
