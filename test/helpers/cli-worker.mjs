@@ -1,16 +1,18 @@
 // Runs many strata commands, one after another, in one Node process: the compiled CLI's
 // main() (what bin/strata.js calls) with each command's arguments and environment, its
-// stdout and stderr captured. For tests that make hundreds of calls, where starting a
+// stdout and stderr captured. For tests that make many calls, where starting a
 // process per call would cost far more than the commands (test/helpers/cli.ts).
-// Requests arrive as JSON lines on stdin: {"args": [...], "env": {...}} (a null value
-// unsets a variable); each answer goes out as one JSON line on fd 3: {code, stdout, stderr}.
+// Requests arrive as JSON lines on fd 3: {"args": [...], "env": {...}} (a null value
+// unsets a variable); each answer goes out as one JSON line on fd 4: {code, stdout, stderr}.
+// Stdin is empty, as for a command given no input.
 
-import { createWriteStream } from "node:fs";
+import { Socket } from "node:net";
 import { createInterface } from "node:readline";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 const { main } = await import(new URL("../../dist/loader/cli/main.js", import.meta.url).href);
-const answers = createWriteStream("", { fd: 3 });
+const requests = new Socket({ fd: 3, readable: true, writable: false });
+const answers = new Socket({ fd: 4, readable: false, writable: true });
 const baseEnv = { ...process.env };
 // main() adds a stdout 'error' listener per call
 process.stdout.setMaxListeners(0);
@@ -37,7 +39,7 @@ function capture(stream) {
   return { text: () => text, restore: () => (stream.write = original) };
 }
 
-for await (const line of createInterface({ input: process.stdin })) {
+for await (const line of createInterface({ input: requests })) {
   const { args, env } = JSON.parse(line);
   setEnv(env);
   process.exitCode = undefined;

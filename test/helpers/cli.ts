@@ -44,7 +44,7 @@ export type CliSession = (args: string[], env?: Record<string, string | undefine
 
 /**
  * The compiled CLI's main() run in turn in one process of its own (test/helpers/cli-worker.mjs),
- * for tests that make hundreds of calls: each call gets its arguments and environment and
+ * for tests that make many calls: each call gets its arguments and environment and
  * exactly what a separate `strata` process would print and exit with, without the 0.2 s
  * CPU of a Node start. Calls are serialized (the environment is the process's). The
  * process ends when `t` does.
@@ -52,12 +52,13 @@ export type CliSession = (args: string[], env?: Record<string, string | undefine
 export function cliSession(t: { teardown(fn: () => unknown): void }): CliSession {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.NODE_OPTIONS; // compiled JavaScript, as users run it
-  const child = spawn(process.execPath, [WORKER], { env, stdio: ["pipe", "inherit", "inherit", "pipe"] });
-  const requests = child.stdin!;
+  // stdout: what a command writes after main() returned is lost, as bin/strata.js exits then
+  const child = spawn(process.execPath, [WORKER], { env, stdio: ["ignore", "ignore", "inherit", "pipe", "pipe"] });
+  const requests = child.stdio[3] as NodeJS.WritableStream;
   const waiting: ((r: CliResult) => void)[] = [];
   let failure: Error | undefined;
   let buffered = "";
-  const answers = child.stdio[3] as NodeJS.ReadableStream;
+  const answers = child.stdio[4] as NodeJS.ReadableStream;
   answers.setEncoding("utf8");
   answers.on("data", (d: string) => {
     buffered += d;
