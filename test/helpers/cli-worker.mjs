@@ -59,4 +59,5 @@ for await (const line of createInterface({ input: requests })) {
   process.exitCode = undefined;
   answers.write(`${JSON.stringify({ code, stdout: out.text(), stderr: err.text() })}\n`);
 }
-answers.end();
+// Done: exit as bin/strata.js does, whatever handles a command left open.
+answers.end(() => process.exit(0));
