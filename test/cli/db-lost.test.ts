@@ -45,10 +45,11 @@ for (const point of ["push.after-pack-registered:2", "push.before-commit:1"]) {
     child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     t.teardown(() => void child.kill("SIGKILL"));
-    // Held at the point: the child stops itself there.
+    // Held at the point: the child stops itself there. Looked for every 10 ms, not in a
+    // busy loop, which would take a core from the push it waits for.
     while (!stopped(child.pid!)) {
       if (child.exitCode !== null) break;
-      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setTimeout(r, 10));
     }
     t.ok(stopped(child.pid!), "the push is held at the point");
     await stopCluster(cluster.home, { mode: "immediate" });

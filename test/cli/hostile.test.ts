@@ -1,8 +1,10 @@
 // Hostile input through every command: each exits with one line and the code of its
 // kind (2 usage, 3 not found), or round-trips exactly; nothing is created by a refusal.
+// The hundreds of refusals run in one CLI process (cliSession); the commands around them
+// are processes of their own.
 
 import t from "tap";
-import { strata } from "../helpers/cli.js";
+import { cliSession, strata } from "../helpers/cli.js";
 import { openTestStrata, tempDir, writeTree } from "../helpers/strata.js";
 
 const HOSTILE = [
@@ -21,6 +23,7 @@ t.test("every command refuses hostile names with one line and exit 2 or 3, and c
   writeTree(dir, { "a.txt": "a" });
   t.equal((await strata(["push", dir, "--dataset", "ds"], s.env)).code, 0);
   const out = tempDir(t);
+  const cli = cliSession(t);
   for (const h of HOSTILE) {
     const cases: [string[], number[]][] = [
       [["dataset", "create", h], [2]],
@@ -78,7 +81,7 @@ t.test("every command refuses hostile names with one line and exit 2 or 3, and c
       [["gc", "--grace", h], [2]],
     ];
     for (const [args, codes] of cases) {
-      const r = await strata(["--", ...args].slice(1), s.env);
+      const r = await cli(args, s.env);
       t.ok(codes.includes(r.code), `${args.slice(0, 2).join(" ")} ${JSON.stringify(h.slice(0, 20))}: exit ${r.code}`);
       t.equal(r.stderr.split("\n").length, 2, "one line");
       t.notOk(r.stderr.includes("\u001b"), "no escape reaches the terminal");
@@ -116,6 +119,7 @@ t.test("runs, models, aliases, metrics and lineage refuse hostile names with one
   t.equal((await strata(["model", "push", dir, "--model", "m", "--run", run], s.env)).code, 0);
   t.equal((await strata(["model", "alias", "m", "prod", "1"], s.env)).code, 0);
   const out = tempDir(t);
+  const cli = cliSession(t);
   // Quotes, escapes, 100,000 characters, a leading dash: each command is a process, so a few of the strings.
   for (const h of [HOSTILE[0]!, HOSTILE[3]!, HOSTILE[4]!, HOSTILE[6]!]) {
     const cases: string[][] = [
@@ -137,7 +141,7 @@ t.test("runs, models, aliases, metrics and lineage refuse hostile names with one
       ["edge", "add", "ds", h, `run:${run}`],
     ];
     for (const args of cases) {
-      const r = await strata(args, s.env);
+      const r = await cli(args, s.env);
       t.ok(
         [2, 3].includes(r.code),
         `${args.slice(0, 2).join(" ")} ${JSON.stringify(h.slice(0, 20))}: exit ${r.code} ${r.stderr.slice(0, 80)}`,

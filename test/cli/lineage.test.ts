@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
-import { strata } from "../helpers/cli.js";
+import { cliSession, strata } from "../helpers/cli.js";
 import { bytes, openTestStrata, tempDir, writeTree } from "../helpers/strata.js";
 
 type Json = Record<string, unknown>;
@@ -84,8 +84,10 @@ function runEventProblems(e: Json): string[] {
 t.test("raw data to a deployed model and back, through the CLI", async (t) => {
   const s = await openTestStrata(t);
   const env = s.env;
+  // Commands that read stdin are processes of their own; the others run in one CLI process.
+  const cli = cliSession(t);
   const run = async (args: string[], input?: string) => {
-    const r = await strata(args, env, input);
+    const r = input === undefined ? await cli(args, env) : await strata(args, env, input);
     if (r.code !== 0) t.fail(`strata ${args.join(" ")}: exit ${r.code}: ${r.stderr}`);
     return r.stdout;
   };
@@ -107,16 +109,16 @@ t.test("raw data to a deployed model and back, through the CLI", async (t) => {
   t.equal((await json(["exp", "log", id, "loss=0.5", "acc=0.75", "--step", "1"])).added, 2);
   const batch = JSON.stringify(Array.from({ length: 100 }, (_, i) => ({ name: "loss", step: i + 2, value: 0.5 / (i + 2) })));
   t.equal((await json(["exp", "log", id.slice(0, 8), "--batch", "-"], batch)).added, 100, "a batch from stdin, the run by a unique start");
-  const nan = await strata(["exp", "log", id, "loss=NaN"], env);
+  const nan = await cli(["exp", "log", id, "loss=NaN"], env);
   t.equal(nan.code, 2, "NaN is refused");
   t.match(nan.stderr, /not a number \(NaN and infinities are refused\)/);
   const done = await json(["exp", "finish", id, "--status", "succeeded", "auc=0.91"]);
   t.same(done.metrics, { loss: 0.5 / 101, acc: 0.75, auc: 0.91 });
-  const late = await strata(["exp", "log", id, "loss=1"], env);
+  const late = await cli(["exp", "log", id, "loss=1"], env);
   t.equal(late.code, 4, "a finished run takes no metrics");
   t.match(late.stderr, /ST025|has succeeded/);
-  t.equal((await strata(["exp", "finish", id, "--status", "failed"], env)).code, 4, "nor a second status move");
-  t.equal((await strata(["exp", "log", "00000000-0000-0000-0000-000000000000", "x=1"], env)).code, 3, "an unknown run");
+  t.equal((await cli(["exp", "finish", id, "--status", "failed"], env)).code, 4, "nor a second status move");
+  t.equal((await cli(["exp", "log", "00000000-0000-0000-0000-000000000000", "x=1"], env)).code, 3, "an unknown run");
 
   const m1 = tempDir(t);
   writeTree(m1, { "weights.bin": bytes(300_000, 10), "config.json": "{}" });
@@ -133,7 +135,7 @@ t.test("raw data to a deployed model and back, through the CLI", async (t) => {
       [2, "0.1"],
     ],
   );
-  t.equal((await strata(["model", "alias", "fraud", "production", "1=0.9,2=0.2"], env)).code, 2, "weights must sum to 1");
+  t.equal((await cli(["model", "alias", "fraud", "production", "1=0.9,2=0.2"], env)).code, 2, "weights must sum to 1");
   const keyed = await run(["model", "resolve", "fraud@production", "--key", "user-1"]);
   t.equal(await run(["model", "resolve", "fraud@production", "--key", "user-1"]), keyed, "one key, one version");
   const deploy = tempDir(t);
@@ -199,10 +201,10 @@ t.test("raw data to a deployed model and back, through the CLI", async (t) => {
   t.match(await run(["lineage", "model:fraud/1", "--up", "--format", "dot"]), /^digraph lineage \{/);
   t.match(await run(["lineage", "model:fraud/1", "--up", "--format", "mermaid"]), /^flowchart BT\n/);
   t.match(await run(["lineage", "raw@v1", "--down", "--depth", "1"]), /dataset:clean@v1/);
-  t.equal((await strata(["lineage", "raw@v1", "--depth", "-1"], env)).code, 2, "a negative depth");
-  t.equal((await strata(["lineage", "raw@v1", "--depth", "100000"], env)).code, 2, "a huge depth");
-  t.equal((await strata(["lineage", "model:nope/1"], env)).code, 3, "an unknown node");
-  t.equal((await strata(["edge", "add", "raw@v1", "derived_from", "clean@v1"], env)).code, 2, "a cyclic edge");
+  t.equal((await cli(["lineage", "raw@v1", "--depth", "-1"], env)).code, 2, "a negative depth");
+  t.equal((await cli(["lineage", "raw@v1", "--depth", "100000"], env)).code, 2, "a huge depth");
+  t.equal((await cli(["lineage", "model:nope/1"], env)).code, 3, "an unknown node");
+  t.equal((await cli(["edge", "add", "raw@v1", "derived_from", "clean@v1"], env)).code, 2, "a cyclic edge");
 
   const events = (await run(["lineage", "raw@v1", "--down", "--format", "openlineage"]))
     .trim()

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
-import { strata } from "../helpers/cli.js";
+import { cliSession, strata } from "../helpers/cli.js";
 import { bytes, csvText, openTestStrata, tempDir, writeTree } from "../helpers/strata.js";
 
 type S = Awaited<ReturnType<typeof openTestStrata>>;
@@ -30,35 +30,36 @@ const damages = {
 for (const [how, damage] of Object.entries(damages)) {
   t.test(`a ${how} pack is found by fsck${how === "flipped" ? " --full" : ""} and healed by a re-push`, async (t) => {
     const s = await openTestStrata(t);
+    const cli = cliSession(t);
     const env = { ...s.env, STRATA_PACK_SIZE: String(256 * 1024) };
     const dir = tempDir(t);
     writeTree(dir, { "a.bin": bytes(600_000, 1), "b/c.bin": bytes(600_000, 2) });
-    t.equal((await strata(["push", dir, "--dataset", "ds"], env)).code, 0);
+    t.equal((await cli(["push", dir, "--dataset", "ds"], env)).code, 0);
     const packs = packFiles(s);
     t.ok(packs.length >= 2, `${packs.length} packs`);
     const victim = packs.find((p) => readFileSync(p).includes(bytes(600_000, 2).subarray(0, 200_000)));
     damage(victim ?? packs[0]!);
 
-    const quick = await strata(["fsck", "--json"], env);
+    const quick = await cli(["fsck", "--json"], env);
     if (how === "flipped") {
       t.equal(quick.code, 0, "a flipped byte keeps the size: only --full reads it");
       t.equal((JSON.parse(quick.stdout) as { damaged: unknown[] }).damaged.length, 0);
     } else t.equal(quick.code, 7, "damage found");
-    const found = await strata(["fsck", ...(how === "flipped" ? ["--full"] : [])], env);
+    const found = await cli(["fsck", ...(how === "flipped" ? ["--full"] : [])], env);
     t.equal(found.code, 7, found.stderr);
     t.match(found.stdout, /1 damaged/);
     t.match(found.stdout, /unreadable: ds@v1 b\/c\.bin\n/, "named by dataset, version and path");
     t.notMatch(found.stdout, /unreadable: ds@v1 a\.bin/, "only what the pack holds");
-    const broken = await strata(["checkout", "ds@v1", tempDir(t)], env);
+    const broken = await cli(["checkout", "ds@v1", tempDir(t)], env);
     t.equal(broken.code, 7, "the damaged version cannot be checked out");
 
-    const again = await strata(["push", dir, "--dataset", "ds", "--json"], env);
+    const again = await cli(["push", dir, "--dataset", "ds", "--json"], env);
     t.equal(again.code, 0, again.stderr);
     t.equal(JSON.parse(again.stdout).unchanged, true, "the same data: no new version, yet...");
-    const after = await strata(["fsck", "--full"], env);
+    const after = await cli(["fsck", "--full"], env);
     t.equal(after.code, 0, `...the damage is repaired: ${after.stdout}${after.stderr}`);
     const out = tempDir(t);
-    t.equal((await strata(["checkout", "ds@v1", out], env)).code, 0, "and the old version checks out");
+    t.equal((await cli(["checkout", "ds@v1", out], env)).code, 0, "and the old version checks out");
     t.ok(readFileSync(join(out, "b/c.bin")).equals(bytes(600_000, 2)), "byte for byte");
   });
 }

@@ -2,52 +2,27 @@
 // byte only deleted versions held (all of it with a high repack threshold), keeps what
 // the grace protects, removes a killed push's leftovers once they are older than the
 // grace, and leaves every live version checking out byte for byte and fsck --full clean,
-// on a folder store and on the S3 API.
+// on a folder store and on the S3 API. gc beside a push and checkouts: gc.concurrent.test.ts.
 
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import t, { type Test } from "tap";
+import t from "tap";
 import { ChunkFetcher, type ChunkNeed, locator } from "../../loader/checkout/fetch.js";
 import type { Strata } from "../../loader/strata.js";
 import { packKey } from "../../loader/store/index.js";
 import { Sqlstate } from "../../stored/errors.js";
-import { strata } from "../helpers/cli.js";
+import { cliSession, strata } from "../helpers/cli.js";
 import { ageFiles, turnBack } from "../helpers/clock.js";
 import { connect, sqlstateOf } from "../helpers/db.js";
+import { checksOut, fourVersions, PACK } from "../helpers/gc.js";
 import { bytes, csvText, openTestStrata, tempDir, writeTree } from "../helpers/strata.js";
-
-type S = Awaited<ReturnType<typeof openTestStrata>>;
-
-const PACK = 256 * 1024;
-
-/** Four versions: each has a file of its own and shares one with its neighbour. */
-async function fourVersions(t: Test, s: S): Promise<{ dir: string; contents: Map<string, Record<string, Buffer>> }> {
-  const dir = tempDir(t);
-  const contents = new Map<string, Record<string, Buffer>>();
-  for (let v = 1; v <= 4; v++) {
-    const files = { [`own-${v}.bin`]: bytes(300_000, 100 + v), [`shared-${v}.bin`]: bytes(200_000, 200 + v) };
-    if (v > 1) files[`shared-${v - 1}.bin`] = bytes(200_000, 200 + v - 1);
-    const d = join(dir, `v${v}`);
-    writeTree(d, files);
-    await s.push(d, { dataset: "ds", packSize: PACK });
-    contents.set(`v${v}`, files);
-  }
-  return { dir, contents };
-}
 
 /** Bytes of every pack object in the store. */
 async function storeBytes(s: Strata): Promise<number> {
   let n = 0;
   for await (const e of s.store.list("packs/")) n += e.size;
   return n;
-}
-
-async function checksOut(t: Test, s: S, tag: string, files: Record<string, Buffer>): Promise<void> {
-  const out = tempDir(t);
-  const r = await strata(["checkout", `ds@${tag}`, out], s.env);
-  t.equal(r.code, 0, `ds@${tag} checks out ${r.stderr}`);
-  for (const [path, data] of Object.entries(files)) t.ok(readFileSync(join(out, path)).equals(data), `${tag} ${path} byte for byte`);
 }
 
 for (const kind of ["file", "s3"] as const) {
@@ -82,11 +57,12 @@ for (const kind of ["file", "s3"] as const) {
 
     const again = await s.gc({ repackBelow: 0.99 });
     t.equal(again.deletedPacks.count + again.unknownObjects.count, 0, "a second run finds nothing");
-    const fsck = await strata(["fsck", "--full"], s.env);
+    const cli = cliSession(t);
+    const fsck = await cli(["fsck", "--full"], s.env);
     t.equal(fsck.code, 0, `fsck --full is clean: ${fsck.stdout}${fsck.stderr}`);
-    await checksOut(t, s, "v3", contents.get("v3")!);
-    await checksOut(t, s, "v4", contents.get("v4")!);
-    const gone = await strata(["checkout", "ds@v1", tempDir(t)], s.env);
+    await checksOut(t, s, "v3", contents.get("v3")!, cli);
+    await checksOut(t, s, "v4", contents.get("v4")!, cli);
+    const gone = await cli(["checkout", "ds@v1", tempDir(t)], s.env);
     t.equal(gone.code, 3, "a deleted version is not found");
     t.match(gone.stderr, /ds@v1 was deleted/);
   });
@@ -249,44 +225,4 @@ t.test("one gc at a time; the grace is at least an hour; a dry run cannot change
   const cli = await strata(["gc", "--grace", "10m"], s.env);
   t.equal(cli.code, 2, "the CLI says so in one line");
   t.match(cli.stderr, /at least an hour/);
-});
-
-t.test("gc while a push and checkouts run: all succeed, every live version checks out, fsck --full is clean", async (t) => {
-  for (const delay of [0, 150, 400]) {
-    const s = await openTestStrata(t);
-    const { contents } = await fourVersions(t, s);
-    await s.deleteVersion({ dataset: "ds", tag: "v2" });
-    await turnBack(s.databaseUrl, "2 days");
-    // The push brings back v2's own file (which only the deleted version held) beside a live one.
-    const dir = tempDir(t);
-    const pushed = {
-      "own-2.bin": contents.get("v2")!["own-2.bin"]!,
-      "own-3.bin": contents.get("v3")!["own-3.bin"]!,
-      "new.bin": bytes(250_000, 77),
-    };
-    writeTree(dir, pushed);
-    const env = { ...s.env, STRATA_PACK_SIZE: String(PACK) };
-    const outs = [tempDir(t), tempDir(t)];
-    const [push, co3, co4, run] = await Promise.all([
-      strata(["push", dir, "--dataset", "ds", "--tag", "back"], env),
-      strata(["checkout", "ds@v3", outs[0]!], env),
-      strata(["checkout", "ds@v4", outs[1]!], env),
-      new Promise((r) => setTimeout(r, delay)).then(() => s.gc({ repackBelow: 0.99 })),
-    ]);
-    t.equal(push.code, 0, `the push succeeds (gc after ${delay} ms) ${push.stderr}`);
-    t.equal(co3.code, 0, `checkout v3 succeeds ${co3.stderr}`);
-    t.equal(co4.code, 0, `checkout v4 succeeds ${co4.stderr}`);
-    t.equal(run.corruptChunks, 0, `gc ran: ${run.deletedPacks.count} packs deleted, ${run.repackedPacks.count} repacked`);
-    for (const [i, tag] of ["v3", "v4"].entries())
-      for (const [path, data] of Object.entries(contents.get(tag)!))
-        t.ok(readFileSync(join(outs[i]!, path)).equals(data), `${tag} ${path} as checked out during gc`);
-    await checksOut(t, s, "v1", contents.get("v1")!);
-    await checksOut(t, s, "v3", contents.get("v3")!);
-    await checksOut(t, s, "v4", contents.get("v4")!);
-    await checksOut(t, s, "back", pushed);
-    await s.gc({ repackBelow: 0.99 });
-    const fsck = await strata(["fsck", "--full"], env);
-    t.equal(fsck.code, 0, `fsck --full is clean: ${fsck.stdout}${fsck.stderr}`);
-    await checksOut(t, s, "back", pushed);
-  }
 });

@@ -6,7 +6,7 @@
 import pg from "pg";
 import t, { type Test } from "tap";
 import { Sqlstate } from "../../stored/errors.js";
-import { strata } from "../helpers/cli.js";
+import { cliSession } from "../helpers/cli.js";
 import { connect, sqlstateOf } from "../helpers/db.js";
 import { openTestStrata, tempDir, writeTree } from "../helpers/strata.js";
 
@@ -44,18 +44,19 @@ async function useVersion(db: pg.Client, dataset: string, tag: string): Promise<
 
 t.test("a used version is kept unless forced; a deleted one keeps its row, lineage and audit trail", async (t) => {
   const s = await openTestStrata(t);
+  const cli = cliSession(t);
   const db = await connect(t, s.databaseUrl);
   await versions(t, s, "ds", 3);
   await useVersion(db, "ds", "v2");
 
   const refused = await sqlstateOf(() => s.deleteVersion({ dataset: "ds", tag: "v2" }));
   t.equal(refused, Sqlstate.versionInUse);
-  const cli = await strata(["rm", "ds@v2"], s.env);
-  t.equal(cli.code, 4, "the CLI: a conflict");
-  t.match(cli.stderr, /input of run train-fraud.*used by model fraud\/1 \(alias production\)/);
+  const conflict = await cli(["rm", "ds@v2"], s.env);
+  t.equal(conflict.code, 4, "the CLI: a conflict");
+  t.match(conflict.stderr, /input of run train-fraud.*used by model fraud\/1 \(alias production\)/);
   t.equal((await s.log("ds")).length, 3, "nothing deleted");
 
-  const forced = await strata(["rm", "ds@v2", "--force", "--json"], s.env);
+  const forced = await cli(["rm", "ds@v2", "--force", "--json"], s.env);
   t.equal(forced.code, 0, forced.stderr);
   const [deleted] = JSON.parse(forced.stdout) as { tag: string; deletedAt: string | null; deletedBy: string }[];
   t.equal(deleted!.tag, "v2");
@@ -80,12 +81,12 @@ t.test("a used version is kept unless forced; a deleted one keeps its row, linea
     ["ls", "ds@v2"],
     ["diff", "ds@v1", "ds@v2"],
   ]) {
-    const r = await strata(args, s.env);
+    const r = await cli(args, s.env);
     t.equal(r.code, 3, `${args[0]} of a deleted version: not found`);
     t.match(r.stderr, /ds@v2 was deleted/);
   }
   t.equal(await sqlstateOf(() => s.deleteVersion({ dataset: "ds", tag: "v2" })), Sqlstate.unknownVersion, "deleting twice");
-  t.equal((await strata(["rm", "ds"], s.env)).code, 2, "rm needs a version, or --all");
+  t.equal((await cli(["rm", "ds"], s.env)).code, 2, "rm needs a version, or --all");
 
   // Deleting the latest: the one before is the latest now, and the next push follows it.
   await s.deleteVersion({ dataset: "ds", tag: "v3" });
@@ -98,12 +99,13 @@ t.test("a used version is kept unless forced; a deleted one keeps its row, linea
 
 t.test("deleting a dataset: refused when used unless forced; its name can be pushed to again", async (t) => {
   const s = await openTestStrata(t);
+  const cli = cliSession(t);
   const db = await connect(t, s.databaseUrl);
   await versions(t, s, "raw", 2);
   await versions(t, s, "other", 1);
   await useVersion(db, "raw", "v1");
   t.equal(await sqlstateOf(() => s.deleteDataset("raw")), Sqlstate.versionInUse);
-  const r = await strata(["rm", "raw", "--all", "--force"], s.env);
+  const r = await cli(["rm", "raw", "--all", "--force"], s.env);
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /deleted raw@v2\ndeleted raw@v1\ndeleted dataset raw/);
   t.same(
@@ -111,7 +113,7 @@ t.test("deleting a dataset: refused when used unless forced; its name can be pus
     ["other"],
     "it leaves the list of datasets",
   );
-  t.equal((await strata(["log", "raw"], s.env)).code, 3, "and is not found");
+  t.equal((await cli(["log", "raw"], s.env)).code, 3, "and is not found");
   const dir = tempDir(t);
   writeTree(dir, { "new.txt": "again" });
   const again = await s.push(dir, { dataset: "raw" });
@@ -127,6 +129,7 @@ t.test("deleting a dataset: refused when used unless forced; its name can be pus
 
 t.test("a retention policy keeps the latest, the last N, the young, the tagged and the used", async (t) => {
   const s = await openTestStrata(t);
+  const cli = cliSession(t);
   const db = await connect(t, s.databaseUrl);
   await versions(t, s, "ds", 8, { 2: "golden" });
   await versions(t, s, "kept", 3);
@@ -139,12 +142,12 @@ t.test("a retention policy keeps the latest, the last N, the young, the tagged a
   await db.query("commit");
 
   t.equal(await sqlstateOf(() => s.applyRetention("ds")), Sqlstate.noRetentionPolicy);
-  t.equal((await strata(["retention", "set", "ds"], s.env)).code, 2, "set needs a rule");
-  t.equal((await strata(["retention", "set", "ds", "--keep-last", "0"], s.env)).code, 2);
-  t.equal((await strata(["retention", "set", "ds", "--keep-within", "soon"], s.env)).code, 2, "an interval PostgreSQL cannot read");
-  const set = await strata(["retention", "set", "ds", "--keep-last", "2", "--keep-within", "30d"], s.env);
+  t.equal((await cli(["retention", "set", "ds"], s.env)).code, 2, "set needs a rule");
+  t.equal((await cli(["retention", "set", "ds", "--keep-last", "0"], s.env)).code, 2);
+  t.equal((await cli(["retention", "set", "ds", "--keep-within", "soon"], s.env)).code, 2, "an interval PostgreSQL cannot read");
+  const set = await cli(["retention", "set", "ds", "--keep-last", "2", "--keep-within", "30d"], s.env);
   t.equal(set.code, 0, set.stderr);
-  const show = await strata(["retention", "show", "--json"], s.env);
+  const show = await cli(["retention", "show", "--json"], s.env);
   t.match(JSON.parse(show.stdout), [{ dataset: "ds", keepLast: 2, keepWithin: "30 days" }]);
 
   const expected: Record<string, string | null> = {
@@ -164,7 +167,7 @@ t.test("a retention policy keeps the latest, the last N, the young, the tagged a
     /^input of run train-fraud \(\d+\); trained model fraud\/1 \(alias production\); used by model fraud\/1 \(alias production\)$/,
   );
   t.equal((await s.log("ds")).length, 8, "a dry run deletes nothing");
-  const real = await strata(["retention", "apply", "--json"], s.env);
+  const real = await cli(["retention", "apply", "--json"], s.env);
   t.equal(real.code, 0, real.stderr);
   t.same(
     JSON.parse(real.stdout),
@@ -177,7 +180,7 @@ t.test("a retention policy keeps the latest, the last N, the young, the tagged a
   );
   t.equal((await s.log("kept")).length, 3, "a dataset without a policy keeps everything");
 
-  const unset = await strata(["retention", "unset", "ds"], s.env);
+  const unset = await cli(["retention", "unset", "ds"], s.env);
   t.equal(unset.code, 0);
   t.same(await s.retentionPolicies(), []);
 });

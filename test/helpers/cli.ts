@@ -36,3 +36,61 @@ export function strata(
     child.stdin.end(input ?? "");
   });
 }
+
+const WORKER = fileURLToPath(new URL("./cli-worker.mjs", import.meta.url));
+
+/** Runs strata commands one after another; what `strata` above returns, per call. */
+export type CliSession = (args: string[], env?: Record<string, string | undefined>) => Promise<CliResult>;
+
+/**
+ * The compiled CLI's main() run in turn in one process of its own (test/helpers/cli-worker.mjs),
+ * for tests that make many calls: each call gets its arguments and environment and
+ * exactly what a separate `strata` process would print and exit with, without the 0.2 s
+ * CPU of a Node start. Calls are serialized (the environment is the process's). The
+ * process ends when `t` does.
+ */
+export function cliSession(t: { teardown(fn: () => unknown): void }): CliSession {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.NODE_OPTIONS; // compiled JavaScript, as users run it
+  // stdout: what a command writes after main() returned is lost, as bin/strata.js exits then
+  const child = spawn(process.execPath, [WORKER], { env, stdio: ["ignore", "ignore", "inherit", "pipe", "pipe"] });
+  const requests = child.stdio[3] as NodeJS.WritableStream;
+  const waiting: ((r: CliResult) => void)[] = [];
+  let failure: Error | undefined;
+  let buffered = "";
+  const answers = child.stdio[4] as NodeJS.ReadableStream;
+  answers.setEncoding("utf8");
+  answers.on("data", (d: string) => {
+    buffered += d;
+    for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      waiting.shift()?.(JSON.parse(line) as CliResult);
+    }
+  });
+  const ended = new Promise<void>((resolve) =>
+    child.on("exit", (code, signal) => {
+      failure = new Error(`the CLI worker ended (${signal ?? code}) with ${waiting.length} calls unanswered`);
+      resolve();
+    }),
+  );
+  t.teardown(async () => {
+    requests.end();
+    await ended;
+  });
+  let queue: Promise<unknown> = Promise.resolve();
+  return (args, callEnv = {}) => {
+    const call = queue.then(
+      () =>
+        new Promise<CliResult>((resolve, reject) => {
+          if (failure) return reject(failure);
+          const wire = Object.fromEntries(Object.entries(callEnv).map(([k, v]) => [k, v ?? null]));
+          waiting.push(resolve);
+          requests.write(`${JSON.stringify({ args, env: wire })}\n`);
+          void ended.then(() => reject(failure));
+        }),
+    );
+    queue = call.catch(() => undefined);
+    return call;
+  };
+}

@@ -19,8 +19,6 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { noteServiceStart, refuseOwnService } from "./env.js";
 
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-
 /** Plain data (it travels to test files as JSON in STRATA_TEST_S3) plus stop(). */
 export interface S3ServerInfo {
   /** http://127.0.0.1:PORT */
@@ -197,6 +195,9 @@ export function s3Env(server: S3ServerAddress, bucket = server.bucket, prefix = 
 
 /** Creates a bucket on a running server (e.g. one per test file on a shared server). */
 export async function createBucket(server: S3ServerAddress, bucket: string): Promise<void> {
+  // Loaded here, not at the top: most test files use no S3 store, and the SDK takes a
+  // good part of a test process's start-up.
+  const { CreateBucketCommand, S3Client } = await import("@aws-sdk/client-s3");
   const client = new S3Client({
     endpoint: server.endpoint,
     region: server.region,
