@@ -3,6 +3,7 @@
 // batch (bounded in count and bytes) so the database is asked once per batch, not once
 // per chunk.
 
+import { HashSet } from "./hash-set.js";
 import type { Packer } from "./packer.js";
 import type { PackVerifier } from "./verify.js";
 
@@ -32,8 +33,10 @@ export interface DedupStats {
 export class ChunkDedup {
   private batch: { hash: Buffer; key: string; data: Buffer }[] = [];
   private batchBytes = 0;
-  /** Hex hashes this push has packed (and so must not pack again). */
-  readonly packed = new Set<string>();
+  /** The batch being checked and packed, if any. */
+  private running: Promise<void> = Promise.resolve();
+  /** Hashes this push has packed (and so must not pack again). */
+  readonly packed = new HashSet();
   readonly stats: DedupStats = { chunks: 0, bytes: 0, newChunks: 0, newBytes: 0, damagedPacks: 0 };
 
   constructor(
@@ -49,15 +52,31 @@ export class ChunkDedup {
     this.stats.bytes += data.length;
     this.batch.push({ hash, key: hash.toString("hex"), data });
     this.batchBytes += data.length;
-    if (this.batch.length >= this.maxCount || this.batchBytes >= this.maxBytes) await this.drain();
+    if (this.batch.length >= this.maxCount || this.batchBytes >= this.maxBytes) {
+      // One batch is checked while the next fills: the reader does not wait on the
+      // database's answer, only on the batch before (so batches stay in order).
+      await this.running;
+      this.running = this.check(this.take());
+      this.running.catch(() => {}); // seen by the next add or drain
+    }
   }
 
+  /** Check and pack everything added so far. */
   async drain(): Promise<void> {
+    await this.running;
+    await this.check(this.take());
+  }
+
+  private take(): { hash: Buffer; key: string; data: Buffer }[] {
     const batch = this.batch;
     this.batch = [];
     this.batchBytes = 0;
+    return batch;
+  }
+
+  private async check(batch: { hash: Buffer; key: string; data: Buffer }[]): Promise<void> {
     const unseen = new Map<string, { hash: Buffer; data: Buffer }>();
-    for (const c of batch) if (!this.packed.has(c.key)) unseen.set(c.key, c);
+    for (const c of batch) if (!this.packed.has(c.hash)) unseen.set(c.key, c);
     if (unseen.size === 0) return;
     const known = await this.db.knownChunks([...unseen.values()].map((c) => c.hash));
     const packs = new Map<string, number>();
@@ -71,8 +90,8 @@ export class ChunkDedup {
       this.stats.damagedPacks += damaged.size;
     }
     for (const k of known) if (!damaged.has(k.pack.toString("hex"))) unseen.delete(k.chunk.toString("hex"));
-    for (const [key, c] of unseen) {
-      this.packed.add(key);
+    for (const c of unseen.values()) {
+      this.packed.add(c.hash);
       this.stats.newChunks++;
       this.stats.newBytes += c.data.length;
       await this.packer.add(c.hash, c.data);

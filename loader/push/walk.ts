@@ -10,19 +10,110 @@ import { STATE_DIR } from "../checkout/listing.js";
 import { StrataError } from "../errors.js";
 import { escapeControls } from "../text.js";
 
-export interface InputFile {
-  /** '/'-separated, relative to the pushed folder. */
-  path: string;
-  /** Absolute path on disk. */
-  abs: string;
-  kind: "file" | "symlink" | "dir";
-  /** Regular files: any execute bit set (recorded as git does: regular or executable). */
-  executable: boolean;
+export type InputKind = "file" | "symlink" | "dir";
+
+/** What the walk saw of a file, and what a read saw after it when the file changed. */
+export interface FileStat {
   size: number;
   mtimeMs: number;
   ctimeMs: number;
   ino: number;
-  target?: string;
+}
+
+const KIND_CODE = { file: 0, symlink: 1, dir: 2 } as const;
+const KINDS: readonly InputKind[] = ["file", "symlink", "dir"];
+
+/**
+ * The files, symlinks and folders of a push, by position (0..count-1), folders before
+ * what they hold. Kept as columns, not one object per file: a million files take about
+ * 80 bytes each (the path and six numbers), not several hundred.
+ */
+export class InputList {
+  private readonly paths: string[] = [];
+  /** Kind code, plus 4 when a regular file is executable. */
+  private readonly flags: number[] = [];
+  private readonly sizes: number[] = [];
+  private readonly mtimes: number[] = [];
+  private readonly ctimes: number[] = [];
+  private readonly inos: number[] = [];
+  /** Position of the folder holding each entry; -1: the pushed folder itself. */
+  private readonly parents: number[] = [];
+  private readonly targets = new Map<number, string>();
+
+  /** `single`: the push is of one file, named `path` here and found at `root`. */
+  constructor(
+    readonly root: string,
+    private readonly single: boolean,
+  ) {}
+
+  get count(): number {
+    return this.paths.length;
+  }
+
+  add(path: string, parent: number, st: Stats, target?: string): number {
+    const kind: InputKind = st.isSymbolicLink() ? "symlink" : st.isDirectory() ? "dir" : "file";
+    const i = this.paths.length;
+    this.paths.push(path);
+    this.flags.push(KIND_CODE[kind] | (kind === "file" && (st.mode & 0o111) !== 0 ? 4 : 0));
+    this.sizes.push(kind === "file" ? st.size : 0);
+    this.mtimes.push(st.mtimeMs);
+    this.ctimes.push(st.ctimeMs);
+    this.inos.push(st.ino);
+    this.parents.push(parent);
+    if (target !== undefined) this.targets.set(i, target);
+    return i;
+  }
+
+  /** '/'-separated, relative to the pushed folder. */
+  path(i: number): string {
+    return this.paths[i]!;
+  }
+
+  /** The last component of the path. */
+  name(i: number): string {
+    const p = this.paths[i]!;
+    return p.slice(p.lastIndexOf("/") + 1);
+  }
+
+  /** Absolute path on disk. */
+  abs(i: number): string {
+    return this.single ? this.root : `${this.root}${this.root.endsWith("/") ? "" : "/"}${this.paths[i]!}`;
+  }
+
+  kind(i: number): InputKind {
+    return KINDS[this.flags[i]! & 3]!;
+  }
+
+  /** Regular files: any execute bit set (recorded as git does: regular or executable). */
+  executable(i: number): boolean {
+    return (this.flags[i]! & 4) !== 0;
+  }
+
+  /** File bytes; 0 for folders and symlinks. */
+  size(i: number): number {
+    return this.sizes[i]!;
+  }
+
+  stat(i: number): FileStat {
+    return { size: this.sizes[i]!, mtimeMs: this.mtimes[i]!, ctimeMs: this.ctimes[i]!, ino: this.inos[i]! };
+  }
+
+  /** Record what a later look at the file saw. */
+  setStat(i: number, st: FileStat): void {
+    this.sizes[i] = st.size;
+    this.mtimes[i] = st.mtimeMs;
+    this.ctimes[i] = st.ctimeMs;
+    this.inos[i] = st.ino;
+  }
+
+  parent(i: number): number {
+    return this.parents[i]!;
+  }
+
+  /** Symlinks: the target as read. */
+  target(i: number): string | undefined {
+    return this.targets.get(i);
+  }
 }
 
 /**
@@ -31,36 +122,25 @@ export interface InputFile {
  * metadata call per file, and the thread-pool round trip of the async ones costs more
  * than the call itself.
  */
-export function walkInput(root: string): InputFile[] {
+export function walkInput(root: string): InputList {
   let st: Stats;
   try {
     st = statSync(root);
   } catch (e) {
     throw inputError(root, e);
   }
-  if (st.isFile()) return [inputOf(basename(root), root, st)];
+  if (st.isFile()) {
+    const one = new InputList(root, true);
+    one.add(basename(root), -1, st);
+    return one;
+  }
   if (!st.isDirectory()) throw new StrataError(`${root} is neither a file nor a folder`, "usage");
-  const out: InputFile[] = [];
-  walkFolder(root, "", out);
+  const out = new InputList(root, false);
+  walkFolder(root, "", -1, out);
   return out;
 }
 
-function inputOf(path: string, abs: string, st: Stats, target?: string): InputFile {
-  const kind = st.isSymbolicLink() ? "symlink" : st.isDirectory() ? "dir" : "file";
-  return {
-    path,
-    abs,
-    kind,
-    executable: kind === "file" && (st.mode & 0o111) !== 0,
-    size: kind === "file" ? st.size : 0,
-    mtimeMs: st.mtimeMs,
-    ctimeMs: st.ctimeMs,
-    ino: st.ino,
-    target,
-  };
-}
-
-function walkFolder(abs: string, rel: string, out: InputFile[]): void {
+function walkFolder(abs: string, rel: string, parent: number, out: InputList): void {
   let names: Dirent<Buffer>[];
   try {
     names = readdirSync(abs, { withFileTypes: true, encoding: "buffer" });
@@ -87,10 +167,10 @@ function walkFolder(abs: string, rel: string, out: InputFile[]): void {
       throw inputError(childAbs, e);
     }
     if (d.isDirectory()) {
-      out.push(inputOf(childRel, childAbs, st));
-      walkFolder(childAbs, childRel, out);
+      const i = out.add(childRel, parent, st);
+      walkFolder(childAbs, childRel, i, out);
     } else {
-      out.push(inputOf(childRel, childAbs, st, st.isSymbolicLink() ? readlinkSync(childAbs) : undefined));
+      out.add(childRel, parent, st, st.isSymbolicLink() ? readlinkSync(childAbs) : undefined);
     }
   }
 }
