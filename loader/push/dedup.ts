@@ -3,7 +3,6 @@
 // batch (bounded in count and bytes) so the database is asked once per batch, not once
 // per chunk.
 
-import { HashSet } from "./hash-set.js";
 import type { Packer } from "./packer.js";
 import type { PackVerifier } from "./verify.js";
 
@@ -35,8 +34,12 @@ export class ChunkDedup {
   private batchBytes = 0;
   /** The batch being checked and packed, if any. */
   private running: Promise<void> = Promise.resolve();
-  /** Hashes this push has packed (and so must not pack again). */
-  readonly packed = new HashSet();
+  /**
+   * Hex hashes this push has packed whose pack is not registered yet (so must not be
+   * packed again). Once registered the database answers for them (known_chunks), so
+   * they are forgotten: the set holds a few packs' worth, not every chunk of the push.
+   */
+  private readonly pending = new Set<string>();
   readonly stats: DedupStats = { chunks: 0, bytes: 0, newChunks: 0, newBytes: 0, damagedPacks: 0 };
 
   constructor(
@@ -67,6 +70,11 @@ export class ChunkDedup {
     await this.check(this.take());
   }
 
+  /** These chunks' pack is registered: the database knows them from now on. */
+  registered(hashes: readonly Buffer[]): void {
+    for (const h of hashes) this.pending.delete(h.toString("hex"));
+  }
+
   private take(): { hash: Buffer; key: string; data: Buffer }[] {
     const batch = this.batch;
     this.batch = [];
@@ -76,7 +84,7 @@ export class ChunkDedup {
 
   private async check(batch: { hash: Buffer; key: string; data: Buffer }[]): Promise<void> {
     const unseen = new Map<string, { hash: Buffer; data: Buffer }>();
-    for (const c of batch) if (!this.packed.has(c.hash)) unseen.set(c.key, c);
+    for (const c of batch) if (!this.pending.has(c.key)) unseen.set(c.key, c);
     if (unseen.size === 0) return;
     const known = await this.db.knownChunks([...unseen.values()].map((c) => c.hash));
     const packs = new Map<string, number>();
@@ -90,8 +98,8 @@ export class ChunkDedup {
       this.stats.damagedPacks += damaged.size;
     }
     for (const k of known) if (!damaged.has(k.pack.toString("hex"))) unseen.delete(k.chunk.toString("hex"));
-    for (const c of unseen.values()) {
-      this.packed.add(c.hash);
+    for (const [key, c] of unseen) {
+      this.pending.add(key);
       this.stats.newChunks++;
       this.stats.newBytes += c.data.length;
       await this.packer.add(c.hash, c.data);

@@ -183,6 +183,8 @@ async function pushTo<R>(
     {
       registerPack: async (...a) => {
         await registerPack(session, pushId, ...a);
+        verifier.trust(a[0].toString("hex"));
+        dedup.registered(a[2]);
         faultPoint("push.after-pack-registered");
       },
     },

@@ -10,7 +10,6 @@ import type { ChunkParams } from "../chunk/params.js";
 import { StrataError } from "../errors.js";
 import type { ChunkDedup } from "./dedup.js";
 import type { FileIndex } from "./file-index.js";
-import { HashSet } from "./hash-set.js";
 import type { BlobRecord } from "./protocol.js";
 import { readSmallFiles } from "./small-files.js";
 import { isTabular, type ReadFile } from "./tabular.js";
@@ -41,9 +40,8 @@ const INDEX_CHECK_BATCH = 20_000;
 export class ReadResult {
   /** 32 bytes per walk position: a file's contents, a symlink's target; zeros for a folder. */
   private readonly hashes: Buffer;
-  /** Walk positions of the first file read with each distinct content. */
-  private readonly firsts: number[] = [];
-  private readonly distinct = new HashSet();
+  /** Walk positions of the files read (equal contents are put once: see putBlobs). */
+  private readonly read: number[] = [];
   /** Chunk lists of contents of more than one chunk (a one-chunk content's chunk is itself). */
   private readonly chunkLists = new Map<number, Buffer>();
   /** Tabular files read, for their row hashes. */
@@ -64,17 +62,16 @@ export class ReadResult {
     else this.hashes.set(hash, 32 * i);
   }
 
-  /** File `i` was read: its contents are one this push puts (once per distinct content). */
+  /** File `i` was read: its contents are ones this push puts. */
   addContent(i: number, chunkHashes: Buffer[]): void {
-    if (!this.distinct.add(this.hashOf(i))) return;
-    this.firsts.push(i);
+    this.read.push(i);
     if (chunkHashes.length > 1) this.chunkLists.set(i, Buffer.concat(chunkHashes));
     else if (chunkHashes.length === 0) this.chunkLists.set(i, Buffer.alloc(0));
   }
 
-  /** Distinct file contents read by this push. */
+  /** The contents of the files read by this push (equal ones repeated). */
   *blobs(): Generator<BlobRecord> {
-    for (const i of this.firsts) {
+    for (const i of this.read) {
       const hash = this.hashOf(i);
       yield { hash, size: this.list.size(i), chunks: this.chunkLists.get(i) ?? hash };
     }
@@ -156,10 +153,8 @@ export async function readInput(list: InputList, opts: ReadOptions): Promise<Rea
   const small: number[] = [];
   for (const i of toRead) (list.size(i) <= opts.params.minSize ? small : large).push(i);
   let n = 0;
-  for await (const r of readSmallFiles(
-    small.map((i) => ({ abs: list.abs(i), ...list.stat(i) })),
-    opts.params.minSize,
-  )) {
+  const smallFile = (k: number) => ({ abs: list.abs(small[k]!), ...list.stat(small[k]!) });
+  for await (const r of readSmallFiles(small.length, smallFile, opts.params.minSize)) {
     const i = small[n++]!;
     if (r.kind === "error") throw inputError(list.abs(i), r.error);
     if (r.stat !== undefined) list.setStat(i, r.stat);

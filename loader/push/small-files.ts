@@ -160,33 +160,32 @@ function errnoOf(e: NonNullable<Reply["errors"][number]>): NodeJS.ErrnoException
   return err;
 }
 
-/** The batches of `files`: at most BATCH_FILES files and about BATCH_BYTES bytes each. */
-function batchesOf(files: readonly SmallFile[]): SmallFile[][] {
-  const out: SmallFile[][] = [];
-  let batch: SmallFile[] = [];
+/** The next batch from position `from`: at most BATCH_FILES files and about BATCH_BYTES bytes. */
+function batchFrom(count: number, fileAt: (k: number) => SmallFile, from: number): SmallFile[] {
+  const batch: SmallFile[] = [];
   let bytes = 0;
-  for (const f of files) {
-    if (batch.length > 0 && (batch.length >= BATCH_FILES || bytes + f.size > BATCH_BYTES)) {
-      out.push(batch);
-      batch = [];
-      bytes = 0;
-    }
+  for (let k = from; k < count && batch.length < BATCH_FILES; k++) {
+    const f = fileAt(k);
+    if (batch.length > 0 && bytes + f.size > BATCH_BYTES) break;
     batch.push(f);
     bytes += f.size;
   }
-  if (batch.length > 0) out.push(batch);
-  return out;
+  return batch;
 }
 
 /**
- * Reads and hashes `files` (each expected to hold at most `limit` bytes) in workers;
- * yields each file's result in the order given. Stopping early stops the workers.
+ * Reads and hashes files 0..count-1 (each expected to hold at most `limit` bytes) in
+ * workers; yields each file's result in order. `fileAt` is asked for each file only when
+ * its batch is sent (a million files are not listed at once). Stopping early stops the workers.
  */
-export async function* readSmallFiles(files: readonly SmallFile[], limit: number): AsyncGenerator<SmallResult, void, undefined> {
-  if (files.length === 0) return;
-  const batches = batchesOf(files);
+export async function* readSmallFiles(
+  count: number,
+  fileAt: (k: number) => SmallFile,
+  limit: number,
+): AsyncGenerator<SmallResult, void, undefined> {
+  if (count === 0) return;
   const workers = Array.from(
-    { length: Math.min(WORKERS, batches.length) },
+    { length: Math.min(WORKERS, Math.ceil(count / BATCH_FILES)) },
     () => new Worker(WORKER_SOURCE, { eval: true, name: "strata-small-files" }),
   );
   const waiting = new Map<number, { resolve: (r: Reply) => void; reject: (e: unknown) => void }>();
@@ -204,23 +203,29 @@ export async function* readSmallFiles(files: readonly SmallFile[], limit: number
     w.on("error", fail);
     w.on("exit", (code) => fail(new Error(`small-file reader exited with code ${code}`)));
   }
-  const asked: Promise<Reply>[] = [];
-  const ask = (id: number): void => {
-    const p = new Promise<Reply>((resolve, reject) => waiting.set(id, { resolve, reject }));
-    p.catch(() => {}); // seen when its turn comes
-    asked.push(p);
-    const req: Request = { id, files: batches[id]!, limit };
+  /** Batches sent and not yet consumed, in order. */
+  const asked: { files: SmallFile[]; reply: Promise<Reply> }[] = [];
+  let sent = 0;
+  let nextId = 0;
+  const ask = (): void => {
+    const files = batchFrom(count, fileAt, sent);
+    sent += files.length;
+    const id = nextId++;
+    const reply = new Promise<Reply>((resolve, reject) => waiting.set(id, { resolve, reject }));
+    reply.catch(() => {}); // seen when its turn comes
+    asked.push({ files, reply });
+    const req: Request = { id, files, limit };
     workers[id % workers.length]!.postMessage(req);
   };
   try {
-    let next = 0;
-    for (let id = 0; id < batches.length; id++) {
-      while (next < batches.length && next <= id + AHEAD) ask(next++);
-      const reply = await asked[id]!;
-      asked[id] = undefined as unknown as Promise<Reply>; // let the bytes go once consumed
+    for (;;) {
+      while (sent < count && asked.length <= AHEAD) ask();
+      const batch = asked.shift();
+      if (batch === undefined) return;
+      const reply = await batch.reply;
       const data = Buffer.from(reply.data);
       const hashes = Buffer.from(reply.hashes);
-      for (let i = 0; i < batches[id]!.length; i++) {
+      for (let i = 0; i < batch.files.length; i++) {
         const kind = reply.results[3 * i]!;
         const stat = reply.stats[i] ?? undefined;
         if (kind === 0) {

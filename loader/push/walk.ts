@@ -26,10 +26,13 @@ const KINDS: readonly InputKind[] = ["file", "symlink", "dir"];
 /**
  * The files, symlinks and folders of a push, by position (0..count-1), folders before
  * what they hold. Kept as columns, not one object per file: a million files take about
- * 80 bytes each (the path and six numbers), not several hundred.
+ * 100 bytes each (the name and six numbers), not several hundred.
  */
 export class InputList {
-  private readonly paths: string[] = [];
+  /** Last path components; a full path is its folder's path, '/', the name. */
+  private readonly names: string[] = [];
+  /** Full paths of folders only. */
+  private readonly folderPaths = new Map<number, string>();
   /** Kind code, plus 4 when a regular file is executable. */
   private readonly flags: number[] = [];
   private readonly sizes: number[] = [];
@@ -47,13 +50,15 @@ export class InputList {
   ) {}
 
   get count(): number {
-    return this.paths.length;
+    return this.names.length;
   }
 
-  add(path: string, parent: number, st: Stats, target?: string): number {
+  /** Adds an entry named `name` in folder `parent` (-1: the pushed folder); returns its position. */
+  add(name: string, parent: number, st: Stats, target?: string): number {
     const kind: InputKind = st.isSymbolicLink() ? "symlink" : st.isDirectory() ? "dir" : "file";
-    const i = this.paths.length;
-    this.paths.push(path);
+    const i = this.names.length;
+    this.names.push(name);
+    if (kind === "dir") this.folderPaths.set(i, parent < 0 ? name : `${this.folderPaths.get(parent)!}/${name}`);
     this.flags.push(KIND_CODE[kind] | (kind === "file" && (st.mode & 0o111) !== 0 ? 4 : 0));
     this.sizes.push(kind === "file" ? st.size : 0);
     this.mtimes.push(st.mtimeMs);
@@ -66,18 +71,18 @@ export class InputList {
 
   /** '/'-separated, relative to the pushed folder. */
   path(i: number): string {
-    return this.paths[i]!;
+    const parent = this.parents[i]!;
+    return parent < 0 ? this.names[i]! : `${this.folderPaths.get(parent)!}/${this.names[i]!}`;
   }
 
   /** The last component of the path. */
   name(i: number): string {
-    const p = this.paths[i]!;
-    return p.slice(p.lastIndexOf("/") + 1);
+    return this.names[i]!;
   }
 
   /** Absolute path on disk. */
   abs(i: number): string {
-    return this.single ? this.root : `${this.root}${this.root.endsWith("/") ? "" : "/"}${this.paths[i]!}`;
+    return this.single ? this.root : `${this.root}${this.root.endsWith("/") ? "" : "/"}${this.path(i)}`;
   }
 
   kind(i: number): InputKind {
@@ -157,7 +162,6 @@ function walkFolder(abs: string, rel: string, parent: number, out: InputList): v
     const name = d.name.toString("utf8");
     if (rel === "" && name === STATE_DIR) continue;
     const childAbs = join(abs, name);
-    const childRel = rel === "" ? name : `${rel}/${name}`;
     if (!d.isDirectory() && !d.isFile() && !d.isSymbolicLink())
       throw new StrataError(`${childAbs} is not a regular file, folder or symlink (sockets, pipes and devices cannot be pushed)`, "usage");
     let st: Stats;
@@ -167,10 +171,10 @@ function walkFolder(abs: string, rel: string, parent: number, out: InputList): v
       throw inputError(childAbs, e);
     }
     if (d.isDirectory()) {
-      const i = out.add(childRel, parent, st);
-      walkFolder(childAbs, childRel, i, out);
+      const i = out.add(name, parent, st);
+      walkFolder(childAbs, rel === "" ? name : `${rel}/${name}`, i, out);
     } else {
-      out.add(childRel, parent, st, st.isSymbolicLink() ? readlinkSync(childAbs) : undefined);
+      out.add(name, parent, st, st.isSymbolicLink() ? readlinkSync(childAbs) : undefined);
     }
   }
 }

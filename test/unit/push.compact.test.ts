@@ -1,12 +1,11 @@
 // The push's compact bookkeeping: the walk's columns, the trees built from them (the same
-// trees as buildTrees, on random folders), and the hash set that replaces sets of hex.
+// trees as buildTrees, on random folders).
 
 import { createHash } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t from "tap";
-import { HashSet } from "../../loader/push/hash-set.js";
 import { buildInputTrees, buildTrees, type PushedPath, symlinkHash } from "../../loader/push/tree.js";
 import { walkInput } from "../../loader/push/walk.js";
 import { Prng } from "../helpers/prng.js";
@@ -99,24 +98,4 @@ t.test("a single file pushed under its own name", async (t) => {
   const got = buildInputTrees(list, () => sha("abc"));
   const want = buildTrees([{ path: "one.bin", kind: "file", hash: sha("abc"), size: 3 }]);
   t.ok(got.root.hash.equals(want.root.hash));
-});
-
-t.test("HashSet: membership of 32-byte hashes, through growth", async (t) => {
-  const set = new HashSet(16);
-  const hashes = Array.from({ length: 5000 }, (_, i) => sha(String(i)));
-  for (const h of hashes.slice(0, 2500)) t.equal(set.add(h), true);
-  t.equal(set.size, 2500);
-  t.equal(set.add(Buffer.from(hashes[7]!)), false, "an equal hash in another buffer is there already");
-  let found = 0;
-  for (const h of hashes) if (set.has(h)) found++;
-  t.equal(found, 2500, "exactly the added ones");
-  // hashes that share their first four bytes (the slot) are told apart by the rest
-  const a = Buffer.alloc(32, 1);
-  const b = Buffer.alloc(32, 1);
-  b[31] = 2;
-  t.equal(set.add(a), true);
-  t.equal(set.has(b), false);
-  t.equal(set.add(b), true);
-  t.equal(set.has(a) && set.has(b), true);
-  t.throws(() => set.add(Buffer.alloc(31)), RangeError);
 });
