@@ -141,7 +141,7 @@ export async function readInput(list: InputList, opts: ReadOptions): Promise<Rea
   const fileDone = (i: number, hash: Buffer, chunkHashes: Buffer[]): void => {
     out.setHash(i, hash);
     out.addContent(i, chunkHashes);
-    if (isTabular(list.path(i))) out.tabular.push({ abs: list.abs(i), path: list.path(i), hash: Buffer.from(hash) });
+    if (isTabular(list.name(i))) out.tabular.push({ abs: list.abs(i), path: list.path(i), hash: Buffer.from(hash) });
     progress.files++;
     opts.onProgress(progress);
   };

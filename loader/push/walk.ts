@@ -26,7 +26,7 @@ const KINDS: readonly InputKind[] = ["file", "symlink", "dir"];
 /**
  * The files, symlinks and folders of a push, by position (0..count-1), folders before
  * what they hold. Kept as columns, not one object per file: a million files take about
- * 100 bytes each (the name and six numbers), not several hundred.
+ * 80 bytes each (the name, four numbers, the folder and a flag), not several hundred.
  */
 export class InputList {
   /** Last path components; a full path is its folder's path, '/', the name. */
@@ -34,13 +34,11 @@ export class InputList {
   /** Full paths of folders only. */
   private readonly folderPaths = new Map<number, string>();
   /** Kind code, plus 4 when a regular file is executable. */
-  private readonly flags: number[] = [];
-  private readonly sizes: number[] = [];
-  private readonly mtimes: number[] = [];
-  private readonly ctimes: number[] = [];
-  private readonly inos: number[] = [];
+  private flags = new Uint8Array(1024);
+  /** Size, mtime, ctime and inode of each entry, four numbers apiece. */
+  private stats = new Float64Array(4 * 1024);
   /** Position of the folder holding each entry; -1: the pushed folder itself. */
-  private readonly parents: number[] = [];
+  private parents = new Int32Array(1024);
   private readonly targets = new Map<number, string>();
 
   /** `single`: the push is of one file, named `path` here and found at `root`. */
@@ -57,16 +55,27 @@ export class InputList {
   add(name: string, parent: number, st: Stats, target?: string): number {
     const kind: InputKind = st.isSymbolicLink() ? "symlink" : st.isDirectory() ? "dir" : "file";
     const i = this.names.length;
+    if (i === this.parents.length) this.grow();
     this.names.push(name);
     if (kind === "dir") this.folderPaths.set(i, parent < 0 ? name : `${this.folderPaths.get(parent)!}/${name}`);
-    this.flags.push(KIND_CODE[kind] | (kind === "file" && (st.mode & 0o111) !== 0 ? 4 : 0));
-    this.sizes.push(kind === "file" ? st.size : 0);
-    this.mtimes.push(st.mtimeMs);
-    this.ctimes.push(st.ctimeMs);
-    this.inos.push(st.ino);
-    this.parents.push(parent);
+    this.flags[i] = KIND_CODE[kind] | (kind === "file" && (st.mode & 0o111) !== 0 ? 4 : 0);
+    this.setStat(i, { size: kind === "file" ? st.size : 0, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino });
+    this.parents[i] = parent;
     if (target !== undefined) this.targets.set(i, target);
     return i;
+  }
+
+  private grow(): void {
+    const n = this.parents.length * 2;
+    const flags = new Uint8Array(n);
+    flags.set(this.flags);
+    this.flags = flags;
+    const stats = new Float64Array(4 * n);
+    stats.set(this.stats);
+    this.stats = stats;
+    const parents = new Int32Array(n);
+    parents.set(this.parents);
+    this.parents = parents;
   }
 
   /** '/'-separated, relative to the pushed folder. */
@@ -96,19 +105,21 @@ export class InputList {
 
   /** File bytes; 0 for folders and symlinks. */
   size(i: number): number {
-    return this.sizes[i]!;
+    return this.stats[4 * i]!;
   }
 
   stat(i: number): FileStat {
-    return { size: this.sizes[i]!, mtimeMs: this.mtimes[i]!, ctimeMs: this.ctimes[i]!, ino: this.inos[i]! };
+    const at = 4 * i;
+    return { size: this.stats[at]!, mtimeMs: this.stats[at + 1]!, ctimeMs: this.stats[at + 2]!, ino: this.stats[at + 3]! };
   }
 
   /** Record what a later look at the file saw. */
   setStat(i: number, st: FileStat): void {
-    this.sizes[i] = st.size;
-    this.mtimes[i] = st.mtimeMs;
-    this.ctimes[i] = st.ctimeMs;
-    this.inos[i] = st.ino;
+    const at = 4 * i;
+    this.stats[at] = st.size;
+    this.stats[at + 1] = st.mtimeMs;
+    this.stats[at + 2] = st.ctimeMs;
+    this.stats[at + 3] = st.ino;
   }
 
   parent(i: number): number {
