@@ -32,8 +32,14 @@ export interface DedupStats {
 export class ChunkDedup {
   private batch: { hash: Buffer; key: string; data: Buffer }[] = [];
   private batchBytes = 0;
-  /** Hex hashes this push has packed (and so must not pack again). */
-  readonly packed = new Set<string>();
+  /** The batch being checked and packed, if any. */
+  private running: Promise<void> = Promise.resolve();
+  /**
+   * Hex hashes this push has packed whose pack is not registered yet (so must not be
+   * packed again). Once registered the database answers for them (known_chunks), so
+   * they are forgotten: the set holds a few packs' worth, not every chunk of the push.
+   */
+  private readonly pending = new Set<string>();
   readonly stats: DedupStats = { chunks: 0, bytes: 0, newChunks: 0, newBytes: 0, damagedPacks: 0 };
 
   constructor(
@@ -49,15 +55,36 @@ export class ChunkDedup {
     this.stats.bytes += data.length;
     this.batch.push({ hash, key: hash.toString("hex"), data });
     this.batchBytes += data.length;
-    if (this.batch.length >= this.maxCount || this.batchBytes >= this.maxBytes) await this.drain();
+    if (this.batch.length >= this.maxCount || this.batchBytes >= this.maxBytes) {
+      // One batch is checked while the next fills: the reader does not wait on the
+      // database's answer, only on the batch before (so batches stay in order).
+      await this.running;
+      this.running = this.check(this.take());
+      this.running.catch(() => {}); // seen by the next add or drain
+    }
   }
 
+  /** Check and pack everything added so far. */
   async drain(): Promise<void> {
+    await this.running;
+    await this.check(this.take());
+  }
+
+  /** These chunks' pack is registered: the database knows them from now on. */
+  registered(hashes: readonly Buffer[]): void {
+    for (const h of hashes) this.pending.delete(h.toString("hex"));
+  }
+
+  private take(): { hash: Buffer; key: string; data: Buffer }[] {
     const batch = this.batch;
     this.batch = [];
     this.batchBytes = 0;
+    return batch;
+  }
+
+  private async check(batch: { hash: Buffer; key: string; data: Buffer }[]): Promise<void> {
     const unseen = new Map<string, { hash: Buffer; data: Buffer }>();
-    for (const c of batch) if (!this.packed.has(c.key)) unseen.set(c.key, c);
+    for (const c of batch) if (!this.pending.has(c.key)) unseen.set(c.key, c);
     if (unseen.size === 0) return;
     const known = await this.db.knownChunks([...unseen.values()].map((c) => c.hash));
     const packs = new Map<string, number>();
@@ -72,7 +99,7 @@ export class ChunkDedup {
     }
     for (const k of known) if (!damaged.has(k.pack.toString("hex"))) unseen.delete(k.chunk.toString("hex"));
     for (const [key, c] of unseen) {
-      this.packed.add(key);
+      this.pending.add(key);
       this.stats.newChunks++;
       this.stats.newBytes += c.data.length;
       await this.packer.add(c.hash, c.data);

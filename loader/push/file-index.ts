@@ -5,17 +5,18 @@
 // STRATA_HOME/index; written (temp + rename) only after a successful commit.
 
 import { createHash } from "node:crypto";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
-import type { InputFile } from "./walk.js";
+import type { InputList } from "./walk.js";
 
 type Row = [size: number, mtimeMs: number, ctimeMs: number, ino: number, hashHex: string];
 /** Indexes of another format (format 1 had no ctime) are not trusted: every file is read once. */
 const FORMAT = 2;
 
-export class FileIndex {
-  private next = new Map<string, Row>();
+/** Characters of index text written at once when it is saved. */
+const WRITE_PIECE = 1 << 20;
 
+export class FileIndex {
   private constructor(
     private readonly file: string,
     private readonly rows: Map<string, Row>,
@@ -34,22 +35,42 @@ export class FileIndex {
     return new FileIndex(file, rows);
   }
 
-  /** The recorded content hash when the file looks unchanged. */
-  lookup(f: InputFile): Buffer | undefined {
-    const r = this.rows.get(f.path);
-    if (!r || r[0] !== f.size || r[1] !== f.mtimeMs || r[2] !== f.ctimeMs || r[3] !== f.ino) return undefined;
-    return Buffer.from(r[4], "hex");
+  /** The recorded content hash (hex) when file `i` of the walk looks unchanged. */
+  lookup(list: InputList, i: number): string | undefined {
+    const r = this.rows.get(list.path(i));
+    if (r === undefined) return undefined;
+    const st = list.stat(i);
+    if (r[0] !== st.size || r[1] !== st.mtimeMs || r[2] !== st.ctimeMs || r[3] !== st.ino) return undefined;
+    return r[4];
   }
 
-  record(f: InputFile, hash: Buffer): void {
-    this.next.set(f.path, [f.size, f.mtimeMs, f.ctimeMs, f.ino, hash.toString("hex")]);
-  }
-
-  /** Replace the index with what this push recorded. */
-  async save(): Promise<void> {
+  /**
+   * Replace the index with the regular files of `list` and their hashes, as this push
+   * saw them. Written piece by piece: the text of a million files is not built whole.
+   */
+  async save(list: InputList, hashOf: (i: number) => Buffer): Promise<void> {
+    this.rows.clear(); // the old rows are not needed any more
     await mkdir(join(this.file, ".."), { recursive: true, mode: 0o700 });
     const tmp = `${this.file}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify({ version: FORMAT, files: Object.fromEntries(this.next) }), { mode: 0o600 });
+    const out = await open(tmp, "w", 0o600);
+    try {
+      let text = `{"version":${FORMAT},"files":{`;
+      let first = true;
+      for (let i = 0; i < list.count; i++) {
+        if (list.kind(i) !== "file") continue;
+        const st = list.stat(i);
+        const row: Row = [st.size, st.mtimeMs, st.ctimeMs, st.ino, hashOf(i).toString("hex")];
+        text += `${first ? "" : ","}${JSON.stringify(list.path(i))}:${JSON.stringify(row)}`;
+        first = false;
+        if (text.length >= WRITE_PIECE) {
+          await out.write(text);
+          text = "";
+        }
+      }
+      await out.write(`${text}}}`);
+    } finally {
+      await out.close();
+    }
     await rename(tmp, this.file);
   }
 }

@@ -7,7 +7,7 @@ import type { Session } from "../session.js";
 import { type ModelVersionInfo, modelVersionInfo } from "../registry/info.js";
 import { type VersionInfo, versionInfo } from "../versions.js";
 import type { KnownChunk } from "./dedup.js";
-import type { Tree } from "./tree.js";
+import type { LazyTree, Tree, TreeHead } from "./tree.js";
 
 /** Hashes per missing_* call. */
 const HASH_BATCH = 20_000;
@@ -108,34 +108,46 @@ export async function registerPack(
   ]);
 }
 
-/** Put the file contents the database lacks, in batches. */
-export async function putBlobs(s: Session, blobs: readonly BlobRecord[]): Promise<void> {
-  const missing = new Set(
-    (
-      await missingHashes(
-        s,
-        "missing_blobs",
-        blobs.map((b) => b.hash),
-      )
-    ).map((h) => h.toString("hex")),
-  );
-  const todo = blobs.filter((b) => missing.has(b.hash.toString("hex")));
-  for (let i = 0; i < todo.length; i += PUT_BATCH) {
-    const batch = todo.slice(i, i + PUT_BATCH);
+/**
+ * Put the file contents the database lacks, in batches: each batch asks which of its
+ * contents are missing, then puts those (so a million contents are never listed at once).
+ */
+export async function putBlobs(s: Session, blobs: Iterable<BlobRecord>): Promise<void> {
+  const send = async (batch: BlobRecord[]): Promise<void> => {
+    const missing = new Set(
+      (
+        await missingHashes(
+          s,
+          "missing_blobs",
+          batch.map((b) => b.hash),
+        )
+      ).map((h) => h.toString("hex")),
+    );
+    const todo = batch.filter((b) => missing.has(b.hash.toString("hex")));
+    if (todo.length === 0) return;
     await s.query("select strata.put_blobs($1::bytea[], $2::bigint[], $3::bytea[])", [
-      batch.map((b) => b.hash),
-      batch.map((b) => b.size),
-      batch.map((b) => b.chunks),
+      todo.map((b) => b.hash),
+      todo.map((b) => b.size),
+      todo.map((b) => b.chunks),
     ]);
+  };
+  let batch: BlobRecord[] = [];
+  for (const b of blobs) {
+    batch.push(b);
+    if (batch.length >= PUT_BATCH) {
+      await send(batch);
+      batch = [];
+    }
   }
+  if (batch.length > 0) await send(batch);
 }
 
 /**
  * Put the trees the database lacks, children before parents (as buildTrees lists them),
  * in batches of about PUT_BATCH entries: a batch names only trees stored by earlier ones
- * or in itself.
+ * or in itself. A lazy tree's entries are made only when it is sent.
  */
-export async function putTrees(s: Session, trees: readonly Tree[]): Promise<void> {
+export async function putTrees(s: Session, trees: readonly (Tree | LazyTree)[]): Promise<void> {
   const missing = new Set(
     (
       await missingHashes(
@@ -170,9 +182,10 @@ export async function putTrees(s: Session, trees: readonly Tree[]): Promise<void
   };
   for (const t of trees) {
     if (!missing.has(t.hash.toString("hex"))) continue;
-    if (entries > 0 && entries + t.entries.length > PUT_BATCH) await send();
-    batch.push(t);
-    entries += t.entries.length;
+    const tree: Tree = typeof t.entries === "function" ? { ...t, entries: t.entries() } : (t as Tree);
+    if (entries > 0 && entries + tree.entries.length > PUT_BATCH) await send();
+    batch.push(tree);
+    entries += tree.entries.length;
   }
   await send();
 }
@@ -180,7 +193,7 @@ export async function putTrees(s: Session, trees: readonly Tree[]): Promise<void
 export interface CommitRequest {
   dataset: string;
   push: number;
-  root: Tree;
+  root: TreeHead;
   parent?: string | undefined;
   tag?: string | undefined;
   message?: string | undefined;
@@ -212,7 +225,7 @@ export async function commitVersion(s: Session, req: CommitRequest): Promise<Ver
 export interface ModelCommitRequest {
   model: string;
   push: number;
-  root: Tree;
+  root: TreeHead;
   /** The run (UUID) that produced it. */
   run?: string | undefined;
   message?: string | undefined;

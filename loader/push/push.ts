@@ -31,7 +31,7 @@ import {
 import { PackVerifier } from "./verify.js";
 import { readInput } from "./read.js";
 import { recordTabularRows, tabularRowsOf } from "./tabular.js";
-import { buildTrees, type Tree } from "./tree.js";
+import { buildInputTrees, type TreeHead } from "./tree.js";
 import { walkInput } from "./walk.js";
 
 /** What every push may be told, whatever it stores a version of. */
@@ -106,7 +106,7 @@ interface Target<R> {
   begin(): Promise<Begun>;
   /** The result without a commit when the push changed nothing, else undefined. */
   unchanged(rootHex: string): Promise<R | undefined>;
-  commit(push: number, root: Tree): Promise<R>;
+  commit(push: number, root: TreeHead): Promise<R>;
 }
 
 export async function push(session: Session, input: string, opts: PushOptions): Promise<PushResult> {
@@ -183,6 +183,8 @@ async function pushTo<R>(
     {
       registerPack: async (...a) => {
         await registerPack(session, pushId, ...a);
+        verifier.trust(a[0].toString("hex"));
+        dedup.registered(a[2]);
         faultPoint("push.after-pack-registered");
       },
     },
@@ -194,15 +196,14 @@ async function pushTo<R>(
     packer,
     verifier,
   );
-  const fileCount = files.filter((f) => f.kind !== "dir").length;
-  const progress: PushProgress = {
-    files: 0,
-    filesTotal: fileCount,
-    bytes: 0,
-    bytesTotal: files.reduce((n, f) => n + f.size, 0),
-    newBytes: 0,
-  };
-  const read = await readInput(root, files, {
+  let fileCount = 0;
+  let bytesTotal = 0;
+  for (let i = 0; i < files.count; i++) {
+    if (files.kind(i) !== "dir") fileCount++;
+    bytesTotal += files.size(i);
+  }
+  const progress: PushProgress = { files: 0, filesTotal: fileCount, bytes: 0, bytesTotal, newBytes: 0 };
+  const read = await readInput(files, {
     params,
     index,
     rereadAll: opts.rereadAll === true,
@@ -219,7 +220,7 @@ async function pushTo<R>(
   await packer.flush();
 
   faultPoint("push.before-commit");
-  const { root: rootTree, trees } = buildTrees(read.records);
+  const { root: rootTree, trees } = buildInputTrees(files, (i) => read.hashOf(i));
   stats = {
     files: fileCount,
     bytes: progress.bytesTotal,
@@ -235,13 +236,13 @@ async function pushTo<R>(
   const same = await target.unchanged(rootTree.hash.toString("hex"));
   if (same !== undefined) {
     await recordTabularRows(session, tabularRows); // rows of an older hashing rule are replaced even so
-    await index?.save();
+    await index?.save(files, (i) => read.hashOf(i));
     return same;
   }
-  await putBlobs(session, read.blobs);
+  await putBlobs(session, read.blobs());
   await putTrees(session, trees);
   await recordTabularRows(session, tabularRows);
   const result = await target.commit(pushId, rootTree);
-  await index?.save();
+  await index?.save(files, (i) => read.hashOf(i));
   return result;
 }

@@ -1,33 +1,24 @@
-// The reading stage of a push: every input file becomes a record (path, kind, content
-// hash, size). Unchanged files come from the local index unread; files no larger than
-// the smallest chunk are read whole and hashed once; the rest stream through the
-// chunker. Every chunk goes to the dedup stage, which packs the ones the database lacks.
+// The reading stage of a push: every input file gets its content hash, kept by walk
+// position in one table (not an object per file). Unchanged files come from the local
+// index unread; files no larger than the smallest chunk are read whole and hashed once,
+// in worker threads; the rest stream through the chunker. Every chunk goes to the
+// dedup stage, which packs the ones the database lacks.
 
-import { createHash } from "node:crypto";
-import { lstatSync, readFileSync, type Stats } from "node:fs";
+import { lstatSync, type Stats } from "node:fs";
 import { chunkFiles } from "../chunk/files.js";
 import type { ChunkParams } from "../chunk/params.js";
 import { StrataError } from "../errors.js";
 import type { ChunkDedup } from "./dedup.js";
 import type { FileIndex } from "./file-index.js";
 import type { BlobRecord } from "./protocol.js";
+import { readSmallFiles } from "./small-files.js";
 import { isTabular, type ReadFile } from "./tabular.js";
-import { symlinkHash, type PushedPath } from "./tree.js";
-import { inputError, type InputFile } from "./walk.js";
+import { symlinkHash } from "./tree.js";
+import { inputError, type InputList } from "./walk.js";
 
 export interface ReadProgress {
   files: number;
   bytes: number;
-}
-
-export interface ReadResult {
-  records: PushedPath[];
-  /** Distinct file contents read by this push. */
-  blobs: BlobRecord[];
-  /** Tabular files read, for their row hashes. */
-  tabular: ReadFile[];
-  /** Files whose hash came from the local index, unread. */
-  unchangedFiles: number;
 }
 
 export interface ReadOptions {
@@ -42,116 +33,146 @@ export interface ReadOptions {
   onProgress: (p: ReadProgress) => void;
 }
 
-const EMPTY = Buffer.alloc(32);
-/** Reads of a small file that keeps changing under us before the push gives up. */
-const READ_ATTEMPTS = 3;
+/** Hashes the index vouches for, per unsoundBlobs call. */
+const INDEX_CHECK_BATCH = 20_000;
+
+/** What a push read: each entry's hash by walk position, and the contents it read. */
+export class ReadResult {
+  /** 32 bytes per walk position: a file's contents, a symlink's target; zeros for a folder. */
+  private readonly hashes: Buffer;
+  /** Walk positions of the files read (equal contents are put once: see putBlobs). */
+  private readonly read: number[] = [];
+  /** Chunk lists of contents of more than one chunk (a one-chunk content's chunk is itself). */
+  private readonly chunkLists = new Map<number, Buffer>();
+  /** Tabular files read, for their row hashes. */
+  readonly tabular: ReadFile[] = [];
+  /** Files whose hash came from the local index, unread. */
+  unchangedFiles = 0;
+
+  constructor(readonly list: InputList) {
+    this.hashes = Buffer.alloc(32 * list.count);
+  }
+
+  hashOf(i: number): Buffer {
+    return this.hashes.subarray(32 * i, 32 * i + 32);
+  }
+
+  setHash(i: number, hash: Uint8Array | string): void {
+    if (typeof hash === "string") this.hashes.write(hash, 32 * i, 32, "hex");
+    else this.hashes.set(hash, 32 * i);
+  }
+
+  /** File `i` was read: its contents are ones this push puts. */
+  addContent(i: number, chunkHashes: Buffer[]): void {
+    this.read.push(i);
+    if (chunkHashes.length > 1) this.chunkLists.set(i, Buffer.concat(chunkHashes));
+    else if (chunkHashes.length === 0) this.chunkLists.set(i, Buffer.alloc(0));
+  }
+
+  /** The contents of the files read by this push (equal ones repeated). */
+  *blobs(): Generator<BlobRecord> {
+    for (const i of this.read) {
+      const hash = this.hashOf(i);
+      yield { hash, size: this.list.size(i), chunks: this.chunkLists.get(i) ?? hash };
+    }
+  }
+}
 
 /** True when the file's size, mtime or ctime differ from what the walk saw (it is being written). */
-function changedSince(f: InputFile): boolean {
+function changedSince(list: InputList, i: number): boolean {
   let st: Stats;
   try {
-    st = lstatSync(f.abs);
+    st = lstatSync(list.abs(i));
   } catch (e) {
-    throw inputError(f.abs, e);
+    throw inputError(list.abs(i), e);
   }
-  if (st.size !== f.size || st.mtimeMs !== f.mtimeMs || st.ctimeMs !== f.ctimeMs) {
-    Object.assign(f, { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino });
+  const seen = list.stat(i);
+  if (st.size !== seen.size || st.mtimeMs !== seen.mtimeMs || st.ctimeMs !== seen.ctimeMs) {
+    list.setStat(i, { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino });
     return true;
   }
   return false;
 }
 
-function changedWhileRead(f: InputFile): StrataError {
+function changedWhileRead(abs: string): StrataError {
   return new StrataError(
-    `${f.abs} changed while it was being read; nothing was committed: push again once it is no longer being written`,
+    `${abs} changed while it was being read; nothing was committed: push again once it is no longer being written`,
     "conflict",
   );
 }
 
-/** A small file's bytes, read again when it changed during the read (a torn read is never committed). */
-function readWhole(f: InputFile): Buffer {
-  for (let attempt = 1; ; attempt++) {
-    let data: Buffer;
-    try {
-      data = readFileSync(f.abs);
-    } catch (e) {
-      throw inputError(f.abs, e);
-    }
-    if (!changedSince(f) && data.length === f.size) return data;
-    if (attempt === READ_ATTEMPTS) throw changedWhileRead(f);
-  }
-}
-
-export async function readInput(root: string, files: readonly InputFile[], opts: ReadOptions): Promise<ReadResult> {
+export async function readInput(list: InputList, opts: ReadOptions): Promise<ReadResult> {
   const { index, dedup } = opts;
-  const records: PushedPath[] = [];
-  const blobs = new Map<string, BlobRecord>();
-  const tabular: ReadFile[] = [];
+  const out = new ReadResult(list);
   const progress: ReadProgress = { files: 0, bytes: 0 };
-  let unchangedFiles = 0;
 
   // Unchanged files (same size, mtime, ctime and inode as last time), symlinks and
   // folders need no reading; unless the database lacks the contents the index names (an
   // index of another database) or cannot read them (a damaged pack): those are read, and
   // so uploaded again.
-  const toRead: InputFile[] = [];
-  const indexed: [InputFile, Buffer][] = [];
-  for (const f of files) {
-    const known = f.kind === "file" && !opts.rereadAll ? index?.lookup(f) : undefined;
-    if (f.kind === "dir") records.push({ path: f.path, kind: "dir", hash: EMPTY, size: 0 });
-    else if (f.kind === "symlink") {
-      records.push({ path: f.path, kind: "symlink", hash: symlinkHash(f.target!), size: 0, target: f.target });
+  const toRead: number[] = [];
+  const indexed: number[] = [];
+  for (let i = 0; i < list.count; i++) {
+    const kind = list.kind(i);
+    if (kind === "symlink") {
+      out.setHash(i, symlinkHash(list.target(i)!));
       progress.files++;
-    } else if (known) indexed.push([f, known]);
-    else toRead.push(f);
-  }
-  const unsound = await opts.unsoundBlobs(indexed.map(([, h]) => h));
-  for (const [f, known] of indexed) {
-    if (unsound.has(known.toString("hex"))) {
-      toRead.push(f);
-      continue;
+    } else if (kind === "file") {
+      const known = opts.rereadAll ? undefined : index?.lookup(list, i);
+      if (known === undefined) toRead.push(i);
+      else {
+        out.setHash(i, known);
+        indexed.push(i);
+      }
     }
-    records.push({ path: f.path, kind: "file", executable: f.executable, hash: known, size: f.size });
-    index!.record(f, known);
-    unchangedFiles++;
-    progress.files++;
+  }
+  for (let b = 0; b < indexed.length; b += INDEX_CHECK_BATCH) {
+    const batch = indexed.slice(b, b + INDEX_CHECK_BATCH);
+    const unsound = await opts.unsoundBlobs(batch.map((i) => out.hashOf(i)));
+    for (const i of batch) {
+      if (unsound.has(out.hashOf(i).toString("hex"))) toRead.push(i);
+      else {
+        out.unchangedFiles++;
+        progress.files++;
+      }
+    }
   }
 
-  const fileDone = (f: InputFile, hash: Buffer, size: number, chunkHashes: Buffer[]): void => {
-    const key = hash.toString("hex");
-    if (!blobs.has(key)) blobs.set(key, { hash, size, chunks: chunkHashes.length === 1 ? chunkHashes[0]! : Buffer.concat(chunkHashes) });
-    index?.record(f, hash);
-    records.push({ path: f.path, kind: "file", executable: f.executable, hash, size });
-    if (isTabular(f.path)) tabular.push({ abs: f.abs, path: f.path, hash });
+  const fileDone = (i: number, hash: Buffer, chunkHashes: Buffer[]): void => {
+    out.setHash(i, hash);
+    out.addContent(i, chunkHashes);
+    if (isTabular(list.name(i))) out.tabular.push({ abs: list.abs(i), path: list.path(i), hash: Buffer.from(hash) });
     progress.files++;
     opts.onProgress(progress);
   };
 
   // Files no larger than the smallest chunk are one chunk whose hash is the file's:
-  // read each with one synchronous call (far cheaper per file than the async path)
-  // and hash it once. The rest stream through the chunker in one ordered pass.
-  const large: InputFile[] = [];
-  for (const f of toRead) {
-    if (f.size > opts.params.minSize) {
-      large.push(f);
+  // read and hashed in worker threads (small-files.ts), one hash each. The rest stream
+  // through the chunker in one ordered pass.
+  const large: number[] = [];
+  const small: number[] = [];
+  for (const i of toRead) (list.size(i) <= opts.params.minSize ? small : large).push(i);
+  let n = 0;
+  const smallFile = (k: number) => ({ abs: list.abs(small[k]!), ...list.stat(small[k]!) });
+  for await (const r of readSmallFiles(small.length, smallFile, opts.params.minSize)) {
+    const i = small[n++]!;
+    if (r.kind === "error") throw inputError(list.abs(i), r.error);
+    if (r.stat !== undefined) list.setStat(i, r.stat);
+    if (r.kind === "changing") throw changedWhileRead(list.abs(i));
+    if (r.kind === "grew") {
+      large.push(i);
       continue;
     }
-    const data = readWhole(f);
-    if (data.length > opts.params.minSize) {
-      large.push(f); // it grew since the walk
-      continue;
-    }
-    const hash = createHash("sha256").update(data).digest();
-    if (data.length > 0) await dedup.add(hash, data);
-    progress.bytes += data.length;
-    fileDone(f, hash, data.length, data.length > 0 ? [hash] : []);
+    if (r.data.length > 0) await dedup.add(r.hash, r.data);
+    progress.bytes += r.data.length;
+    fileDone(i, r.hash, r.data.length > 0 ? [r.hash] : []);
   }
 
   let current = 0;
   let chunkHashes: Buffer[] = [];
   try {
     for await (const ev of chunkFiles(
-      large.map((f) => f.abs),
+      large.map((i) => list.abs(i)),
       opts.params,
     )) {
       if (ev.kind === "chunk") {
@@ -160,9 +181,10 @@ export async function readInput(root: string, files: readonly InputFile[], opts:
         progress.bytes += ev.length;
         opts.onProgress(progress);
       } else {
-        const f = large[current++]!;
-        if (changedSince(f)) throw changedWhileRead(f);
-        fileDone(f, ev.sha256, ev.size, chunkHashes);
+        const i = large[current++]!;
+        if (changedSince(list, i)) throw changedWhileRead(list.abs(i));
+        list.setStat(i, { ...list.stat(i), size: ev.size });
+        fileDone(i, ev.sha256, chunkHashes);
         chunkHashes = [];
       }
     }
@@ -170,8 +192,8 @@ export async function readInput(root: string, files: readonly InputFile[], opts:
     // Only file-system errors name an input file; a lost database or store is not one.
     const fsError = e as { code?: string; syscall?: string; path?: string };
     if (typeof fsError.code === "string" && typeof fsError.syscall === "string")
-      throw inputError(fsError.path ?? large[current]?.abs ?? root, e);
+      throw inputError(fsError.path ?? (large[current] !== undefined ? list.abs(large[current]!) : list.root), e);
     throw e;
   }
-  return { records, blobs: [...blobs.values()], tabular, unchangedFiles };
+  return out;
 }

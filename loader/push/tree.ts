@@ -5,6 +5,7 @@
 // target; an empty folder is the tree of no entries (the SHA-256 of nothing).
 
 import { createHash } from "node:crypto";
+import type { InputList } from "./walk.js";
 
 export type EntryKind = "file" | "dir" | "symlink";
 
@@ -19,13 +20,22 @@ export interface TreeEntry {
   target?: string;
 }
 
-export interface Tree {
+/** A tree without its entries. */
+export interface TreeHead {
   hash: Buffer;
-  entries: TreeEntry[];
   /** Files and symlinks below, at any depth. */
   fileCount: number;
   /** Bytes of the files below. */
   size: number;
+}
+
+export interface Tree extends TreeHead {
+  entries: TreeEntry[];
+}
+
+/** A tree to store whose entries are made again when sent (a million files are not held twice). */
+export interface LazyTree extends TreeHead {
+  entries: () => TreeEntry[];
 }
 
 /** One file, symlink or folder of a version, by its '/'-separated path (a folder's hash and size are unused). */
@@ -110,4 +120,64 @@ export function buildTrees(files: Iterable<PushedPath>): { root: Tree; trees: Tr
   };
   const root = build(top);
   return { root, trees };
+}
+
+/**
+ * The distinct trees of a pushed folder (children before parents) and its root, from
+ * the walk and each file's or symlink's hash: the same trees as buildTrees, without an
+ * object per file. Each tree's entries are made again from the walk when asked.
+ */
+export function buildInputTrees(list: InputList, hashOf: (i: number) => Buffer): { root: TreeHead; trees: LazyTree[] } {
+  const n = list.count;
+  const top = n; // the pushed folder itself
+  const folderOf = (i: number): number => (list.parent(i) < 0 ? top : list.parent(i));
+  const start = new Int32Array(n + 2);
+  for (let i = 0; i < n; i++) start[folderOf(i) + 1]!++;
+  for (let f = 1; f <= n + 1; f++) start[f]! += start[f - 1]!;
+  const children = new Int32Array(n);
+  const fill = start.slice(0, n + 1);
+  for (let i = 0; i < n; i++) children[fill[folderOf(i)]!++] = i;
+
+  const folders = new Map<number, TreeHead>();
+  const entriesOf = (folder: number): TreeEntry[] => {
+    const entries: TreeEntry[] = [];
+    for (let c = start[folder]!; c < start[folder + 1]!; c++) {
+      const i = children[c]!;
+      const kind = list.kind(i);
+      const name = list.name(i);
+      if (kind === "dir") {
+        const t = folders.get(i)!;
+        entries.push({ name, kind, hash: t.hash, size: t.size });
+      } else if (kind === "symlink") entries.push({ name, kind, hash: hashOf(i), size: 0, target: list.target(i) });
+      else {
+        const entry: TreeEntry = { name, kind, hash: hashOf(i), size: list.size(i) };
+        if (list.executable(i)) entry.executable = true;
+        entries.push(entry);
+      }
+    }
+    return entries;
+  };
+  const trees: LazyTree[] = [];
+  const seen = new Set<string>();
+  const build = (folder: number): TreeHead => {
+    const entries = entriesOf(folder);
+    let fileCount = 0;
+    let size = 0;
+    for (let c = start[folder]!; c < start[folder + 1]!; c++) {
+      const i = children[c]!;
+      const sub = list.kind(i) === "dir" ? folders.get(i)! : undefined;
+      fileCount += sub === undefined ? 1 : sub.fileCount;
+      size += sub === undefined ? list.size(i) : sub.size;
+    }
+    const head = { hash: hashTree(entries), fileCount, size };
+    const key = head.hash.toString("hex");
+    if (!seen.has(key)) {
+      seen.add(key);
+      trees.push({ ...head, entries: () => entriesOf(folder) });
+    }
+    return head;
+  };
+  // A folder comes before what it holds in the walk: backwards, children come first.
+  for (let i = n - 1; i >= 0; i--) if (list.kind(i) === "dir") folders.set(i, build(i));
+  return { root: build(top), trees };
 }

@@ -10,19 +10,126 @@ import { STATE_DIR } from "../checkout/listing.js";
 import { StrataError } from "../errors.js";
 import { escapeControls } from "../text.js";
 
-export interface InputFile {
-  /** '/'-separated, relative to the pushed folder. */
-  path: string;
-  /** Absolute path on disk. */
-  abs: string;
-  kind: "file" | "symlink" | "dir";
-  /** Regular files: any execute bit set (recorded as git does: regular or executable). */
-  executable: boolean;
+export type InputKind = "file" | "symlink" | "dir";
+
+/** What the walk saw of a file, and what a read saw after it when the file changed. */
+export interface FileStat {
   size: number;
   mtimeMs: number;
   ctimeMs: number;
   ino: number;
-  target?: string;
+}
+
+const KIND_CODE = { file: 0, symlink: 1, dir: 2 } as const;
+const KINDS: readonly InputKind[] = ["file", "symlink", "dir"];
+
+/**
+ * The files, symlinks and folders of a push, by position (0..count-1), folders before
+ * what they hold. Kept as columns, not one object per file: a million files take about
+ * 80 bytes each (the name, four numbers, the folder and a flag), not several hundred.
+ */
+export class InputList {
+  /** Last path components; a full path is its folder's path, '/', the name. */
+  private readonly names: string[] = [];
+  /** Full paths of folders only. */
+  private readonly folderPaths = new Map<number, string>();
+  /** Kind code, plus 4 when a regular file is executable. */
+  private flags = new Uint8Array(1024);
+  /** Size, mtime, ctime and inode of each entry, four numbers apiece. */
+  private stats = new Float64Array(4 * 1024);
+  /** Position of the folder holding each entry; -1: the pushed folder itself. */
+  private parents = new Int32Array(1024);
+  private readonly targets = new Map<number, string>();
+
+  /** `single`: the push is of one file, named `path` here and found at `root`. */
+  constructor(
+    readonly root: string,
+    private readonly single: boolean,
+  ) {}
+
+  get count(): number {
+    return this.names.length;
+  }
+
+  /** Adds an entry named `name` in folder `parent` (-1: the pushed folder); returns its position. */
+  add(name: string, parent: number, st: Stats, target?: string): number {
+    const kind: InputKind = st.isSymbolicLink() ? "symlink" : st.isDirectory() ? "dir" : "file";
+    const i = this.names.length;
+    if (i === this.parents.length) this.grow();
+    this.names.push(name);
+    if (kind === "dir") this.folderPaths.set(i, parent < 0 ? name : `${this.folderPaths.get(parent)!}/${name}`);
+    this.flags[i] = KIND_CODE[kind] | (kind === "file" && (st.mode & 0o111) !== 0 ? 4 : 0);
+    this.setStat(i, { size: kind === "file" ? st.size : 0, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino });
+    this.parents[i] = parent;
+    if (target !== undefined) this.targets.set(i, target);
+    return i;
+  }
+
+  private grow(): void {
+    const n = this.parents.length * 2;
+    const flags = new Uint8Array(n);
+    flags.set(this.flags);
+    this.flags = flags;
+    const stats = new Float64Array(4 * n);
+    stats.set(this.stats);
+    this.stats = stats;
+    const parents = new Int32Array(n);
+    parents.set(this.parents);
+    this.parents = parents;
+  }
+
+  /** '/'-separated, relative to the pushed folder. */
+  path(i: number): string {
+    const parent = this.parents[i]!;
+    return parent < 0 ? this.names[i]! : `${this.folderPaths.get(parent)!}/${this.names[i]!}`;
+  }
+
+  /** The last component of the path. */
+  name(i: number): string {
+    return this.names[i]!;
+  }
+
+  /** Absolute path on disk. */
+  abs(i: number): string {
+    return this.single ? this.root : `${this.root}${this.root.endsWith("/") ? "" : "/"}${this.path(i)}`;
+  }
+
+  kind(i: number): InputKind {
+    return KINDS[this.flags[i]! & 3]!;
+  }
+
+  /** Regular files: any execute bit set (recorded as git does: regular or executable). */
+  executable(i: number): boolean {
+    return (this.flags[i]! & 4) !== 0;
+  }
+
+  /** File bytes; 0 for folders and symlinks. */
+  size(i: number): number {
+    return this.stats[4 * i]!;
+  }
+
+  stat(i: number): FileStat {
+    const at = 4 * i;
+    return { size: this.stats[at]!, mtimeMs: this.stats[at + 1]!, ctimeMs: this.stats[at + 2]!, ino: this.stats[at + 3]! };
+  }
+
+  /** Record what a later look at the file saw. */
+  setStat(i: number, st: FileStat): void {
+    const at = 4 * i;
+    this.stats[at] = st.size;
+    this.stats[at + 1] = st.mtimeMs;
+    this.stats[at + 2] = st.ctimeMs;
+    this.stats[at + 3] = st.ino;
+  }
+
+  parent(i: number): number {
+    return this.parents[i]!;
+  }
+
+  /** Symlinks: the target as read. */
+  target(i: number): string | undefined {
+    return this.targets.get(i);
+  }
 }
 
 /**
@@ -31,36 +138,25 @@ export interface InputFile {
  * metadata call per file, and the thread-pool round trip of the async ones costs more
  * than the call itself.
  */
-export function walkInput(root: string): InputFile[] {
+export function walkInput(root: string): InputList {
   let st: Stats;
   try {
     st = statSync(root);
   } catch (e) {
     throw inputError(root, e);
   }
-  if (st.isFile()) return [inputOf(basename(root), root, st)];
+  if (st.isFile()) {
+    const one = new InputList(root, true);
+    one.add(basename(root), -1, st);
+    return one;
+  }
   if (!st.isDirectory()) throw new StrataError(`${root} is neither a file nor a folder`, "usage");
-  const out: InputFile[] = [];
-  walkFolder(root, "", out);
+  const out = new InputList(root, false);
+  walkFolder(root, "", -1, out);
   return out;
 }
 
-function inputOf(path: string, abs: string, st: Stats, target?: string): InputFile {
-  const kind = st.isSymbolicLink() ? "symlink" : st.isDirectory() ? "dir" : "file";
-  return {
-    path,
-    abs,
-    kind,
-    executable: kind === "file" && (st.mode & 0o111) !== 0,
-    size: kind === "file" ? st.size : 0,
-    mtimeMs: st.mtimeMs,
-    ctimeMs: st.ctimeMs,
-    ino: st.ino,
-    target,
-  };
-}
-
-function walkFolder(abs: string, rel: string, out: InputFile[]): void {
+function walkFolder(abs: string, rel: string, parent: number, out: InputList): void {
   let names: Dirent<Buffer>[];
   try {
     names = readdirSync(abs, { withFileTypes: true, encoding: "buffer" });
@@ -77,7 +173,6 @@ function walkFolder(abs: string, rel: string, out: InputFile[]): void {
     const name = d.name.toString("utf8");
     if (rel === "" && name === STATE_DIR) continue;
     const childAbs = join(abs, name);
-    const childRel = rel === "" ? name : `${rel}/${name}`;
     if (!d.isDirectory() && !d.isFile() && !d.isSymbolicLink())
       throw new StrataError(`${childAbs} is not a regular file, folder or symlink (sockets, pipes and devices cannot be pushed)`, "usage");
     let st: Stats;
@@ -87,10 +182,10 @@ function walkFolder(abs: string, rel: string, out: InputFile[]): void {
       throw inputError(childAbs, e);
     }
     if (d.isDirectory()) {
-      out.push(inputOf(childRel, childAbs, st));
-      walkFolder(childAbs, childRel, out);
+      const i = out.add(name, parent, st);
+      walkFolder(childAbs, rel === "" ? name : `${rel}/${name}`, i, out);
     } else {
-      out.push(inputOf(childRel, childAbs, st, st.isSymbolicLink() ? readlinkSync(childAbs) : undefined));
+      out.add(name, parent, st, st.isSymbolicLink() ? readlinkSync(childAbs) : undefined);
     }
   }
 }

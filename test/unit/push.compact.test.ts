@@ -1,0 +1,101 @@
+// The push's compact bookkeeping: the walk's columns, the trees built from them (the same
+// trees as buildTrees, on random folders).
+
+import { createHash } from "node:crypto";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import t from "tap";
+import { buildInputTrees, buildTrees, type PushedPath, symlinkHash } from "../../loader/push/tree.js";
+import { walkInput } from "../../loader/push/walk.js";
+import { Prng } from "../helpers/prng.js";
+
+const sha = (b: string) => createHash("sha256").update(b).digest();
+const NAMES = ["a", "b", "B", "é", "z.txt", "data.csv", "x y", "日本", "ab", "a-b", "\u{1F600}", "\uE000"];
+
+/** A random folder: nested folders (some empty, some equal), files (some executable), symlinks. */
+function randomFolder(dir: string, rng: Prng, depth: number): void {
+  const n = rng.int(0, 6);
+  for (let k = 0; k < n; k++) {
+    const name = NAMES[rng.int(0, NAMES.length - 1)]! + (rng.int(0, 2) === 0 ? "" : String(rng.int(0, 9)));
+    const p = join(dir, name);
+    try {
+      const r = rng.int(0, 9);
+      if (r < 2 && depth < 4) {
+        mkdirSync(p);
+        randomFolder(p, rng, depth + 1);
+      } else if (r < 3) symlinkSync(NAMES[rng.int(0, NAMES.length - 1)]!, p);
+      else {
+        writeFileSync(p, "x".repeat(rng.int(0, 3)));
+        if (rng.int(0, 3) === 0) chmodSync(p, 0o755);
+      }
+    } catch {
+      // the name was taken: skip it
+    }
+  }
+}
+
+t.test("trees from the walk's columns equal buildTrees' on random folders", async (t) => {
+  const base = mkdtempSync(join(tmpdir(), "strata-compact-"));
+  t.teardown(() => rmSync(base, { recursive: true, force: true }));
+  for (let seed = 1; seed <= 40; seed++) {
+    const root = join(base, String(seed));
+    mkdirSync(root);
+    const rng = new Prng(seed);
+    randomFolder(root, rng, 0);
+    if (seed % 5 === 0) {
+      // two equal folders: one tree
+      for (const d of ["same1", "same2"]) {
+        mkdirSync(join(root, d));
+        writeFileSync(join(root, d, "f"), "same");
+      }
+    }
+    const list = walkInput(root);
+    const hashOf = (i: number) => (list.kind(i) === "symlink" ? symlinkHash(list.target(i)!) : sha(`${list.size(i)}:${list.name(i)}`));
+    const records: PushedPath[] = [];
+    for (let i = 0; i < list.count; i++) {
+      const kind = list.kind(i);
+      const r: PushedPath = { path: list.path(i), kind, hash: hashOf(i), size: list.size(i) };
+      if (list.executable(i)) r.executable = true;
+      if (kind === "symlink") r.target = list.target(i);
+      records.push(r);
+    }
+    const want = buildTrees(records);
+    const got = buildInputTrees(list, hashOf);
+    t.ok(got.root.hash.equals(want.root.hash), `seed ${seed}: the same root`);
+    const norm = (trees: { hash: Buffer; fileCount: number; size: number; entries: unknown[] }[]) =>
+      trees.map((x) => ({
+        hash: x.hash.toString("hex"),
+        fileCount: x.fileCount,
+        size: x.size,
+        entries: (x.entries as { name: string }[])
+          .map((e) => JSON.stringify(e))
+          .sort()
+          .join("\n"),
+      }));
+    const byHash = (a: { hash: string }, b: { hash: string }) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0);
+    const gotTrees = got.trees.map((x) => ({ ...x, entries: x.entries() }));
+    t.same(norm(gotTrees).sort(byHash), norm(want.trees).sort(byHash), `seed ${seed}: the same trees`);
+    const stored = new Set<string>();
+    for (const tree of gotTrees) {
+      for (const e of tree.entries)
+        if (e.kind === "dir") t.ok(stored.has(e.hash.toString("hex")), `seed ${seed}: ${e.name}'s tree comes first`);
+      stored.add(tree.hash.toString("hex"));
+    }
+    t.ok(gotTrees.at(-1)!.hash.equals(got.root.hash), `seed ${seed}: the root is the last tree`);
+  }
+});
+
+t.test("a single file pushed under its own name", async (t) => {
+  const base = mkdtempSync(join(tmpdir(), "strata-compact-"));
+  t.teardown(() => rmSync(base, { recursive: true, force: true }));
+  const file = join(base, "one.bin");
+  writeFileSync(file, "abc");
+  const list = walkInput(file);
+  t.equal(list.count, 1);
+  t.equal(list.path(0), "one.bin");
+  t.equal(list.abs(0), file);
+  const got = buildInputTrees(list, () => sha("abc"));
+  const want = buildTrees([{ path: "one.bin", kind: "file", hash: sha("abc"), size: 3 }]);
+  t.ok(got.root.hash.equals(want.root.hash));
+});
