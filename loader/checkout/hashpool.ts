@@ -1,7 +1,7 @@
 // SHA-256 off the main thread. A checkout of large files hashes every byte twice (each
 // chunk as it is fetched, each file as it is assembled); done on the main thread that
 // leaves the writes waiting. A few worker threads hash copies of the bytes instead (a
-// copy costs a fraction of a hash, and the caller keeps its buffers), and each file's
+// copy, into reused slabs, costs a fraction of a hash, and the caller keeps its buffers), and each file's
 // running hash lives in one worker, which takes its updates in order. Small amounts are
 // hashed in place: a message costs more than hashing a few KiB.
 
@@ -14,17 +14,26 @@ export const OFFLOAD_BYTES = 256 * 1024;
 /** Bytes per message when many small buffers are sent together. */
 const MESSAGE_BYTES = 4 * 1024 * 1024;
 
+// Messages carry a slab: bytes to hash laid end to end (`lengths` cuts it), handed back
+// once hashed so the main thread reuses it instead of allocating (and faulting in) anew.
 const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
 const { createHash } = require("node:crypto");
 const running = new Map();
 parentPort.on("message", (m) => {
   if (m.kind === "hash") {
-    parentPort.postMessage({ job: m.job, hashes: m.buffers.map((b) => createHash("sha256").update(new Uint8Array(b)).digest("hex")) });
+    const hashes = [];
+    let at = 0;
+    for (const n of m.lengths) {
+      hashes.push(createHash("sha256").update(new Uint8Array(m.slab, at, n)).digest("hex"));
+      at += n;
+    }
+    parentPort.postMessage({ job: m.job, hashes, slab: m.slab }, [m.slab]);
   } else if (m.kind === "update") {
     let h = running.get(m.stream);
     if (h === undefined) running.set(m.stream, (h = createHash("sha256")));
-    h.update(new Uint8Array(m.buffer));
+    h.update(new Uint8Array(m.slab, 0, m.length));
+    parentPort.postMessage({ slab: m.slab }, [m.slab]);
   } else if (m.kind === "digest") {
     const h = running.get(m.stream) ?? createHash("sha256");
     running.delete(m.stream);
@@ -34,8 +43,38 @@ parentPort.on("message", (m) => {
 `;
 
 interface Reply {
-  job: number;
-  hashes: string[];
+  job?: number;
+  hashes?: string[];
+  slab?: ArrayBuffer;
+}
+
+/** Bytes per slab; a larger piece gets a slab of its own size, not reused. */
+const SLAB_BYTES = MESSAGE_BYTES;
+/** Slabs kept for reuse at most (memory held: this many times SLAB_BYTES). */
+const SLABS_KEPT = 16;
+
+/** Slabs back from the workers, ready for reuse. */
+const freeSlabs: ArrayBuffer[] = [];
+
+function takeSlab(bytes: number): ArrayBuffer {
+  if (bytes <= SLAB_BYTES) return freeSlabs.pop() ?? new ArrayBuffer(SLAB_BYTES);
+  return new ArrayBuffer(bytes);
+}
+
+function giveBack(slab: ArrayBuffer): void {
+  if (slab.byteLength === SLAB_BYTES && freeSlabs.length < SLABS_KEPT) freeSlabs.push(slab);
+}
+
+/** Copies `buffers` end to end into a slab (their total at most SLAB_BYTES, or one buffer). */
+function packed(buffers: readonly Buffer[], bytes: number): ArrayBuffer {
+  const slab = takeSlab(bytes);
+  const view = new Uint8Array(slab);
+  let at = 0;
+  for (const b of buffers) {
+    view.set(b, at);
+    at += b.length;
+  }
+  return slab;
 }
 
 /** A running SHA-256 whose digest is awaited. */
@@ -53,10 +92,12 @@ class HashWorker {
   constructor() {
     this.worker = new Worker(WORKER_SOURCE, { eval: true });
     this.worker.on("message", (r: Reply) => {
+      if (r.slab !== undefined) giveBack(r.slab);
+      if (r.job === undefined) return;
       const w = this.waiting.get(r.job);
       this.waiting.delete(r.job);
       if (this.waiting.size === 0) this.worker.unref();
-      w?.resolve(r.hashes);
+      w?.resolve(r.hashes ?? []);
     });
     const fail = (e: unknown): void => {
       this.failed ??= e;
@@ -67,10 +108,6 @@ class HashWorker {
     this.worker.on("exit", (code) => fail(new Error(`a hashing thread stopped (exit code ${code})`)));
     // After the listeners: adding a 'message' listener refs the worker again.
     this.worker.unref();
-  }
-
-  get load(): number {
-    return this.waiting.size;
   }
 
   /** Posts a message whose answer is awaited. */
@@ -89,13 +126,6 @@ class HashWorker {
   }
 }
 
-/** A copy of `data` in an ArrayBuffer of its own, to be moved to a worker. */
-function ownCopy(data: Buffer): ArrayBuffer {
-  const copy = new ArrayBuffer(data.length);
-  new Uint8Array(copy).set(data);
-  return copy;
-}
-
 export function sha256(data: Buffer): string {
   return createHash("sha256").update(data).digest("hex");
 }
@@ -104,16 +134,16 @@ export class HashPool {
   private workers: HashWorker[] | undefined;
   private jobs = 0;
   private streams = 0;
+  private turn = 0;
 
   constructor(private readonly size = Math.max(1, Math.min(4, availableParallelism()))) {}
 
-  /** The least busy worker (started on first use). */
+  /** The next worker in turn (started on first use): a running hash's updates are not answered, so no count of work in flight sees them. */
   private pick(): HashWorker {
     this.workers ??= Array.from({ length: this.size }, () => new HashWorker());
-    let best = this.workers[0]!;
-    for (const w of this.workers) if (w.load < best.load) best = w;
-    if (best.failed !== undefined) throw best.failed;
-    return best;
+    const w = this.workers[this.turn++ % this.workers.length]!;
+    if (w.failed !== undefined) throw w.failed;
+    return w;
   }
 
   /** Hex SHA-256 of each buffer, in order. */
@@ -123,14 +153,15 @@ export class HashPool {
     // Consecutive buffers in messages of about MESSAGE_BYTES, spread over the workers.
     const parts: Promise<string[]>[] = [];
     for (let i = 0; i < buffers.length; ) {
-      const copies: ArrayBuffer[] = [];
+      const group: Buffer[] = [];
       let bytes = 0;
-      while (i < buffers.length && (copies.length === 0 || bytes + buffers[i]!.length <= MESSAGE_BYTES)) {
+      while (i < buffers.length && (group.length === 0 || bytes + buffers[i]!.length <= MESSAGE_BYTES)) {
         bytes += buffers[i]!.length;
-        copies.push(ownCopy(buffers[i++]!));
+        group.push(buffers[i++]!);
       }
+      const slab = packed(group, bytes);
       const job = ++this.jobs;
-      parts.push(this.pick().ask({ kind: "hash", job, buffers: copies }, copies, job));
+      parts.push(this.pick().ask({ kind: "hash", job, slab, lengths: group.map((b) => b.length) }, [slab], job));
     }
     return (await Promise.all(parts)).flat();
   }
@@ -148,8 +179,12 @@ export class HashPool {
     const stream = ++this.streams;
     return {
       update: (data) => {
-        const copy = ownCopy(data);
-        worker.tell({ kind: "update", stream, buffer: copy }, [copy]);
+        // pieces of at most a slab each, so slabs are reused
+        for (let at = 0; at < data.length; at += SLAB_BYTES) {
+          const piece = data.subarray(at, at + SLAB_BYTES);
+          const slab = packed([piece], piece.length);
+          worker.tell({ kind: "update", stream, slab, length: piece.length }, [slab]);
+        }
       },
       digest: async () => {
         const job = ++this.jobs;
