@@ -1,4 +1,4 @@
-// SHA-256 off the main thread. A checkout of large files hashes every byte twice (each
+// SHA-256 off the main thread, where there are cores to spare (see hashPool below). A checkout of large files hashes every byte twice (each
 // chunk as it is fetched, each file as it is assembled); done on the main thread that
 // leaves the writes waiting. A few worker threads hash copies of the bytes instead (a
 // copy, into reused slabs, costs a fraction of a hash, and the caller keeps its buffers), and each file's
@@ -136,7 +136,8 @@ export class HashPool {
   private streams = 0;
   private turn = 0;
 
-  constructor(private readonly size = Math.max(1, Math.min(4, availableParallelism()))) {}
+  /** `size` threads; none: everything is hashed in place. */
+  constructor(private readonly size: number) {}
 
   /** The next worker in turn (started on first use): a running hash's updates are not answered, so no count of work in flight sees them. */
   private pick(): HashWorker {
@@ -149,7 +150,7 @@ export class HashPool {
   /** Hex SHA-256 of each buffer, in order. */
   async hashAll(buffers: readonly Buffer[]): Promise<string[]> {
     const total = buffers.reduce((n, b) => n + b.length, 0);
-    if (total < OFFLOAD_BYTES) return buffers.map(sha256);
+    if (total < OFFLOAD_BYTES || this.size === 0) return buffers.map(sha256);
     // Consecutive buffers in messages of about MESSAGE_BYTES, spread over the workers.
     const parts: Promise<string[]>[] = [];
     for (let i = 0; i < buffers.length; ) {
@@ -168,7 +169,7 @@ export class HashPool {
 
   /** A running hash of `size` bytes to come: in a worker when large, else in place. */
   running(size: number): RunningHash {
-    if (size < OFFLOAD_BYTES) {
+    if (size < OFFLOAD_BYTES || this.size === 0) {
       const h = createHash("sha256");
       return {
         update: (data) => h.update(data),
@@ -194,5 +195,11 @@ export class HashPool {
   }
 }
 
-/** The process's pool: its threads start on first use and never keep the process alive when idle. */
-export const hashPool = new HashPool();
+/**
+ * The process's pool: its threads start on first use and never keep the process alive
+ * when idle. Only with cores to spare: on two, the main thread and libuv's writers keep
+ * both busy, and measured checkouts took as long with threads as without, for about half
+ * again the CPU time (the copies, messages and collections).
+ */
+const cores = availableParallelism();
+export const hashPool = new HashPool(cores > 2 ? Math.min(4, cores - 1) : 0);

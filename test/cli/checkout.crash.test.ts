@@ -3,7 +3,7 @@
 // path ever shows bytes that are neither the old nor the new version's, and the next
 // checkout finishes the switch, leaving no temp file, with the right executable bits and
 // a state that status trusts. The files are many small ones written in parallel and large
-// ones hashed off the main thread.
+// ones of several chunks.
 
 import { chmodSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";

@@ -33,3 +33,12 @@ t.test("hashAll and running hashes match node:crypto in place", async (t) => {
   a.update(slices[2]!);
   t.same(await Promise.all([a.digest(), b.digest()]), [hex(Buffer.concat([slices[0]!, slices[2]!])), hex(slices[2]!)], "two at once");
 });
+
+t.test("a pool of no threads hashes in place", async (t) => {
+  const pool = new HashPool(0);
+  const big = [filled(OFFLOAD_BYTES * 2, 3), filled(10, 4)];
+  t.same(await pool.hashAll(big), big.map(hex));
+  const r = pool.running(OFFLOAD_BYTES * 2);
+  r.update(big[0]!);
+  t.equal(await r.digest(), hex(big[0]!));
+});
