@@ -7,6 +7,10 @@ import { fileURLToPath } from "node:url";
 // break the CLI's one-line errors.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
+// Checkout keeps dozens of file writes and renames in flight; libuv's default 4 threads
+// would run only 4 at once. Read when the pool first starts, so set before any file I/O.
+process.env.UV_THREADPOOL_SIZE ??= "16";
+
 const entry = new URL("../dist/loader/cli/main.js", import.meta.url);
 if (!existsSync(fileURLToPath(entry))) {
   process.stderr.write(`strata: not built yet: run npm run build in ${fileURLToPath(new URL("..", import.meta.url))}\n`);

@@ -14,6 +14,10 @@ export const FAULT_POINTS = [
   "push.before-commit",
   /** loader/store/file.ts: an object's temp file is written and fsynced, not yet renamed. */
   "file-store.before-rename",
+  /** loader/checkout/checkout.ts: every file is written to its temp name and verified; none renamed yet. */
+  "checkout.before-apply",
+  /** loader/checkout/apply.ts: one more written file has been renamed onto its path. */
+  "checkout.after-rename",
 ] as const;
 
 export type FaultPoint = (typeof FAULT_POINTS)[number];

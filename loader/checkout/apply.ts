@@ -7,6 +7,7 @@
 import { mkdir, rename, rm, rmdir, symlink, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { StrataError } from "../errors.js";
+import { faultPoint } from "../fault.js";
 import { parentOf } from "./listing.js";
 import { eachLimited } from "../parallel.js";
 import type { Plan } from "./plan.js";
@@ -52,6 +53,7 @@ export async function applyPlan(
     } else {
       await folders.ensure(parentOf(e.path));
       await rename(staged.get(e.path)!, abs);
+      faultPoint("checkout.after-rename");
       const st = await statPath(abs);
       if (st?.kind !== "file") throw new StrataError(`${e.path} vanished right after it was written`, "failure");
       records.set(e.path, fileRecord(e.hash, st));

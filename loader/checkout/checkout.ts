@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { StrataError } from "../errors.js";
+import { faultPoint } from "../fault.js";
 import { withLockFile } from "../lock.js";
 import type { Session } from "../session.js";
 import { version as findVersion, type VersionRef } from "../versions.js";
@@ -35,7 +36,7 @@ export interface CheckoutOptions {
   /** Local chunk cache folder; default: under the home for a remote store, none for a local one (undefined: none). */
   cacheDir?: string | undefined;
   onProgress?: ((p: CheckoutProgress) => void) | undefined;
-  /** Packs read and files written at once (default 8). */
+  /** Packs read at once (default 8); files are written and renamed FILES_PER_READ times as many at once. */
   concurrency?: number | undefined;
   /** Chunk bytes fetched per batch (default 32 MiB); memory use is about three batches. */
   batchBytes?: number | undefined;
@@ -79,6 +80,13 @@ export interface CheckoutResult {
 }
 
 const MiB = 1024 * 1024;
+
+/**
+ * Files written per pack read in flight: small-file writes wait on the file system (open,
+ * create, rename), not on the CPU, so many at once hide that wait (bin/strata.js gives
+ * libuv's pool the threads to run them).
+ */
+const FILES_PER_READ = 4;
 
 export async function checkout(session: Session, ref: VersionRef, dir: string, opts: CheckoutOptions = {}): Promise<CheckoutResult> {
   await session.checkStore();
@@ -196,7 +204,7 @@ async function write(
   try {
     for (const d of tempDirs) await folders.ensure(d);
     const staged = await stageFiles(session, fetcher, files, (p) => tempOf(p), {
-      concurrency,
+      concurrency: concurrency * FILES_PER_READ,
       batchBytes,
       retainBytes: 4 * batchBytes,
       onFile: (bytes) => {
@@ -206,13 +214,14 @@ async function write(
       },
     });
     progress.filesDone = 0;
+    faultPoint("checkout.before-apply");
     const applied = await applyPlan(
       root,
       plan,
       staged,
       (p) => tempOf(p, true),
       folders,
-      concurrency,
+      concurrency * FILES_PER_READ,
       () => {
         progress.filesDone++;
         report("apply");

@@ -3,13 +3,12 @@
 // Every chunk is verified against its SHA-256 whatever its source; the error names
 // the file and chunk, because that is what the person running checkout knows.
 
-import { createHash } from "node:crypto";
-
 import { decodeChunk, type StoredForm } from "../codec.js";
 import { StrataError } from "../errors.js";
 import { isStoreError, packKey, type ObjectStore } from "../store/index.js";
 import type { Session } from "../session.js";
 import type { ChunkCache } from "./cache.js";
+import { hashPool } from "./hashpool.js";
 import { eachLimited } from "../parallel.js";
 
 export interface ChunkNeed {
@@ -70,10 +69,9 @@ export class ChunkFetcher {
       else list.push(n);
     }
     await eachLimited([...byPack], this.concurrency, async ([pack, list]) => {
-      const data = await this.readPack(pack, list);
+      const data = await verifiedChunks(list, await this.readPack(pack, list), "the store");
       await eachLimited(list, 8, async (n, i) => {
-        const bytes = data[i];
-        if (bytes === undefined || sha256(bytes) !== n.hash) throw chunkMismatch(n, "the store");
+        const bytes = data[i]!;
         this.stats.chunksFetched++;
         this.stats.bytesFetched += bytes.length;
         out.set(n.hash, bytes);
@@ -171,6 +169,24 @@ export function locator(s: Session): Relocate {
   };
 }
 
-export function sha256(data: Buffer): string {
-  return createHash("sha256").update(data).digest("hex");
+/**
+ * The chunks' bytes as read from their packs and decoded, checked to be exactly what each chunk's
+ * hash names (hashed off the main thread when large); the one place where stored bytes
+ * become trusted chunk bytes.
+ */
+export async function verifiedChunks(
+  needs: readonly ChunkNeed[],
+  decoded: readonly (Buffer | undefined)[],
+  source: string,
+): Promise<Buffer[]> {
+  const raw = needs.map((n, i) => {
+    const b = decoded[i]; // undefined: the stored bytes did not decode to the chunk's size
+    if (b === undefined || b.length !== n.size) throw chunkMismatch(n, source);
+    return b;
+  });
+  const hashes = await hashPool.hashAll(raw);
+  needs.forEach((n, i) => {
+    if (hashes[i] !== n.hash) throw chunkMismatch(n, source);
+  });
+  return raw;
 }

@@ -6,12 +6,13 @@
 // reads; a big file spans several), and the next batch is fetched while the
 // current one is written. A chunk needed again by a later batch is kept in memory.
 
-import { createHash, type Hash } from "node:crypto";
+import { createHash } from "node:crypto";
 import { chmod, copyFile, type FileHandle, open, stat } from "node:fs/promises";
 
 import { StrataError } from "../errors.js";
 import type { Session } from "../session.js";
 import type { ChunkFetcher, ChunkNeed } from "./fetch.js";
+import { hashPool, type RunningHash } from "./hashpool.js";
 import { BLOB_BATCH, chunkLists, type ChunkRow, type Entry } from "./listing.js";
 import { eachLimited } from "../parallel.js";
 
@@ -31,6 +32,8 @@ interface Contents {
   size: number;
   paths: string[];
   executable: boolean[];
+  /** One chunk whose hash is the file's: verifying the chunk verified the file. */
+  oneChunk?: boolean;
 }
 
 interface Piece {
@@ -41,7 +44,8 @@ interface Piece {
 
 interface Writer {
   fh: FileHandle;
-  hash: Hash;
+  /** The file's running hash; none when its one chunk's hash is the file's. */
+  hash: RunningHash | undefined;
 }
 
 const EMPTY_HASH = createHash("sha256").digest("hex");
@@ -81,14 +85,14 @@ export async function stageFiles(
   const finish = async (blob: Contents, w: Writer): Promise<void> => {
     await w.fh.close();
     writers.delete(blob.hash);
-    const got = w.hash.digest("hex");
+    const got = w.hash === undefined ? blob.hash : await w.hash.digest();
     if (got !== blob.hash)
       throw new StrataError(
         `${blob.paths[0]} does not match its hash (its verified chunks assemble to ${got}, the version says ${blob.hash}; the database is damaged)`,
         "corrupt",
       );
     const first = staged.get(blob.paths[0]!)!;
-    const firstMode = (await stat(first)).mode & 0o777;
+    const firstMode = blob.paths.length > 1 ? (await stat(first)).mode & 0o777 : 0;
     for (let i = 1; i < blob.paths.length; i++) {
       const copy = tmpOf(blob.paths[i]!);
       await copyFile(first, copy, 1); // COPYFILE_EXCL: never onto something there
@@ -111,11 +115,11 @@ export async function stageFiles(
       const blob = run[0]!.blob;
       let w = writers.get(blob.hash);
       if (w === undefined) {
-        w = { fh: await create(blob), hash: createHash("sha256") };
+        w = { fh: await create(blob), hash: blob.oneChunk ? undefined : hashPool.running(blob.size) };
         writers.set(blob.hash, w);
       }
       const buffers = run.map((p) => data.get(p.chunk.hash)!);
-      for (const b of buffers) w.hash.update(b);
+      if (w.hash !== undefined) for (const b of buffers) w.hash.update(b);
       await writeAll(w.fh, buffers);
       if (run[run.length - 1]!.last) await finish(blob, w);
     });
@@ -126,7 +130,7 @@ export async function stageFiles(
     for (const b of all.filter((b) => b.size === 0)) {
       if (b.hash !== EMPTY_HASH)
         throw new StrataError(`${b.paths[0]} is empty but its recorded hash is ${b.hash}; the database is damaged`, "corrupt");
-      const w: Writer = { fh: await create(b), hash: createHash("sha256") };
+      const w: Writer = { fh: await create(b), hash: hashPool.running(0) };
       writers.set(b.hash, w);
       await finish(b, w);
     }
@@ -152,6 +156,8 @@ function cutBatches(blobs: readonly Contents[], lists: ReadonlyMap<string, Chunk
   let bytes = 0;
   for (const blob of blobs) {
     const chunks = lists.get(blob.hash)!;
+    // fetch.ts verifies every chunk against its hash before it is written
+    blob.oneChunk = chunks.length === 1 && chunks[0]!.hash === blob.hash && chunks[0]!.size === blob.size;
     chunks.forEach((chunk, i) => {
       current.push({ blob, chunk, last: i === chunks.length - 1 });
       bytes += chunk.size;
