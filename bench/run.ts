@@ -825,7 +825,7 @@ async function rowStartup(ctx: Ctx, st: StrataTarget): Promise<Row> {
   );
   if (npxCost !== null)
     row.notes.push(
-      `npx adds ${npxCost.toFixed(2)} s (target: within 0.3 s): npm starts, installs the project's own command into its npx cache as a link, and reads that tree, node_modules included, on every call; with bin/ on PATH (README) \`strata\` costs what node bin/strata.js does`,
+      `npx adds ${npxCost.toFixed(2)} s (target: within 0.3 s): npm's own start and a shell (npx finds the command in node_modules/.bin, linked there by npm ci from bin/package.json); with bin/ on PATH (README) \`strata\` costs what node bin/strata.js does`,
     );
   row.notes.push("restic is one static Go binary; strata starts Node and loads its modules (and for log connects and checks the schema)");
   return row;
