@@ -69,6 +69,9 @@ import {
 } from "./lib/strata.js";
 
 const quick = process.env.BENCH_QUICK === "1";
+/** BENCH_ROWS=6,10 runs only what those rows need (rows 1, 3, 5, 7, 8 and 9 share one tree) and prints only them. */
+const only = process.env.BENCH_ROWS ? new Set(process.env.BENCH_ROWS.split(",").map(Number)) : null;
+const wants = (...ids: number[]): boolean => only === null || ids.some((id) => only.has(id));
 const envInt = (name: string, dflt: number): number => {
   const v = process.env[name];
   if (v === undefined || v === "") return dflt;
@@ -1122,18 +1125,17 @@ export async function main(): Promise<void> {
       strataRss,
       metaBaseline: await cluster.metadataBytes(baselineDb),
     };
-    rows.push(await rowBig(ctx));
-    const tr = await rowsTree(ctx);
-    const many = await rowManyFiles(ctx);
-    const series = await rowsSeries(ctx);
-    switchRatio = series.switchRatio;
-    const small = await rowSmall(ctx);
-    const million = await rowMillion(ctx);
-
+    if (wants(2)) rows.push(await rowBig(ctx));
+    const tr = wants(1, 3, 5, 7, 8, 9) ? await rowsTree(ctx) : undefined;
+    const many = wants(3) ? await rowManyFiles(ctx) : [];
+    const series = wants(4, 5) ? await rowsSeries(ctx) : undefined;
+    switchRatio = series?.switchRatio ?? null;
+    if (wants(6)) rows.push(await rowSmall(ctx));
+    if (wants(10)) rows.push(await rowMillion(ctx));
     const row3: Row = {
       id: 3,
       title: "Re-push: unchanged (strata's local index skips unread files), then with 1% of the files changed",
-      lines: [...tr.row3a, ...many],
+      lines: [...(tr?.row3a ?? []), ...many],
       ratios: [],
       notes: [
         "rate column: s/GiB of the whole tree (lower is better); first backups in MB/s",
@@ -1170,21 +1172,27 @@ export async function main(): Promise<void> {
         meaning: ">1: strata faster",
       },
     );
-    const row5 = tr.row5a;
-    row5.lines.push(...series.row5b);
-    row5.ratios.push({
-      name: "full/switch",
-      value: switchRatio,
-      meaning: "time of a full checkout of v10 / time of switching v9 -> v10 (>= 10 passes)",
-    });
-    const floor = tr.row8.lines.find((l) => l.op.startsWith("log (node"))?.seconds;
-    const sw = row5.lines.find((l) => l.op.startsWith("switch"))?.seconds;
-    if (floor != null && sw != null) {
-      row5.notes.push(
-        `every strata command pays a fixed ~${floor.toFixed(2)} s (Node start, module load, connect, schema check: \`strata log\` in row 8); the whole switch took ${sw.toFixed(2)} s`,
-      );
+    if (tr || series) {
+      const row5: Row = tr?.row5a ?? { id: 5, title: "Checkout (the series only)", lines: [], ratios: [], notes: [] };
+      row5.lines.push(...(series?.row5b ?? []));
+      row5.ratios.push({
+        name: "full/switch",
+        value: switchRatio,
+        meaning: "time of a full checkout of v10 / time of switching v9 -> v10 (>= 10 passes)",
+      });
+      const floor = tr?.row8.lines.find((l) => l.op.startsWith("log (node"))?.seconds;
+      const sw = row5.lines.find((l) => l.op.startsWith("switch"))?.seconds;
+      if (floor != null && sw != null) {
+        row5.notes.push(
+          `every strata command pays a fixed ~${floor.toFixed(2)} s (Node start, module load, connect, schema check: \`strata log\` in row 8); the whole switch took ${sw.toFixed(2)} s`,
+        );
+      }
+      rows.push(row5);
     }
-    rows.push(tr.row1, row3, series.row4, row5, small, tr.row7, tr.row8, tr.row9, million);
+    if (row3.lines.length > 0) rows.push(row3);
+    if (tr) rows.push(tr.row1, tr.row7, tr.row8, tr.row9);
+    if (series) rows.push(series.row4);
+    if (only) rows.splice(0, rows.length, ...rows.filter((r) => only.has(r.id)));
   } catch (e) {
     console.log(`bench failed: ${(e as Error).stack ?? String(e)}`);
     process.exitCode = 1;
@@ -1204,7 +1212,7 @@ export async function main(): Promise<void> {
 
   const resultsDir = fileURLToPath(new URL("./results/", import.meta.url));
   await mkdir(resultsDir, { recursive: true });
-  const file = join(resultsDir, quick ? "latest-quick.json" : "latest.json");
+  const file = join(resultsDir, only ? "latest-rows.json" : quick ? "latest-quick.json" : "latest.json");
   const json = {
     date: new Date().toISOString(),
     runSeconds,
