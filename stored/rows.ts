@@ -45,7 +45,8 @@ export function recordTabularRows(
   if (format === "jsonl" && header !== undefined) return raise("invalidArgument", "a jsonl file has no header");
   if (rowHashes === undefined) return raise("invalidArgument", "row hashes must not be null");
   const shape = queryOne<{ ndims: number | undefined; has_null: boolean }>(
-    "select array_ndims($1) as ndims, exists (select 1 from unnest($1) x where x is null) as has_null",
+    // array_position finds a null without unnesting; it refuses arrays of more dimensions
+    "select array_ndims($1) as ndims, array_ndims($1) = 1 and array_position($1, null) is not null as has_null",
     ["bigint[]"],
     rowHashes,
   )!;

@@ -13,6 +13,11 @@
 // with object keys sorted and every number in one exact form (1.50, 1.5 and 15e-1 are
 // one number; 12345678901234567890 keeps every digit); a line that is not JSON is its
 // bytes. A UTF-8 byte order mark opens no row.
+//
+// Every row of a file is canonicalised and hashed, so speed matters: csvFields is the
+// readable definition of a CSV row's fields and canonicalCsvRow does the same in one
+// pass; the lossless JSON parser is the definition for JSON and the engine's JSON.parse
+// takes the rows where both must agree (tests compare the two on random rows).
 
 import { isLosslessNumber, parse as parseJson } from "lossless-json";
 
@@ -164,31 +169,204 @@ export function csvFields(row: Uint8Array): Buffer[] {
   return fields;
 }
 
-const NEEDS_QUOTES = /[",\n]/;
+/** Scratch for canonical CSV rows: a field's bytes, then the row written out. */
+let fieldBytes = Buffer.allocUnsafe(4096);
+let rowOut = Buffer.allocUnsafe(3 * 4096 + 2);
 
-/** A CSV row's canonical form: its fields, quoted only where a comma, quote or LF needs it. */
+/**
+ * A CSV row's canonical form: its fields (as csvFields reads them), quoted only where a
+ * comma, quote or LF needs it. One pass over the bytes, no field objects: a row with
+ * quotes is the common case of text columns. The result may be a view of scratch
+ * memory, valid until the next call.
+ */
 export function canonicalCsvRow(row: Uint8Array): Uint8Array {
   if (!row.includes(QUOTE)) return row;
-  return Buffer.from(
-    csvFields(row)
-      .map((f) => {
-        const s = f.toString("latin1"); // byte-preserving: quoting looks at ASCII only
-        return NEEDS_QUOTES.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-      })
-      .join(","),
-    "latin1",
-  );
+  const n = row.length;
+  if (fieldBytes.length < n) fieldBytes = Buffer.allocUnsafe(2 * n);
+  if (rowOut.length < 3 * n + 2) rowOut = Buffer.allocUnsafe(6 * n + 2); // each byte a doubled quote, plus two quotes
+  const field = fieldBytes;
+  const out = rowOut;
+  let o = 0;
+  let i = 0;
+  for (;;) {
+    let len = 0;
+    let special = false; // holds a comma, quote or LF: written quoted
+    if (i < n && row[i] === QUOTE) {
+      for (i++; i < n; ) {
+        const c = row[i++]!;
+        if (c === QUOTE) {
+          if (i < n && row[i] === QUOTE) i++;
+          else break; // the closing quote; what follows up to a comma is data
+        }
+        if (c === QUOTE || c === COMMA || c === LF) special = true;
+        field[len++] = c;
+      }
+    }
+    while (i < n && row[i] !== COMMA) {
+      const c = row[i++]!;
+      if (c === QUOTE || c === LF) special = true;
+      field[len++] = c;
+    }
+    if (special) {
+      out[o++] = QUOTE;
+      for (let k = 0; k < len; k++) {
+        const c = field[k]!;
+        if (c === QUOTE) out[o++] = QUOTE;
+        out[o++] = c;
+      }
+      out[o++] = QUOTE;
+    } else for (let k = 0; k < len; k++) out[o++] = field[k]!;
+    if (i >= n) break;
+    out[o++] = COMMA;
+    i++; // the comma
+  }
+  return out.subarray(0, o);
 }
 
-/** A JSON Lines row's canonical form: keys sorted, numbers exact and in one form; a line that is not JSON is itself. */
-export function canonicalJsonRow(row: Uint8Array): Uint8Array {
+/**
+ * A JSON Lines row's canonical form (bytes, or a string meaning its UTF-8): keys sorted,
+ * numbers exact and in one form; a line that is not JSON is itself. Rows whose numbers a double holds exactly and whose keys
+ * are distinct (nearly all) take the engine's JSON.parse; the rest the lossless parser.
+ */
+export function canonicalJsonRow(row: Uint8Array): Uint8Array | string {
+  const text = Buffer.from(row.buffer, row.byteOffset, row.byteLength).toString("utf8");
+  const keys = keysIfPlain(text);
+  if (keys >= 0) {
+    try {
+      const seen = { keys: 0 };
+      const out = canonicalPlain(JSON.parse(text), seen);
+      if (seen.keys === keys) return out;
+    } catch {
+      // not JSON, or a key the plain path does not take: the lossless parser decides
+    }
+  }
+  return canonicalJsonRowLossless(row);
+}
+
+/** canonicalJsonRow by the lossless parser alone: the definition the fast path must match. */
+export function canonicalJsonRowLossless(row: Uint8Array): Uint8Array | string {
   let value: unknown;
   try {
     value = parseJson(Buffer.from(row.buffer, row.byteOffset, row.byteLength).toString("utf8"));
   } catch {
     return row;
   }
-  return Buffer.from(canonicalJson(value), "utf8");
+  return canonicalJson(value);
+}
+
+/**
+ * How many object keys `text` has (a string followed by a colon), or -1 when one of its
+ * numbers may not survive a double: a decimal exponent beyond +-290, or more than 15
+ * significant digits unless the double prints back as the same number. Up to 15 digits
+ * a double gives back the same decimal value, so canonicalNumber(String(value)) is
+ * canonicalNumber(text).
+ */
+function keysIfPlain(text: string): number {
+  const n = text.length;
+  let keys = 0;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      let j = text.indexOf('"', i + 1);
+      while (j !== -1 && escaped(text, j)) j = text.indexOf('"', j + 1);
+      if (j === -1) return -1;
+      i = j + 1;
+      while (i < n && isJsonSpace(text.charCodeAt(i))) i++;
+      if (text.charCodeAt(i) === 58) keys++; // ':'
+      continue;
+    }
+    if (c === 45 || (c >= 48 && c <= 57)) {
+      const start = i;
+      if (c === 45) i++;
+      let first = -1; // position among the mantissa's digits of the first and last non-zero
+      let last = -1;
+      let digits = 0;
+      let intDigits = -1;
+      for (; i < n; i++) {
+        const d = text.charCodeAt(i);
+        if (d >= 48 && d <= 57) {
+          if (d !== 48) {
+            if (first < 0) first = digits;
+            last = digits;
+          }
+          digits++;
+        } else if (d === 46 && intDigits < 0) intDigits = digits;
+        else break;
+      }
+      if (intDigits < 0) intDigits = digits;
+      let exp = 0;
+      const e = text.charCodeAt(i);
+      if (e === 101 || e === 69) {
+        i++;
+        let sign = 1;
+        const s = text.charCodeAt(i);
+        if (s === 45 || s === 43) {
+          if (s === 45) sign = -1;
+          i++;
+        }
+        for (; i < n; i++) {
+          const d = text.charCodeAt(i);
+          if (d < 48 || d > 57) break;
+          exp = exp * 10 + d - 48;
+          if (exp > 1000) return -1;
+        }
+        exp *= sign;
+      }
+      if (first >= 0 && Math.abs(exp + intDigits - first - 1) > 290) return -1;
+      if (first >= 0 && last - first >= 15) {
+        // 16 or 17 digits: exact when it is the shortest form of its double, as printed
+        // by JavaScript, Python and most writers of floats
+        const token = text.slice(start, i);
+        const back = String(Number(token));
+        if (back !== token && canonicalNumber(back) !== canonicalNumber(token)) return -1;
+      }
+      continue;
+    }
+    i++;
+  }
+  return keys;
+}
+
+/** Whether the character at `at` follows an odd number of backslashes. */
+function escaped(text: string, at: number): boolean {
+  let k = at - 1;
+  while (k >= 0 && text.charCodeAt(k) === 92) k--;
+  return (at - k) % 2 === 0;
+}
+
+function isJsonSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13;
+}
+
+/** canonicalJson of a JSON.parse value (numbers are doubles here); counts the keys it meets. */
+function canonicalPlain(v: unknown, seen: { keys: number }): string {
+  if (typeof v === "number") return canonicalDouble(v);
+  if (v === null || typeof v !== "object") return JSON.stringify(v);
+  let out: string;
+  if (Array.isArray(v)) {
+    out = "[";
+    for (let i = 0; i < v.length; i++) out += (i > 0 ? "," : "") + canonicalPlain(v[i], seen);
+    return `${out}]`;
+  }
+  const keys = Object.keys(v).sort();
+  seen.keys += keys.length;
+  out = "{";
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    // the lossless parser sets an object's prototype for this key: let it decide
+    if (k === "__proto__") throw new Error("__proto__ key");
+    out += `${i > 0 ? "," : ""}${JSON.stringify(k)}:${canonicalPlain((v as Record<string, unknown>)[k], seen)}`;
+  }
+  return `${out}}`;
+}
+
+/** canonicalNumber(String(v)) without parsing text: the shortest digits that give v back, in d.ddde<n> form. */
+function canonicalDouble(v: number): string {
+  if (v === 0) return "0";
+  const e = v.toExponential(); // shortest round-trip digits, as String(v) has them
+  const at = e.indexOf("e");
+  return e.charCodeAt(at + 1) === 43 ? `${e.slice(0, at + 1)}${e.slice(at + 2)}` : e; // drop the exponent's "+"
 }
 
 function canonicalJson(v: unknown): string {

@@ -46,7 +46,7 @@ export function tabularFormatOf(name: string): TabularFormat | undefined {
   return undefined;
 }
 
-const hashHex: (data: Uint8Array) => string =
+const hashHex: (data: Uint8Array | string) => string =
   typeof crypto.hash === "function" ? (d) => crypto.hash("sha256", d, "hex") : (d) => crypto.createHash("sha256").update(d).digest("hex");
 
 /** The hash of one row: the first 8 bytes of the SHA-256 of its canonical form, signed big-endian. */
@@ -140,11 +140,24 @@ export async function rowTexts(source: Source, name: string, rowNumbers: Iterabl
   return out;
 }
 
-/** The hashes as a PostgreSQL array literal ('{1,-2,...}'), for a bigint[] parameter. */
-export function pgBigintArray(hashes: BigInt64Array): string {
-  const parts = new Array<string>(hashes.length);
-  for (let i = 0; i < hashes.length; i++) parts[i] = hashes[i]!.toString();
-  return `{${parts.join(",")}}`;
+/**
+ * The hashes as a bigint[] in PostgreSQL's binary array format, for a bigint[] parameter:
+ * node-postgres sends a Buffer as a binary value, which the server reads with array_recv.
+ * 12 bytes a row and no decimal text to write or parse (a file can have millions of rows).
+ */
+export function pgBigintArrayBinary(hashes: BigInt64Array): Buffer {
+  const n = hashes.length;
+  const out = Buffer.allocUnsafe(20 + 12 * n);
+  out.writeInt32BE(1, 0); // dimensions
+  out.writeInt32BE(0, 4); // no nulls
+  out.writeInt32BE(20, 8); // element type: int8's oid
+  out.writeInt32BE(n, 12); // length of the dimension
+  out.writeInt32BE(1, 16); // its lower bound
+  for (let i = 0, at = 20; i < n; i++, at += 12) {
+    out.writeInt32BE(8, at);
+    out.writeBigInt64BE(hashes[i]!, at + 4);
+  }
+  return out;
 }
 
 /** Record a file's row hashes under ROW_HASHING (idempotent); `blob` is its 32-byte content hash. Returns the row count. */
@@ -153,7 +166,7 @@ export async function recordRows(session: Session, blob: Buffer, rows: RowHashes
     blob,
     rows.format,
     rows.header,
-    pgBigintArray(rows.hashes),
+    pgBigintArrayBinary(rows.hashes),
     ROW_HASHING,
   ]);
   return Number(r[0]!.n);

@@ -4,7 +4,7 @@
 import t from "tap";
 import type pg from "pg";
 import { Sqlstate } from "../../stored/errors.js";
-import { hashRows, recordRows, rowHash, rowTexts } from "../../loader/tabular/rows.js";
+import { hashRows, pgBigintArrayBinary, recordRows, rowHash, rowTexts } from "../../loader/tabular/rows.js";
 import { sqlstateOf } from "../helpers/db.js";
 import { commitFiles, type Files, type VersionsDb, versionsDb } from "../helpers/versions.js";
 
@@ -198,6 +198,14 @@ t.test("record_tabular_rows validates and is idempotent", async (t) => {
   // bigint comes back as a JS number: the loader (loaded by the versions fixture) parses int8 so
   t.equal((await rec(blob, "csv", "h", "{1,-2}")).rows[0].n, 2);
   t.equal((await rec(blob, "csv", "h", "{1,-2}")).rows[0].n, 2, "again: the same, no error");
+  t.equal(
+    (await rec(blob, "csv", "h", pgBigintArrayBinary(new BigInt64Array([1n, -2n])))).rows[0].n,
+    2,
+    "the same hashes in binary array format (as the loader sends them) are the same rows",
+  );
+  const wide = new BigInt64Array([-9223372036854775808n, 9223372036854775807n, 0n]);
+  const back = await db.query("select $1::bigint[]::text as t", [pgBigintArrayBinary(wide)]);
+  t.equal(back.rows[0].t, "{-9223372036854775808,9223372036854775807,0}", "binary bigint[] reads back exactly");
   t.equal(await sqlstateOf(() => rec(blob, "csv", "h", "{1,3}")), Sqlstate.invalidArgument, "different rows for the same contents");
   t.equal(await sqlstateOf(() => rec(blob, "tsv", "h", "{1}")), Sqlstate.invalidArgument, "unknown format");
   t.equal(await sqlstateOf(() => rec(blob, "csv", null, "{1}")), Sqlstate.invalidArgument, "csv without header");

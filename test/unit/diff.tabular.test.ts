@@ -2,7 +2,7 @@
 
 import t from "tap";
 import { createHash } from "node:crypto";
-import { hashRows, pgBigintArray, rowHash, rowTexts, tabularFormatOf } from "../../loader/tabular/rows.js";
+import { hashRows, pgBigintArrayBinary, rowHash, rowTexts, tabularFormatOf } from "../../loader/tabular/rows.js";
 
 const expectHash = (row: string | Buffer) => createHash("sha256").update(row).digest().readBigInt64BE(0);
 
@@ -29,11 +29,18 @@ t.test("row hashes: first 8 bytes of SHA-256, signed", async (t) => {
   for (const s of ["", "a", "1,2,3", "héllo", "x".repeat(1000)]) t.equal(rowHash(Buffer.from(s), "csv"), expectHash(s), JSON.stringify(s));
   const negative = ["a", "b", "c", "d", "e"].map((s) => rowHash(Buffer.from(s), "csv")).some((h) => h < 0n);
   t.ok(negative, "values above 2^63 come out negative, as bigint");
-  t.equal(
-    pgBigintArray(new BigInt64Array([1n, -9223372036854775808n, 9223372036854775807n])),
-    "{1,-9223372036854775808,9223372036854775807}",
+  const values = [1n, -9223372036854775808n, 9223372036854775807n];
+  const bin = pgBigintArrayBinary(new BigInt64Array(values));
+  t.same(
+    [0, 4, 8, 12, 16].map((at) => bin.readInt32BE(at)),
+    [1, 0, 20, 3, 1],
+    "one dimension, no nulls, int8, 3 elements from 1",
   );
-  t.equal(pgBigintArray(new BigInt64Array(0)), "{}");
+  t.same(
+    values.map((_, i) => [bin.readInt32BE(20 + 12 * i), bin.readBigInt64BE(24 + 12 * i)]),
+    values.map((v) => [8, v]),
+  );
+  t.equal(pgBigintArrayBinary(new BigInt64Array(0)).length, 20, "no rows: the header alone");
 });
 
 t.test("where rows end", async (t) => {

@@ -4,7 +4,15 @@
 
 import { execFileSync } from "node:child_process";
 import t from "tap";
-import { canonicalCsvRow, canonicalJsonRow, canonicalNumber, csvFields, RowSplitter } from "../../loader/tabular/records.js";
+import {
+  canonicalCsvRow,
+  canonicalJsonRow,
+  canonicalJsonRowLossless,
+  canonicalNumber,
+  csvFields,
+  RowSplitter,
+} from "../../loader/tabular/records.js";
+import { Prng } from "../helpers/prng.js";
 import { hashRows } from "../../loader/tabular/rows.js";
 
 function rows(text: string | Buffer, csv = true, cut = 0): string[] {
@@ -105,4 +113,73 @@ t.test("CSV fields agree with Python's csv module", { skip: hasPython ? false : 
   t.equal(ours.length, expected.length, "the same rows");
   const differ = expected.filter((r, i) => JSON.stringify(ours[i]) !== JSON.stringify(r));
   t.same(differ, [], "the same fields in every row");
+});
+
+t.test("the one-pass CSV canonical form is the fields written back (csvFields), on random rows", async (t) => {
+  const rand = new Prng(23);
+  const NEEDS_QUOTES = /[",\n]/;
+  // a row without quotes is its own form (it can hold no LF: a LF outside quotes ends a row)
+  const reference = (row: string) =>
+    !row.includes('"')
+      ? row
+      : fields(row)
+          .map((f) => (NEEDS_QUOTES.test(f) ? `"${f.replaceAll('"', '""')}"` : f))
+          .join(",");
+  const alphabet = ['"', '"', '"', ",", ",", "a", "b", " ", "\n", "é", "\r", "x"];
+  const differ: string[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const row = Array.from({ length: rand.int(0, 16) }, () => alphabet[rand.int(0, alphabet.length - 1)]).join("");
+    if (canon(row) !== reference(row)) differ.push(row);
+  }
+  t.same(differ, [], "no row where the two differ");
+});
+
+t.test("JSON rows: the JSON.parse path gives what the lossless parser gives, or leaves the row to it", async (t) => {
+  const rand = new Prng(29);
+  const pick = <T>(xs: T[]): T => xs[rand.int(0, xs.length - 1)]!;
+  const numbers = [
+    "0",
+    "-0",
+    "1",
+    "1.50",
+    "15e-1",
+    "1E2",
+    "0.1",
+    "0.30000000000000004",
+    "1.3700000000000001",
+    "0.10000000000000001",
+    "12345678901234567890",
+    "9007199254740993",
+    "123456789012345",
+    "1e400",
+    "-1e-400",
+    "1e-300",
+    "2.5e+300",
+    "4.9e-324",
+    "1234567.1234567",
+    "100000000000000000000000",
+    "3.14159265358979",
+    "-7.0e-5",
+  ];
+  const strings = ['"a"', '"\\u0041"', '"\\"q\\""', '"é"', '"\\\\"', '"x\\/y"', '"\\ud800"', '""'];
+  const value = (depth: number): string => {
+    const k = rand.int(0, depth > 2 ? 3 : 5);
+    if (k === 0) return pick(numbers);
+    if (k === 1) return pick(strings);
+    if (k === 2) return pick(["true", "false", "null"]);
+    if (k === 3) return pick(numbers);
+    if (k === 4) return `[${Array.from({ length: rand.int(0, 3) }, () => value(depth + 1)).join(pick([",", " , "]))}]`;
+    const keys = ['"a"', '"b"', '"a"', '"__proto__"', '"\\u005f_proto__"', '"1"', '"10"', '"\\u0061"'];
+    return `{${Array.from({ length: rand.int(0, 4) }, () => `${pick(keys)}${pick([":", " : "])}${value(depth + 1)}`).join(",")}}`;
+  };
+  const rows: string[] = [];
+  for (let i = 0; i < 4000; i++) {
+    let row = value(0);
+    if (rand.int(0, 9) === 0) row = row.slice(0, rand.int(0, row.length)); // cut short: mostly not JSON
+    rows.push(row);
+  }
+  const text = (b: Uint8Array | string) => (typeof b === "string" ? b : Buffer.from(b).toString("utf8"));
+  const differ = rows.filter((r) => text(canonicalJsonRow(Buffer.from(r))) !== text(canonicalJsonRowLossless(Buffer.from(r))));
+  t.same(differ, [], "no row where the two differ");
+  t.ok(rows.filter((r) => r.includes('"a"') && r.startsWith("{")).length > 100, "the rows exercise objects");
 });
