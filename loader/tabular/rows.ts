@@ -16,6 +16,7 @@
 // input chunks.
 
 import crypto from "node:crypto";
+import { createReadStream } from "node:fs";
 import os from "node:os";
 import type { Session } from "../session.js";
 import { canonicalCsvRow, canonicalJsonRow, RowSplitter } from "./records.js";
@@ -117,6 +118,23 @@ export async function hashRows(source: Source, name: string): Promise<RowHashes 
   );
   if (format === "csv" && !header) return undefined;
   return { format, header, rowCount: list.length, hashes: list.done() };
+}
+
+/** The row hashes of the file at `abs` (named `name`), and the SHA-256 of the bytes they were read from. */
+export async function fileRows(abs: string, name: string): Promise<{ rows: RowHashes | undefined; digest: Buffer }> {
+  const digest = crypto.createHash("sha256");
+  const rows = await hashRows(
+    tee(createReadStream(abs, { highWaterMark: 1 << 20 }), (b) => digest.update(b)),
+    name,
+  );
+  return { rows, digest: digest.digest() };
+}
+
+async function* tee(source: AsyncIterable<Buffer>, also: (b: Buffer) => void): AsyncGenerator<Buffer> {
+  for await (const b of source) {
+    also(b);
+    yield b;
+  }
 }
 
 /**
