@@ -43,22 +43,16 @@ async function adminQuery(url: string, sql: string): Promise<void> {
   }
 }
 
-/**
- * A new database holding the current schema and stored logic. It is not dropped: the
- * cluster and its folder go when the run (or the file run alone) ends, and DROP DATABASE
- * waits for a checkpoint, which writes out what every other test has changed (the suite
- * made about 130 of them). `t` ends its connections.
- */
+/** A new database holding the current schema and stored logic, dropped when `t` ends. */
 export async function freshDatabase(t: TestLike, opts: { template?: string } = {}): Promise<string> {
   const admin = await sharedAdminUrl();
   const name = `t_${process.pid}_${++counter}`;
   await adminQuery(admin, `create database ${name} template ${opts.template ?? TEMPLATE_DB}`);
-  // what `t` left connected (a crashed push, a test that failed before closing) goes now
-  t.teardown(() => adminQuery(admin, `select pg_terminate_backend(pid) from pg_stat_activity where datname = '${name}'`));
+  t.teardown(() => adminQuery(admin, `drop database if exists ${name} with (force)`));
   return withDatabase(admin, name);
 }
 
-/** An empty database (no schema), for migration tests. */
+/** An empty database (no schema), dropped when `t` ends: for migration tests. */
 export async function emptyDatabase(t: TestLike): Promise<string> {
   return freshDatabase(t, { template: "template0" });
 }
