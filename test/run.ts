@@ -10,13 +10,15 @@
 // (the cluster tests do) in STRATA_TEST_SERVICE_LOG, summed up at the end.
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { migrate } from "../loader/db/migrate.js";
+import { projectRoot } from "../loader/paths.js";
 import { TEMPLATE_DB, withDatabase } from "./helpers/env.js";
 import { type S3ServerInfo, startS3Server } from "./helpers/s3server.js";
+import { livePostmaster } from "../loader/cluster/state.js";
 import { createThrowawayCluster, type ThrowawayCluster } from "./helpers/throwaway-cluster.js";
 
 const TAP = fileURLToPath(new URL("../node_modules/tap/dist/esm/run.mjs", import.meta.url));
@@ -38,7 +40,10 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const)
   });
 
 try {
-  [cluster, s3] = await Promise.all([createThrowawayCluster(), startS3Server()]);
+  // In memory where it can be: the run creates and drops databases by the hundred, and
+  // each drop waits for a checkpoint, which on a disk busy with other work waits long.
+  const parent = existsSync("/dev/shm") ? "/dev/shm" : undefined;
+  [cluster, s3] = await Promise.all([createThrowawayCluster({ parent }), startS3Server()]);
   const adminUrl = withDatabase(cluster.installUrl, "postgres");
   await migrateTemplate(adminUrl);
   console.log(
@@ -54,16 +59,28 @@ try {
       // The pinned AWS SDK runs on Node 20; its notice that later releases will not is noise here.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     };
+    const tapArgs = compiledTapArgs(process.argv.slice(2));
+    console.log(
+      tapArgs
+        ? "# test/run.ts: the test files run compiled, from dist/"
+        : "# test/run.ts: the test files run from source under tsx (dist/ is older than a source, or the arguments are not test files)",
+    );
     code = await new Promise<number>((resolve, reject) => {
-      tap = spawn(process.execPath, [TAP, ...process.argv.slice(2)], { stdio: "inherit", env });
+      tap = spawn(process.execPath, [TAP, ...(tapArgs ?? process.argv.slice(2))], { stdio: "inherit", env });
       tap.on("error", reject);
       tap.on("exit", (c, sig) => resolve(c ?? (sig ? 1 : 0)));
     });
   }
 } finally {
+  const pgCpu = cluster ? postmasterCpu(cluster) : undefined;
   await s3?.stop().catch(() => {});
   await cluster?.stop().catch(() => {});
   console.log(`# test/run.ts: ${summary()}; ${((Date.now() - started) / 1000).toFixed(1)} s in all`);
+  // CPU, which other load on the machine leaves as it is (wall time it does not)
+  const own = readStat("self");
+  console.log(
+    `# test/run.ts: CPU ${(own.children + own.self).toFixed(1)} s in tap and its tests, ${pgCpu?.toFixed(1) ?? "?"} s in the shared PostgreSQL`,
+  );
   rmSync(scratch, { recursive: true, force: true });
 }
 process.exit(code);
@@ -75,6 +92,68 @@ async function migrateTemplate(adminUrl: string): Promise<void> {
   await admin.query(`create database ${TEMPLATE_DB}`);
   await admin.end();
   await migrate(withDatabase(adminUrl, TEMPLATE_DB));
+}
+
+/**
+ * tap's arguments for running the compiled test files under dist/ (npm run build compiles
+ * them with the rest): the same code, without the tsx hooks that cost every test process
+ * about 0.3 s of CPU. undefined, to run the sources under tsx, when a source is newer than
+ * its compiled copy (a run never tests stale code) or an argument is neither an option nor
+ * a test file.
+ */
+function compiledTapArgs(args: string[]): string[] | undefined {
+  const root = projectRoot();
+  const tsconfig = JSON.parse(readFileSync(join(root, "tsconfig.json"), "utf8")) as { include: string[] };
+  for (const pattern of tsconfig.include) {
+    const base = pattern.replace(/\/?\*\*.*$/, "");
+    const sources = pattern.endsWith(".ts") && !pattern.includes("*") ? [base] : tsFilesUnder(root, base);
+    for (const src of sources) {
+      const built = join(root, "dist", src.replace(/\.ts$/, ".js"));
+      if (!existsSync(built) || statSync(built).mtimeMs < statSync(join(root, src)).mtimeMs) return undefined;
+    }
+  }
+  const options = args.filter((a) => a.startsWith("-"));
+  let files = args.filter((a) => !a.startsWith("-"));
+  if (!files.every((f) => f.endsWith(".test.ts"))) return undefined;
+  if (files.length === 0) {
+    // package.json's tap "include": folder/*.test.ts patterns
+    const include = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { tap: { include: string[] } }).tap.include;
+    files = include.flatMap((g) => {
+      const dir = dirname(g);
+      return readdirSync(join(root, dir))
+        .filter((f) => f.endsWith(".test.ts"))
+        .map((f) => join(dir, f));
+    });
+  }
+  const compiled = files.map((f) => join("dist", relative(root, resolve(f)).replace(/\.ts$/, ".js")));
+  // replaces the config's --import=tsx; stack traces still name the .ts lines
+  return ["--node-arg=--enable-source-maps", ...options, ...compiled];
+}
+
+/** The .ts files (not .d.ts) under root/dir, relative to root. */
+function tsFilesUnder(root: string, dir: string): string[] {
+  return readdirSync(join(root, dir), { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))
+    .map((f) => join(dir, f));
+}
+
+/** CPU seconds (user + system) of a process itself and of its children that ended. */
+function readStat(pid: number | "self"): { self: number; children: number } {
+  // fields after the command's closing parenthesis: utime is the 12th, then stime, cutime, cstime
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ").map(Number);
+  return { self: (f[11]! + f[12]!) / 100, children: (f[13]! + f[14]!) / 100 };
+}
+
+/** The shared cluster's CPU so far: the postmaster and the backends it reaped. */
+function postmasterCpu(c: ThrowawayCluster): number | undefined {
+  try {
+    const pm = livePostmaster(c.dataDir);
+    if (!pm) return undefined;
+    const s = readStat(pm.pid);
+    return s.self + s.children;
+  } catch {
+    return undefined;
+  }
 }
 
 /** One line on what the test files started beyond the shared services. */

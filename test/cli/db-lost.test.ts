@@ -5,13 +5,11 @@
 
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import t from "tap";
+import { BIN } from "../helpers/cli.js";
 import { stopCluster } from "../../loader/cluster/cluster.js";
 import { bytes, tempDir, writeTree } from "../helpers/strata.js";
 import { createThrowawayCluster } from "../helpers/throwaway-cluster.js";
-
-const BIN = fileURLToPath(new URL("../../bin/strata.js", import.meta.url));
 
 /** Whether process `pid` is stopped (state T in /proc). */
 function stopped(pid: number): boolean {

@@ -4,11 +4,9 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import t from "tap";
+import { BIN } from "../helpers/cli.js";
 import { tempDir } from "../helpers/strata.js";
-
-const BIN = fileURLToPath(new URL("../../bin/strata.js", import.meta.url));
 
 function run(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const merged: NodeJS.ProcessEnv = { ...process.env, ...env };

@@ -3,12 +3,9 @@
 // the job quietly with 141, and names with control characters cannot forge lines or reach the terminal as escapes.
 
 import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import t from "tap";
-import { strata } from "../helpers/cli.js";
+import { BIN, strata } from "../helpers/cli.js";
 import { openTestStrata, tempDir, writeTree } from "../helpers/strata.js";
-
-const BIN = fileURLToPath(new URL("../../bin/strata.js", import.meta.url));
 
 function spawnCli(args: string[], env: Record<string, string>) {
   const merged: NodeJS.ProcessEnv = { ...process.env, ...env };

@@ -9,11 +9,12 @@ import pg from "pg";
 import t from "tap";
 import type { ClusterInfo } from "../../loader/cluster/cluster.js";
 import { clusterStatus, ensureCluster, findPgBinDir, stopCluster } from "../../loader/cluster/cluster.js";
+import { projectRoot } from "../../loader/paths.js";
 import { createThrowawayCluster } from "../helpers/throwaway-cluster.js";
 
 const isRoot = process.getuid?.() === 0;
 const fast = { fsync: false, sharedBuffers: "32MB" };
-const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
+const repoRoot = projectRoot();
 const clusterModule = new URL("../../loader/cluster/cluster.js", import.meta.url).href;
 
 /** A fresh home the server user can enter; its cluster is stopped and it is removed at the end. */

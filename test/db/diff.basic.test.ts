@@ -1,7 +1,10 @@
 // strata.ls, strata.diff and strata.diff_summary on small hand-checked versions.
 
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import t from "tap";
 import type pg from "pg";
+import { projectRoot } from "../../loader/paths.js";
 import { Sqlstate } from "../../stored/errors.js";
 import { sqlstateOf } from "../helpers/db.js";
 import { commitFiles, PIECE, versionsDb } from "../helpers/versions.js";
@@ -444,8 +447,7 @@ t.test("commit stores each tree's chunk uses; the migration fills existing trees
   await db.query("update strata.trees set chunk_refs = null");
   t.match(await summary(db, "a", "a"), { chunks_common: 5 }, "unknown counts are computed by walking");
   // the migration's fill, run again by hand
-  const { readFileSync } = await import("node:fs");
-  const sql = readFileSync(new URL("../../migrations/003_tree_chunk_refs.sql", import.meta.url), "utf8").replace(/^alter table.*$/m, "");
+  const sql = readFileSync(join(projectRoot(), "migrations", "003_tree_chunk_refs.sql"), "utf8").replace(/^alter table.*$/m, "");
   await db.query(sql);
   await db.query("set session_replication_role = default");
   const { rows: after } = await db.query("select count(*)::int as n from strata.trees where chunk_refs is null");

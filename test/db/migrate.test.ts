@@ -1,6 +1,8 @@
 import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import t from "tap";
 import { migrate } from "../../loader/db/migrate.js";
+import { projectRoot } from "../../loader/paths.js";
 import { Session } from "../../loader/session.js";
 import { emptyDatabase } from "../helpers/harness.js";
 import { connect } from "../helpers/db.js";
@@ -8,7 +10,7 @@ import { tempDir } from "../helpers/strata.js";
 import { commitFiles } from "../helpers/versions.js";
 
 /** The names of all migrations of this release, in order. */
-const ALL = readdirSync(new URL("../../migrations", import.meta.url))
+const ALL = readdirSync(join(projectRoot(), "migrations"))
   .filter((f) => f.endsWith(".sql"))
   .map((f) => f.slice(0, -4))
   .sort();

@@ -6,12 +6,10 @@ import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import t, { type Test } from "tap";
-import { strata } from "../helpers/cli.js";
+import { BIN, strata } from "../helpers/cli.js";
 import { bytes, openTestStrata, tempDir, writeTree } from "../helpers/strata.js";
 
-const BIN = fileURLToPath(new URL("../../bin/strata.js", import.meta.url));
 const PACK_SIZE = String(2 * 1024 * 1024);
 
 type TestStrata = Awaited<ReturnType<typeof openTestStrata>>;

@@ -1,9 +1,11 @@
 // Runs the real strata command (bin/strata.js, the compiled CLI) as a child process.
 
 import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { projectRoot } from "../../loader/paths.js";
 
-const BIN = fileURLToPath(new URL("../../bin/strata.js", import.meta.url));
+/** bin/strata.js, found from the project root (the tests also run compiled, from dist/). */
+export const BIN = join(projectRoot(), "bin", "strata.js");
 
 export interface CliResult {
   code: number;
@@ -37,7 +39,7 @@ export function strata(
   });
 }
 
-const WORKER = fileURLToPath(new URL("./cli-worker.mjs", import.meta.url));
+const WORKER = join(projectRoot(), "test", "helpers", "cli-worker.mjs");
 
 /** Runs strata commands one after another; what `strata` above returns, per call. */
 export type CliSession = (args: string[], env?: Record<string, string | undefined>) => Promise<CliResult>;

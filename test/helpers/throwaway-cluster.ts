@@ -33,12 +33,12 @@ function killThrowawaysOnExit(): void {
 }
 
 /**
- * A new cluster in a fresh temporary folder, fsync off, for tests. stop() stops it and
+ * A new cluster in a fresh temporary folder (under `parent`, default the system's), fsync off, for tests. stop() stops it and
  * removes the folder; a process that exits without calling it still kills the server.
  */
-export async function createThrowawayCluster(opts: { sharedBuffers?: string } = {}): Promise<ThrowawayCluster> {
+export async function createThrowawayCluster(opts: { sharedBuffers?: string; parent?: string } = {}): Promise<ThrowawayCluster> {
   noteServiceStart("cluster");
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), "strata-pg-"));
+  const home = fs.mkdtempSync(path.join(opts.parent ?? os.tmpdir(), "strata-pg-"));
   // mkdtemp makes the folder 0700; as root, the server user must be able to enter it.
   fs.chmodSync(home, 0o711);
   if (!exitHookInstalled) {

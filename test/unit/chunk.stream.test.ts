@@ -282,7 +282,7 @@ t.test("an iterator abandoned mid-file does not keep the process alive", async (
   const data = pseudoRandomBytes(8 << 20, 10);
   const path = await tempFile(data);
   const script = join(dir, "abandon.mts");
-  const mod = new URL("../../loader/chunk/stream.ts", import.meta.url).href;
+  const mod = new URL("../../loader/chunk/stream.js", import.meta.url).href;
   // 'beforeExit' is emitted only when the event loop has nothing left to wait for: the
   // process ends by itself, not through process.exit or a signal.
   await writeFile(

@@ -10,7 +10,7 @@ t.test("under the runner, a file without the shared services' addresses fails in
   process.env.STRATA_TEST_RUNNER = "1";
   delete process.env.STRATA_TEST_ADMIN_URL;
   delete process.env.STRATA_TEST_S3;
-  const message = /^test\/unit\/harness\.test\.ts would start its own .* under test\/run\.ts/;
+  const message = /^(dist\/)?test\/unit\/harness\.test\.[jt]s would start its own .* under test\/run\.ts/;
   await t.rejects(freshDatabase(t), { message: /own PostgreSQL cluster/ });
   await t.rejects(freshDatabase(t), { message }, "naming the file");
   await t.rejects(s3Server(), { message: /own S3 API server/ });

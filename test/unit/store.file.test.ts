@@ -81,7 +81,7 @@ t.test("concurrent puts of one key all succeed and leave one whole object", asyn
 t.test("a process killed mid-put never leaves a partial object under the final key", async (t) => {
   const root = tempRoot(t);
   const size = 4 * 1024 * 1024;
-  const fileTs = fileURLToPath(new URL("../../loader/store/file.ts", import.meta.url));
+  const fileTs = fileURLToPath(new URL("../../loader/store/file.js", import.meta.url));
   const script = `
     import { FileStore } from ${JSON.stringify(fileTs)};
     const store = new FileStore(process.env.ROOT);
