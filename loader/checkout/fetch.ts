@@ -1,7 +1,8 @@
 // Fetching chunks: from the local cache when it has them, else from their packs with
 // one getRanges call per pack (the store merges neighbouring ranges into few reads).
-// Every chunk is verified against its SHA-256 whatever its source; the error names
-// the file and chunk, because that is what the person running checkout knows.
+// Every chunk is verified against its SHA-256 (or its file's, see verifiedChunks)
+// whatever its source; the error names the file and chunk, because that is what the
+// person running checkout knows.
 
 import { decodeChunk, type StoredForm } from "../codec.js";
 import { StrataError } from "../errors.js";
