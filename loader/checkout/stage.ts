@@ -192,9 +192,8 @@ function cutBatches(blobs: readonly Contents[], lists: ReadonlyMap<string, Chunk
  */
 function verifiedByFile(batches: readonly Piece[][]): Set<string> {
   const byFile = new Set<string>();
-  const own = new Set<string>();
-  for (const batch of batches) for (const p of batch) (p.blob.oneChunk ? own : byFile).add(p.chunk.hash);
-  for (const h of own) byFile.delete(h);
+  for (const batch of batches) for (const p of batch) if (!p.blob.oneChunk) byFile.add(p.chunk.hash);
+  if (byFile.size > 0) for (const batch of batches) for (const p of batch) if (p.blob.oneChunk) byFile.delete(p.chunk.hash);
   return byFile;
 }
 
