@@ -11,7 +11,8 @@ import { chmod, copyFile, type FileHandle, open, stat } from "node:fs/promises";
 
 import { StrataError } from "../errors.js";
 import type { Session } from "../session.js";
-import type { ChunkFetcher, ChunkNeed } from "./fetch.js";
+import { BufferPool } from "./bufferpool.js";
+import { type ChunkFetcher, type ChunkNeed, chunkAtFault, chunkMismatch } from "./fetch.js";
 import { hashPool, type RunningHash } from "./hashpool.js";
 import { BLOB_BATCH, chunkLists, type ChunkRow, type Entry } from "./listing.js";
 import { eachLimited } from "../parallel.js";
@@ -34,6 +35,8 @@ interface Contents {
   executable: boolean[];
   /** One chunk whose hash is the file's: verifying the chunk verified the file. */
   oneChunk?: boolean;
+  /** Its chunks, when several: to name a bad one when the file does not match its hash. */
+  chunks?: ChunkRow[];
 }
 
 interface Piece {
@@ -86,12 +89,15 @@ export async function stageFiles(
     await w.fh.close();
     writers.delete(blob.hash);
     const got = w.hash === undefined ? blob.hash : await w.hash.digest();
-    if (got !== blob.hash)
+    const first = staged.get(blob.paths[0]!)!;
+    if (got !== blob.hash) {
+      const bad = blob.chunks === undefined ? undefined : await chunkAtFault(blob.chunks, fileReader(first));
+      if (bad !== undefined) throw chunkMismatch({ path: blob.paths[0]!, seq: bad.seq }, "the store");
       throw new StrataError(
         `${blob.paths[0]} does not match its hash (its verified chunks assemble to ${got}, the version says ${blob.hash}; the database is damaged)`,
         "corrupt",
       );
-    const first = staged.get(blob.paths[0]!)!;
+    }
     const firstMode = blob.paths.length > 1 ? (await stat(first)).mode & 0o777 : 0;
     for (let i = 1; i < blob.paths.length; i++) {
       const copy = tmpOf(blob.paths[i]!);
@@ -119,8 +125,13 @@ export async function stageFiles(
         writers.set(blob.hash, w);
       }
       const buffers = run.map((p) => data.get(p.chunk.hash)!);
-      if (w.hash !== undefined) for (const b of buffers) w.hash.update(b);
-      await writeAll(w.fh, buffers);
+      // The write starts first (on libuv's threads), so hashing the same bytes here overlaps it.
+      const written = writeAll(w.fh, buffers);
+      try {
+        if (w.hash !== undefined) for (const b of buffers) w.hash.update(b);
+      } finally {
+        await written;
+      }
       if (run[run.length - 1]!.last) await finish(blob, w);
     });
   };
@@ -142,7 +153,8 @@ export async function stageFiles(
         group.map((b) => ({ hash: b.hash, size: b.size, path: b.paths[0]! })),
       );
       const batches = cutBatches(group, lists, opts.batchBytes);
-      await runBatches(fetcher, batches, opts.retainBytes, writePieces);
+      const byFile = fetcher.verifiesByFile ? verifiedByFile(batches) : new Set<string>();
+      await runBatches(fetcher, batches, byFile, opts.batchBytes, opts.retainBytes, writePieces);
     }
   } finally {
     for (const w of writers.values()) await w.fh.close().catch(() => {});
@@ -158,6 +170,7 @@ function cutBatches(blobs: readonly Contents[], lists: ReadonlyMap<string, Chunk
     const chunks = lists.get(blob.hash)!;
     // fetch.ts verifies every chunk against its hash before it is written
     blob.oneChunk = chunks.length === 1 && chunks[0]!.hash === blob.hash && chunks[0]!.size === blob.size;
+    if (!blob.oneChunk) blob.chunks = chunks;
     chunks.forEach((chunk, i) => {
       current.push({ blob, chunk, last: i === chunks.length - 1 });
       bytes += chunk.size;
@@ -172,10 +185,24 @@ function cutBatches(blobs: readonly Contents[], lists: ReadonlyMap<string, Chunk
   return batches;
 }
 
+/**
+ * The chunks that only files of several chunks use: each such file is hashed whole as it is
+ * written, which verifies them (fetch.ts, verifiedChunks). A file of one chunk has no running
+ * hash, so its chunk is verified by its own hash, wherever else it is used.
+ */
+function verifiedByFile(batches: readonly Piece[][]): Set<string> {
+  const byFile = new Set<string>();
+  for (const batch of batches) for (const p of batch) if (!p.blob.oneChunk) byFile.add(p.chunk.hash);
+  if (byFile.size > 0) for (const batch of batches) for (const p of batch) if (p.blob.oneChunk) byFile.delete(p.chunk.hash);
+  return byFile;
+}
+
 /** Fetches batch i + 1 while batch i is written; keeps chunks that later batches need again. */
 async function runBatches(
   fetcher: ChunkFetcher,
   batches: readonly Piece[][],
+  byFile: ReadonlySet<string>,
+  batchBytes: number,
   retainBytes: number,
   write: (pieces: readonly Piece[], data: ReadonlyMap<string, Buffer>) => Promise<void>,
 ): Promise<void> {
@@ -194,18 +221,24 @@ async function runBatches(
       stored: p.chunk.stored,
       path: p.blob.paths[0]!,
       seq: p.chunk.seq,
+      byFile: byFile.has(p.chunk.hash),
     }));
 
-  let next: Promise<Map<string, Buffer>> | undefined = batches.length > 0 ? fetcher.fetch(needs(batches[0]!)) : undefined;
+  // Two batches' reads are live at once (one written, one fetched): keep as much idle for the next two.
+  const pool = new BufferPool(2 * batchBytes);
+  let lease = pool.lease();
+  let next: Promise<Map<string, Buffer>> | undefined = batches.length > 0 ? fetcher.fetch(needs(batches[0]!), undefined, lease) : undefined;
   for (let i = 0; i < batches.length; i++) {
     const data: Map<string, Buffer> = await next!;
+    const current = lease;
     for (const [hash, bytes] of data) {
       if (lastUse.get(hash)! > i && !retained.has(hash) && retainedSize + bytes.length <= retainBytes) {
         retained.set(hash, Buffer.from(bytes)); // a copy: slices would pin whole merged reads
         retainedSize += bytes.length;
       }
     }
-    next = i + 1 < batches.length ? fetcher.fetch(needs(batches[i + 1]!), retained) : undefined;
+    lease = pool.lease();
+    next = i + 1 < batches.length ? fetcher.fetch(needs(batches[i + 1]!), retained, lease) : undefined;
     next?.catch(() => {}); // awaited next round; a write failure must not leave it unhandled
     try {
       await write(batches[i]!, data);
@@ -213,6 +246,7 @@ async function runBatches(
       await next?.catch(() => {});
       throw e;
     }
+    current.release(); // written, and what later batches need was copied
     for (const [hash, bytes] of retained) {
       if (lastUse.get(hash)! <= i) {
         retained.delete(hash);
@@ -220,6 +254,25 @@ async function runBatches(
       }
     }
   }
+}
+
+/** Reads of a closed temp file, each opening it anew (only after a mismatch). */
+function fileReader(path: string): (offset: number, length: number) => Promise<Buffer> {
+  return async (offset, length) => {
+    const fh = await open(path, "r");
+    try {
+      const buf = Buffer.alloc(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await fh.read(buf, done, length - done, offset + done);
+        if (bytesRead === 0) break; // short: the hash will not match
+        done += bytesRead;
+      }
+      return buf.subarray(0, done);
+    } finally {
+      await fh.close();
+    }
+  };
 }
 
 async function writeAll(fh: FileHandle, buffers: Buffer[]): Promise<void> {

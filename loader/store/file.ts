@@ -174,7 +174,7 @@ export class FileStore implements ObjectStore {
         ranges,
         (offset, length) => {
           this.counts.get++;
-          return this.readExactly(fh, key, offset, length);
+          return this.readExactly(fh, key, offset, length, options?.alloc);
         },
         FILE_PARALLEL,
         options,
@@ -249,8 +249,14 @@ export class FileStore implements ObjectStore {
     }
   }
 
-  private async readExactly(fh: FileHandle, key: string, offset: number, length: number): Promise<Buffer> {
-    const buf = Buffer.allocUnsafe(length);
+  private async readExactly(
+    fh: FileHandle,
+    key: string,
+    offset: number,
+    length: number,
+    alloc: (length: number) => Buffer = Buffer.allocUnsafe,
+  ): Promise<Buffer> {
+    const buf = alloc(length);
     let done = 0;
     while (done < length) {
       let bytesRead: number;

@@ -30,6 +30,8 @@ export interface GetRangesOptions {
   gap?: number;
   /** A merged request never spans more than this (default 32 MiB), to keep reads parallel. */
   maxSpan?: number;
+  /** Where a merged read lands (a buffer of exactly `length` bytes); default a fresh one. Stores that do not read into a buffer of their own ignore it. */
+  alloc?: (length: number) => Buffer;
 }
 
 export interface PutOptions {
