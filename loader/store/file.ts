@@ -6,6 +6,9 @@
 // invisible to has/get/list; temp names say which host and process wrote them, and
 // check() removes those of writers that are gone. The store is private to its owner:
 // folders 0700, files 0600 (a stricter umask wins).
+// Large objects (packs) are written with O_DIRECT: each is fsynced at once anyway, so the
+// page cache buys nothing, and filling it cost far more (2 GiB of packs: 2 s of kernel
+// time and 13-17 s to disk, against 0.2 s and 3-4 s direct, on the bench machine).
 
 import { randomBytes } from "node:crypto";
 import type { Dirent } from "node:fs";
@@ -114,12 +117,14 @@ export class FileStore implements ObjectStore {
       await mkdir(dir, { recursive: true, mode: 0o700 });
       await mkdir(join(this.root, TEMP_DIR), { recursive: true, mode: 0o700 });
       try {
-        const fh = await open(tmp, "wx", 0o600);
-        try {
-          await writeParts(fh, parts);
-          await fh.sync();
-        } finally {
-          await fh.close();
+        if (size < DIRECT_MIN || !(await writeDirect(tmp, parts, size))) {
+          const fh = await open(tmp, "wx", 0o600);
+          try {
+            await writeParts(fh, parts);
+            await fh.sync();
+          } finally {
+            await fh.close();
+          }
         }
         faultPoint("file-store.before-rename");
         await rename(tmp, path);
@@ -311,6 +316,70 @@ async function syncFolder(dir: string): Promise<void> {
   } finally {
     await fh?.close();
   }
+}
+
+/** Objects at least this large are written around the page cache (writeDirect). */
+const DIRECT_MIN = 1024 * 1024;
+/** One direct write: a multiple of any block size O_DIRECT asks for. */
+const DIRECT_PIECE = 4 * 1024 * 1024;
+const DIRECT_ALIGN = 4096;
+/** The one WebAssembly API used here (the project's type libraries do not declare it). */
+declare const WebAssembly: { Memory: new (d: { initial: number }) => { buffer: ArrayBuffer } };
+/** Staging buffers kept for reuse (one per write in flight). */
+const staging: Uint8Array[] = [];
+/** False once the store's file system refused O_DIRECT: every write then goes through the page cache. */
+let directWorks = true;
+
+/**
+ * Writes and fsyncs `tmp` with O_DIRECT, through a page-aligned staging buffer (a
+ * WebAssembly memory: JS has no other way to get an aligned address). The last piece is
+ * padded to the block size and the file truncated back. False, with nothing left at
+ * `tmp`, when the file system does not take O_DIRECT (tmpfs; the caller writes normally).
+ */
+async function writeDirect(tmp: string, parts: readonly Buffer[], size: number): Promise<boolean> {
+  if (!directWorks) return false;
+  let fh: FileHandle;
+  try {
+    fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DIRECT, 0o600);
+  } catch (err) {
+    if (errorCode(err) !== "EINVAL") throw err;
+    directWorks = false;
+    return false;
+  }
+  const buf = staging.pop() ?? new Uint8Array(new WebAssembly.Memory({ initial: DIRECT_PIECE / 65536 }).buffer);
+  try {
+    let pos = 0;
+    let fill = 0;
+    const flush = async (): Promise<void> => {
+      const len = Math.ceil(fill / DIRECT_ALIGN) * DIRECT_ALIGN;
+      buf.fill(0, fill, len);
+      for (let at = 0; at < len; ) at += (await fh.write(buf, at, len - at, pos + at)).bytesWritten;
+      pos += fill;
+      fill = 0;
+    };
+    for (const part of parts) {
+      for (let at = 0; at < part.length; ) {
+        const n = Math.min(part.length - at, DIRECT_PIECE - fill);
+        buf.set(part.subarray(at, at + n), fill);
+        fill += n;
+        at += n;
+        if (fill === DIRECT_PIECE) await flush();
+      }
+    }
+    if (fill > 0) await flush();
+    if (size % DIRECT_ALIGN !== 0) await fh.truncate(size);
+    await fh.sync();
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    await rm(tmp, { force: true }).catch(() => undefined);
+    if (errorCode(err) !== "EINVAL") throw err;
+    directWorks = false;
+    return false;
+  } finally {
+    if (staging.length < 4) staging.push(buf);
+  }
+  await fh.close();
+  return true;
 }
 
 /** Write the parts back to back without joining them (writev, in groups under IOV_MAX). */

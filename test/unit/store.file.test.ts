@@ -139,6 +139,23 @@ t.test("check keeps the temp files of live writers and of other hosts younger th
   t.same(tempNames(root).sort(), [foreign, own].sort());
 });
 
+t.test("a large object (written around the page cache) reads back whole, of its exact size, 0600", async (t) => {
+  const root = tempRoot(t);
+  const store = new FileStore(root);
+  // Parts that straddle the 4 MiB staging pieces, and a size no block size divides.
+  const parts = [3 * 1024 * 1024 + 1, 2 * 1024 * 1024, 5 * 1024 * 1024 + 12_345].map((n, i) => {
+    const b = Buffer.allocUnsafe(n);
+    for (let j = 0; j < n; j += 997) b[j] = (i * 31 + j) & 255;
+    return b;
+  });
+  const whole = Buffer.concat(parts);
+  t.equal(await store.put("packs/44/big", parts), true);
+  t.equal(await store.size("packs/44/big"), whole.length, "exact size");
+  t.ok((await store.get("packs/44/big")).equals(whole), "same bytes");
+  t.equal(statSync(join(root, "packs", "44", "big")).mode & 0o777, 0o600 & ~process.umask(), "0600");
+  t.same(tempNames(root), [], "no temp files left");
+});
+
 t.test("the store is private: folders 0700, files 0600", async (t) => {
   const root = join(tempRoot(t), "store");
   const store = new FileStore(root);
