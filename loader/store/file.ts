@@ -346,7 +346,15 @@ async function writeDirect(tmp: string, parts: readonly Buffer[], size: number):
     directWorks = false;
     return false;
   }
-  const buf = staging.pop() ?? new Uint8Array(new WebAssembly.Memory({ initial: DIRECT_PIECE / 65536 }).buffer);
+  let buf: Uint8Array;
+  try {
+    buf = staging.pop() ?? new Uint8Array(new WebAssembly.Memory({ initial: DIRECT_PIECE / 65536 }).buffer);
+  } catch {
+    // no address space for it (a ulimit -v, say): write through the page cache
+    await fh.close().catch(() => undefined);
+    await rm(tmp, { force: true }).catch(() => undefined);
+    return false;
+  }
   try {
     let pos = 0;
     let fill = 0;
