@@ -131,12 +131,18 @@ export async function readInput(list: InputList, opts: ReadOptions, out = new Re
   // Files no larger than the smallest chunk are one chunk whose hash is the file's:
   // read and hashed in worker threads (small-files.ts), one hash each. The rest stream
   // through the chunker in one ordered pass.
+  // Positions as one typed column, not a JS array: a million of them stay off the JS heap.
   const large: number[] = [];
-  const small: number[] = [];
-  for (const i of toRead) (list.size(i) <= opts.params.minSize ? small : large).push(i);
+  const small = new Int32Array(toRead.length);
+  let smallCount = 0;
+  for (const i of toRead) {
+    if (list.size(i) <= opts.params.minSize) small[smallCount++] = i;
+    else large.push(i);
+  }
+  toRead.length = 0;
   let n = 0;
   const smallFile = (k: number) => ({ abs: list.abs(small[k]!), ...list.stat(small[k]!) });
-  for await (const r of readSmallFiles(small.length, smallFile, opts.params.minSize)) {
+  for await (const r of readSmallFiles(smallCount, smallFile, opts.params.minSize)) {
     const i = small[n++]!;
     if (r.kind === "error") throw inputError(list.abs(i), r.error);
     if (r.stat !== undefined) list.setStat(i, r.stat);
