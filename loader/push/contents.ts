@@ -47,7 +47,8 @@ export class ContentSink {
   async finish(): Promise<void> {
     await this.sending;
     if (this.failure !== undefined) throw this.failure;
-    await this.put(this.take(this.tail));
+    // Batch by batch: the records of a long backlog are not made all at once.
+    while (this.head < this.tail) await this.put(this.take(Math.min(this.tail, this.head + this.batch)));
   }
 
   private blobOf(i: number): BlobRecord {
@@ -62,7 +63,7 @@ export class ContentSink {
       this.ready++;
     }
     if (this.ready - this.head < this.batch) return;
-    this.sending = this.put(this.take(this.ready)).then(
+    this.sending = this.put(this.take(this.head + this.batch)).then(
       () => {
         this.sending = undefined;
       },

@@ -1,5 +1,6 @@
 // Contents are put while a push reads: never one whose chunks the database does not yet
-// have (its dedup batch unchecked, or its pack not yet registered), and every one once.
+// have (its dedup batch unchecked, or its pack not yet registered), every one once, in
+// batches of bounded size.
 
 import { createHash } from "node:crypto";
 import t from "tap";
@@ -39,12 +40,14 @@ t.test("a content is put only once its chunks are in the database, and each once
     );
     const put: string[] = [];
     let early = 0;
+    let oversized = 0;
     const files: { hash: Buffer; size: number }[] = [];
     const sink = new ContentSink(
       dedup,
       (i) => files[i]!.hash,
       (i) => files[i]!.size,
       async (blobs: BlobRecord[]) => {
+        if (blobs.length > 3) oversized++;
         for (const b of blobs) {
           for (let at = 0; at < b.chunks.length; at += 32) if (!db.has(b.chunks.toString("hex", at, at + 32))) early++;
           put.push(b.hash.toString("hex"));
@@ -79,5 +82,6 @@ t.test("a content is put only once its chunks are in the database, and each once
     await sink.finish();
     t.equal(early, 0, `seed ${seed}: no content put before its chunks`);
     t.same(put.sort(), expected.sort(), `seed ${seed}: every content put once`);
+    t.equal(oversized, 0, `seed ${seed}: no batch larger than asked, the last ones too`);
   }
 });
