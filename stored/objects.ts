@@ -20,11 +20,18 @@ function checkLengths(what: string, lengths: number[]): number {
   return n;
 }
 
-/** Each check is one set query over the batch; the first that finds a row names the problem. */
-function firstProblem(checks: readonly (readonly [sql: string, code: "missingObject" | "integrityFailure" | "invalidArgument"])[]): void {
+/**
+ * Each check is one set query over the batch; the first that finds a row names the
+ * problem. A check of kind "missing or wrong" says which in a `missing` column.
+ */
+function firstProblem(
+  checks: readonly (readonly [sql: string, code: "missingObject" | "integrityFailure" | "invalidArgument" | "missing or wrong"])[],
+): void {
   for (const [sql, code] of checks) {
-    const row = queryOne<{ why: string }>(sql, []);
-    if (row !== undefined) raise(code, row.why, undefined, code === "missingObject" ? "put what it names first" : undefined);
+    const row = queryOne<{ why: string; missing: boolean }>(sql, []);
+    if (row === undefined) continue;
+    const kind = code !== "missing or wrong" ? code : row.missing ? "missingObject" : "integrityFailure";
+    raise(kind, row.why, undefined, kind === "missingObject" ? "put what it names first" : undefined);
   }
 }
 
@@ -62,22 +69,24 @@ export function putBlobs(
           or b.chunks is null or octet_length(b.chunks) % 32 <> 0 limit 1`,
       "invalidArgument",
     ],
+    // One look-up per chunk for both checks: a chunk missing (or only in a dying pack)
+    // is named before any size that does not add up.
     [
-      `select 'file contents ' || encode(b.hash, 'hex') || ' refer to chunk ' || encode(substring(b.chunks from i * 32 + 1 for 32), 'hex')
-              || ', which the database does not have' as why
-       from pg_temp.strata_put_blobs b, generate_series(0, octet_length(b.chunks) / 32 - 1) i
-       where not exists (select 1 from strata.chunks c join strata.packs p on p.id = c.pack_id
-                         where c.hash = substring(b.chunks from i * 32 + 1 for 32) and p.dying_at is null) limit 1`,
-      "missingObject",
-    ],
-    [
-      `select 'file contents ' || encode(b.hash, 'hex') || ' are ' || b.size || ' bytes but their chunks add up to ' || coalesce(x.total, 0) as why
+      `select case when x.gone is not null
+                   then 'file contents ' || encode(b.hash, 'hex') || ' refer to chunk '
+                        || encode(substring(b.chunks from x.gone * 32 + 1 for 32), 'hex') || ', which the database does not have'
+                   else 'file contents ' || encode(b.hash, 'hex') || ' are ' || b.size || ' bytes but their chunks add up to '
+                        || coalesce(x.total, 0) end as why,
+              x.gone is not null as missing
        from pg_temp.strata_put_blobs b
        left join lateral (
-         select sum(c.size) as total from generate_series(0, octet_length(b.chunks) / 32 - 1) i
-         join strata.chunks c on c.hash = substring(b.chunks from i * 32 + 1 for 32)) x on true
-       where coalesce(x.total, 0) <> b.size limit 1`,
-      "integrityFailure",
+         select sum(c.size) as total, min(i) filter (where p.id is null) as gone
+         from generate_series(0, octet_length(b.chunks) / 32 - 1) i
+         left join strata.chunks c on c.hash = substring(b.chunks from i * 32 + 1 for 32)
+         left join strata.packs p on p.id = c.pack_id and p.dying_at is null) x on true
+       where x.gone is not null or coalesce(x.total, 0) <> b.size
+       order by x.gone is null limit 1`,
+      "missing or wrong",
     ],
     [
       `select 'file contents ' || encode(hash, 'hex') || ' are given twice, differently' as why
@@ -254,17 +263,16 @@ const TREE_CHECKS = [
        and not exists (select 1 from strata.trees t where t.hash = e.hash) limit 1`,
     "missingObject",
   ],
+  // One look-up per file for both checks: missing contents are named before a wrong size.
   [
-    `select 'file ' || e.name || ' refers to contents ' || encode(e.hash, 'hex') || ', which the database does not have' as why
-     from pg_temp.strata_stage_entries e
-     where e.kind = 'file' and not exists (select 1 from strata.blobs b where b.hash = e.hash) limit 1`,
-    "missingObject",
-  ],
-  [
-    `select 'file ' || e.name || ' is recorded as ' || e.size || ' bytes, its contents are ' || b.size as why
-     from pg_temp.strata_stage_entries e join strata.blobs b on b.hash = e.hash
-     where e.kind = 'file' and b.size <> e.size limit 1`,
-    "integrityFailure",
+    `select case when b.hash is null
+                 then 'file ' || e.name || ' refers to contents ' || encode(e.hash, 'hex') || ', which the database does not have'
+                 else 'file ' || e.name || ' is recorded as ' || e.size || ' bytes, its contents are ' || b.size end as why,
+            b.hash is null as missing
+     from pg_temp.strata_stage_entries e left join strata.blobs b on b.hash = e.hash
+     where e.kind = 'file' and (b.hash is null or b.size <> e.size)
+     order by b.hash is not null limit 1`,
+    "missing or wrong",
   ],
   [
     `select 'tree ' || encode(s.hash, 'hex') || ' counts ' || s.file_count || ' files of ' || s.size

@@ -40,6 +40,8 @@ export class ChunkDedup {
    * they are forgotten: the set holds a few packs' worth, not every chunk of the push.
    */
   private readonly pending = new Set<string>();
+  /** Chunks added whose batch has been checked (so each is known, or pending until its pack is registered). */
+  private checked = 0;
   readonly stats: DedupStats = { chunks: 0, bytes: 0, newChunks: 0, newBytes: 0, damagedPacks: 0 };
 
   constructor(
@@ -70,6 +72,21 @@ export class ChunkDedup {
     await this.check(this.take());
   }
 
+  /** How many chunks have been added so far: the mark `inDatabase` takes. */
+  get added(): number {
+    return this.stats.chunks;
+  }
+
+  /**
+   * Whether these chunks (hashes back to back), all added before mark `added`, are in
+   * the database now: their batch was checked and none waits for its pack to be registered.
+   */
+  inDatabase(chunks: Buffer, added: number): boolean {
+    if (added > this.checked) return false;
+    for (let at = 0; at < chunks.length; at += 32) if (this.pending.has(chunks.toString("hex", at, at + 32))) return false;
+    return true;
+  }
+
   /** These chunks' pack is registered: the database knows them from now on. */
   registered(hashes: readonly Buffer[]): void {
     for (const h of hashes) this.pending.delete(h.toString("hex"));
@@ -83,6 +100,11 @@ export class ChunkDedup {
   }
 
   private async check(batch: { hash: Buffer; key: string; data: Buffer }[]): Promise<void> {
+    await this.checkBatch(batch);
+    this.checked += batch.length;
+  }
+
+  private async checkBatch(batch: { hash: Buffer; key: string; data: Buffer }[]): Promise<void> {
     const unseen = new Map<string, { hash: Buffer; data: Buffer }>();
     for (const c of batch) if (!this.pending.has(c.key)) unseen.set(c.key, c);
     if (unseen.size === 0) return;

@@ -2,14 +2,15 @@
 // model (pushModel: the same path, so models dedup against data). The stages: walk the
 // input (walk.ts); read it, taking unchanged files from the local index and chunking
 // the rest (read.ts); pack and upload the chunks the database lacks (dedup.ts,
-// packer.ts); build the Merkle trees (tree.ts); commit trees, contents and the version
-// in one transaction (protocol.ts). Nothing is visible until that commit; a re-run
+// packer.ts), putting file contents as their chunks are registered (contents.ts); build
+// the Merkle trees (tree.ts); put them and commit the version (protocol.ts). Nothing is visible until that commit; a re-run
 // after a crash uploads only what is still missing.
 
 import { resolve } from "node:path";
 import { faultPoint } from "../fault.js";
 import type { Session } from "../session.js";
 import { version as findVersion, parseRef, type VersionInfo } from "../versions.js";
+import { ContentSink } from "./contents.js";
 import { ChunkDedup } from "./dedup.js";
 import { FileIndex } from "./file-index.js";
 import { Packer } from "./packer.js";
@@ -29,7 +30,7 @@ import {
   registerPack,
 } from "./protocol.js";
 import { PackVerifier } from "./verify.js";
-import { readInput } from "./read.js";
+import { ReadResult, readInput } from "./read.js";
 import { recordTabularRows, tabularRowsOf } from "./tabular.js";
 import { buildInputTrees, type TreeHead } from "./tree.js";
 import { walkInput } from "./walk.js";
@@ -203,21 +204,34 @@ async function pushTo<R>(
     bytesTotal += files.size(i);
   }
   const progress: PushProgress = { files: 0, filesTotal: fileCount, bytes: 0, bytesTotal, newBytes: 0 };
-  const read = await readInput(files, {
-    params,
-    index,
-    rereadAll: opts.rereadAll === true,
-    unsoundBlobs: async (hashes) => new Set((await missingHashes(session, "unsound_blobs", hashes)).map((h) => h.toString("hex"))),
+  const read = new ReadResult(files);
+  const contents = new ContentSink(
     dedup,
-    onProgress: (p) => {
-      progress.files = p.files;
-      progress.bytes = p.bytes;
-      progress.newBytes = dedup.stats.newBytes;
-      opts.onProgress?.(progress);
+    (i) => read.hashOf(i),
+    (i) => files.size(i),
+    (blobs) => putBlobs(session, blobs),
+  );
+  await readInput(
+    files,
+    {
+      params,
+      index,
+      rereadAll: opts.rereadAll === true,
+      unsoundBlobs: async (hashes) => new Set((await missingHashes(session, "unsound_blobs", hashes)).map((h) => h.toString("hex"))),
+      dedup,
+      onContent: (i, chunkHashes) => contents.add(i, chunkHashes),
+      onProgress: (p) => {
+        progress.files = p.files;
+        progress.bytes = p.bytes;
+        progress.newBytes = dedup.stats.newBytes;
+        opts.onProgress?.(progress);
+      },
     },
-  });
+    read,
+  );
   await dedup.drain();
   await packer.flush();
+  await contents.finish();
 
   faultPoint("push.before-commit");
   const { root: rootTree, trees } = buildInputTrees(files, (i) => read.hashOf(i));
@@ -239,7 +253,6 @@ async function pushTo<R>(
     await index?.save(files, (i) => read.hashOf(i));
     return same;
   }
-  await putBlobs(session, read.blobs());
   await putTrees(session, trees);
   await recordTabularRows(session, tabularRows);
   const result = await target.commit(pushId, rootTree);

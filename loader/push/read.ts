@@ -10,7 +10,6 @@ import type { ChunkParams } from "../chunk/params.js";
 import { StrataError } from "../errors.js";
 import type { ChunkDedup } from "./dedup.js";
 import type { FileIndex } from "./file-index.js";
-import type { BlobRecord } from "./protocol.js";
 import { readSmallFiles } from "./small-files.js";
 import { isTabular, type ReadFile } from "./tabular.js";
 import { symlinkHash } from "./tree.js";
@@ -29,6 +28,8 @@ export interface ReadOptions {
   /** Of the contents the index vouches for, those the database lacks or cannot read (hex). */
   unsoundBlobs: (hashes: Buffer[]) => Promise<Set<string>>;
   dedup: ChunkDedup;
+  /** File `i` was read (its hash is set): its contents, made of these chunks, are ones this push puts. */
+  onContent: (i: number, chunkHashes: Buffer[]) => void;
   /** Called as files and bytes are read. */
   onProgress: (p: ReadProgress) => void;
 }
@@ -36,14 +37,10 @@ export interface ReadOptions {
 /** Hashes the index vouches for, per unsoundBlobs call. */
 const INDEX_CHECK_BATCH = 20_000;
 
-/** What a push read: each entry's hash by walk position, and the contents it read. */
+/** What a push read: each entry's hash by walk position. */
 export class ReadResult {
   /** 32 bytes per walk position: a file's contents, a symlink's target; zeros for a folder. */
   private readonly hashes: Buffer;
-  /** Walk positions of the files read (equal contents are put once: see putBlobs). */
-  private readonly read: number[] = [];
-  /** Chunk lists of contents of more than one chunk (a one-chunk content's chunk is itself). */
-  private readonly chunkLists = new Map<number, Buffer>();
   /** Tabular files read, for their row hashes. */
   readonly tabular: ReadFile[] = [];
   /** Files whose hash came from the local index, unread. */
@@ -60,21 +57,6 @@ export class ReadResult {
   setHash(i: number, hash: Uint8Array | string): void {
     if (typeof hash === "string") this.hashes.write(hash, 32 * i, 32, "hex");
     else this.hashes.set(hash, 32 * i);
-  }
-
-  /** File `i` was read: its contents are ones this push puts. */
-  addContent(i: number, chunkHashes: Buffer[]): void {
-    this.read.push(i);
-    if (chunkHashes.length > 1) this.chunkLists.set(i, Buffer.concat(chunkHashes));
-    else if (chunkHashes.length === 0) this.chunkLists.set(i, Buffer.alloc(0));
-  }
-
-  /** The contents of the files read by this push (equal ones repeated). */
-  *blobs(): Generator<BlobRecord> {
-    for (const i of this.read) {
-      const hash = this.hashOf(i);
-      yield { hash, size: this.list.size(i), chunks: this.chunkLists.get(i) ?? hash };
-    }
   }
 }
 
@@ -101,9 +83,9 @@ function changedWhileRead(abs: string): StrataError {
   );
 }
 
-export async function readInput(list: InputList, opts: ReadOptions): Promise<ReadResult> {
+/** Reads into `out` (made by the caller when it needs hashes while the read goes on). */
+export async function readInput(list: InputList, opts: ReadOptions, out = new ReadResult(list)): Promise<ReadResult> {
   const { index, dedup } = opts;
-  const out = new ReadResult(list);
   const progress: ReadProgress = { files: 0, bytes: 0 };
 
   // Unchanged files (same size, mtime, ctime and inode as last time), symlinks and
@@ -140,7 +122,7 @@ export async function readInput(list: InputList, opts: ReadOptions): Promise<Rea
 
   const fileDone = (i: number, hash: Buffer, chunkHashes: Buffer[]): void => {
     out.setHash(i, hash);
-    out.addContent(i, chunkHashes);
+    opts.onContent(i, chunkHashes);
     if (isTabular(list.name(i))) out.tabular.push({ abs: list.abs(i), path: list.path(i), hash: Buffer.from(hash) });
     progress.files++;
     opts.onProgress(progress);
@@ -149,12 +131,18 @@ export async function readInput(list: InputList, opts: ReadOptions): Promise<Rea
   // Files no larger than the smallest chunk are one chunk whose hash is the file's:
   // read and hashed in worker threads (small-files.ts), one hash each. The rest stream
   // through the chunker in one ordered pass.
+  // Positions as one typed column, not a JS array: a million of them stay off the JS heap.
   const large: number[] = [];
-  const small: number[] = [];
-  for (const i of toRead) (list.size(i) <= opts.params.minSize ? small : large).push(i);
+  const small = new Int32Array(toRead.length);
+  let smallCount = 0;
+  for (const i of toRead) {
+    if (list.size(i) <= opts.params.minSize) small[smallCount++] = i;
+    else large.push(i);
+  }
+  toRead.length = 0;
   let n = 0;
   const smallFile = (k: number) => ({ abs: list.abs(small[k]!), ...list.stat(small[k]!) });
-  for await (const r of readSmallFiles(small.length, smallFile, opts.params.minSize)) {
+  for await (const r of readSmallFiles(smallCount, smallFile, opts.params.minSize)) {
     const i = small[n++]!;
     if (r.kind === "error") throw inputError(list.abs(i), r.error);
     if (r.stat !== undefined) list.setStat(i, r.stat);

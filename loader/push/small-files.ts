@@ -3,7 +3,8 @@
 // (open, read, close, lstat) and one SHA-256; on the main thread those serialise with
 // the database round trips and the pack writes. Two workers read and hash batches of
 // files side by side while the main thread dedups and packs the previous batches.
-// Results come back in the order asked, each batch's bytes in one transferred buffer.
+// Results come back in the order asked, each batch's bytes in one transferred buffer
+// (copied out per file as they are consumed).
 
 import { Worker } from "node:worker_threads";
 
@@ -186,7 +187,8 @@ export async function* readSmallFiles(
   if (count === 0) return;
   const workers = Array.from(
     { length: Math.min(WORKERS, Math.ceil(count / BATCH_FILES)) },
-    () => new Worker(WORKER_SOURCE, { eval: true, name: "strata-small-files" }),
+    // A small young generation: a batch leaves little garbage, and each worker is a whole heap.
+    () => new Worker(WORKER_SOURCE, { eval: true, name: "strata-small-files", resourceLimits: { maxYoungGenerationSizeMb: 4 } }),
   );
   const waiting = new Map<number, { resolve: (r: Reply) => void; reject: (e: unknown) => void }>();
   const fail = (e: unknown): void => {
@@ -231,7 +233,11 @@ export async function* readSmallFiles(
         if (kind === 0) {
           const off = reply.results[3 * i + 1]!;
           const len = reply.results[3 * i + 2]!;
-          yield { kind: "read", data: data.subarray(off, off + len), hash: hashes.subarray(32 * i, 32 * i + 32), stat };
+          // A copy: a view would keep the worker's whole batch alive as long as one of its
+          // chunks waits in a pack, and memory freed here that a worker allocated is
+          // reused poorly (peak RSS 30-45 MB lower holding 64 MB of small chunks).
+          const bytes = Buffer.from(data.subarray(off, off + len));
+          yield { kind: "read", data: bytes, hash: hashes.subarray(32 * i, 32 * i + 32), stat };
         } else if (kind === 1) yield { kind: "grew", stat };
         else if (kind === 2) yield { kind: "changing", stat: stat! };
         else yield { kind: "error", error: errnoOf(reply.errors[i]!) };

@@ -26,11 +26,17 @@ const KINDS: readonly InputKind[] = ["file", "symlink", "dir"];
 /**
  * The files, symlinks and folders of a push, by position (0..count-1), folders before
  * what they hold. Kept as columns, not one object per file: a million files take about
- * 80 bytes each (the name, four numbers, the folder and a flag), not several hundred.
+ * 60 bytes each (the name, four numbers, the folder and a flag), not several hundred,
+ * and almost none of it on the JS heap, whose collector would size itself by them.
  */
 export class InputList {
-  /** Last path components; a full path is its folder's path, '/', the name. */
-  private readonly names: string[] = [];
+  private n = 0;
+  /**
+   * Last path components, UTF-8 back to back (not a million strings); entry i's ends at
+   * nameEnds[i]. A full path is its folder's path, '/', the name.
+   */
+  private nameBytes = Buffer.allocUnsafe(64 * 1024);
+  private nameEnds = new Uint32Array(1024);
   /** Full paths of folders only. */
   private readonly folderPaths = new Map<number, string>();
   /** Kind code, plus 4 when a regular file is executable. */
@@ -48,15 +54,16 @@ export class InputList {
   ) {}
 
   get count(): number {
-    return this.names.length;
+    return this.n;
   }
 
   /** Adds an entry named `name` in folder `parent` (-1: the pushed folder); returns its position. */
   add(name: string, parent: number, st: Stats, target?: string): number {
     const kind: InputKind = st.isSymbolicLink() ? "symlink" : st.isDirectory() ? "dir" : "file";
-    const i = this.names.length;
+    const i = this.n;
     if (i === this.parents.length) this.grow();
-    this.names.push(name);
+    this.addName(i, name);
+    this.n++;
     if (kind === "dir") this.folderPaths.set(i, parent < 0 ? name : `${this.folderPaths.get(parent)!}/${name}`);
     this.flags[i] = KIND_CODE[kind] | (kind === "file" && (st.mode & 0o111) !== 0 ? 4 : 0);
     this.setStat(i, { size: kind === "file" ? st.size : 0, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino });
@@ -65,8 +72,24 @@ export class InputList {
     return i;
   }
 
+  private addName(i: number, name: string): void {
+    const start = i === 0 ? 0 : this.nameEnds[i - 1]!;
+    const end = start + Buffer.byteLength(name, "utf8");
+    if (end > 0xffffffff) throw new StrataError("too many names to push at once (more than 4 GiB of them)", "usage");
+    if (end > this.nameBytes.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(end, 2 * this.nameBytes.length));
+      this.nameBytes.copy(bigger, 0, 0, start);
+      this.nameBytes = bigger;
+    }
+    this.nameBytes.write(name, start, "utf8");
+    this.nameEnds[i] = end;
+  }
+
   private grow(): void {
     const n = this.parents.length * 2;
+    const nameEnds = new Uint32Array(n);
+    nameEnds.set(this.nameEnds);
+    this.nameEnds = nameEnds;
     const flags = new Uint8Array(n);
     flags.set(this.flags);
     this.flags = flags;
@@ -81,12 +104,12 @@ export class InputList {
   /** '/'-separated, relative to the pushed folder. */
   path(i: number): string {
     const parent = this.parents[i]!;
-    return parent < 0 ? this.names[i]! : `${this.folderPaths.get(parent)!}/${this.names[i]!}`;
+    return parent < 0 ? this.name(i) : `${this.folderPaths.get(parent)!}/${this.name(i)}`;
   }
 
   /** The last component of the path. */
   name(i: number): string {
-    return this.names[i]!;
+    return this.nameBytes.toString("utf8", i === 0 ? 0 : this.nameEnds[i - 1]!, this.nameEnds[i]!);
   }
 
   /** Absolute path on disk. */
