@@ -1,9 +1,10 @@
-// npm test (and npm run test:db, test:cli, test:store): starts the services every test
+// npm test (and npm run test:db, test:cli, test:store, test:unit): starts the services every test
 // file shares, one throwaway PostgreSQL cluster with a template database built by the
 // real migrations and one S3 API server; runs tap (with this script's arguments: files,
 // globs, tap options) with their addresses in STRATA_TEST_ADMIN_URL and STRATA_TEST_S3;
 // stops both at the end, whatever happened. Each file then clones its databases from
 // the template (test/helpers/harness.ts) instead of running initdb and the migrations.
+// Unit test files alone need neither service, and get none.
 //
 // STRATA_TEST_RUNNER tells the helpers they run under this script: there they refuse to
 // start services of their own, and note every cluster or server a test starts itself
@@ -12,7 +13,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, relative, resolve } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { migrate } from "../loader/db/migrate.js";
 import { projectRoot } from "../loader/paths.js";
@@ -43,19 +44,23 @@ try {
   // In memory where it can be: the run creates and drops databases by the hundred, and
   // each drop waits for a checkpoint, which on a disk busy with other work waits long.
   const parent = existsSync("/dev/shm") ? "/dev/shm" : undefined;
-  [cluster, s3] = await Promise.all([createThrowawayCluster({ parent }), startS3Server()]);
-  const adminUrl = withDatabase(cluster.installUrl, "postgres");
-  await migrateTemplate(adminUrl);
-  console.log(
-    `# test/run.ts: PostgreSQL on port ${cluster.port}, template migrated, S3 API server at ${s3.endpoint} (${Date.now() - started} ms)`,
-  );
+  const services: Record<string, string> = {};
+  if (!unitOnly(process.argv.slice(2))) {
+    [cluster, s3] = await Promise.all([createThrowawayCluster({ parent }), startS3Server()]);
+    const adminUrl = withDatabase(cluster.installUrl, "postgres");
+    await migrateTemplate(adminUrl);
+    console.log(
+      `# test/run.ts: PostgreSQL on port ${cluster.port}, template migrated, S3 API server at ${s3.endpoint} (${Date.now() - started} ms)`,
+    );
+    services.STRATA_TEST_ADMIN_URL = adminUrl;
+    services.STRATA_TEST_S3 = JSON.stringify({ ...s3, stop: undefined });
+  }
   if (!stopping) {
     const env = {
       ...process.env,
       STRATA_TEST_RUNNER: "1",
       STRATA_TEST_SERVICE_LOG: serviceLog,
-      STRATA_TEST_ADMIN_URL: adminUrl,
-      STRATA_TEST_S3: JSON.stringify({ ...s3, stop: undefined }),
+      ...services,
       // The pinned AWS SDK runs on Node 20; its notice that later releases will not is noise here.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     };
@@ -79,7 +84,7 @@ try {
   // CPU, which other load on the machine leaves as it is (wall time it does not)
   const own = readStat("self");
   console.log(
-    `# test/run.ts: CPU ${(own.children + own.self).toFixed(1)} s in tap and its tests, ${pgCpu?.toFixed(1) ?? "?"} s in the shared PostgreSQL`,
+    `# test/run.ts: CPU ${(own.children + own.self).toFixed(1)} s in tap and its tests${cluster ? `, ${pgCpu?.toFixed(1) ?? "?"} s in the shared PostgreSQL` : ""}`,
   );
   rmSync(scratch, { recursive: true, force: true });
 }
@@ -92,6 +97,12 @@ async function migrateTemplate(adminUrl: string): Promise<void> {
   await admin.query(`create database ${TEMPLATE_DB}`);
   await admin.end();
   await migrate(withDatabase(adminUrl, TEMPLATE_DB));
+}
+
+/** Whether the arguments name test files, all of the unit tier (which needs no services). */
+function unitOnly(args: string[]): boolean {
+  const files = args.filter((a) => !a.startsWith("-"));
+  return files.length > 0 && files.every((f) => relative(projectRoot(), resolve(f)).startsWith(`test${sep}unit${sep}`));
 }
 
 /**
@@ -167,5 +178,6 @@ function summary(): string {
   const counts = new Map<string, number>();
   for (const l of lines) counts.set(l, (counts.get(l) ?? 0) + 1);
   const list = [...counts].map(([what, n]) => `${n} by ${what}`).join(", ");
-  return `one shared cluster and S3 server; test files started ${lines.length} more${list ? ` (${list})` : ""}`;
+  const shared = cluster ? "one shared cluster and S3 server" : "no shared services (unit tests only)";
+  return `${shared}; test files started ${lines.length} more${list ? ` (${list})` : ""}`;
 }
