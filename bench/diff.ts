@@ -307,7 +307,7 @@ export async function benchDiff(opts: DiffBenchOptions = {}): Promise<BenchRow[]
   const runs = opts.runs ?? 5;
   const log = opts.log ?? (() => {});
   const cluster = opts.databaseUrl ? undefined : await createThrowawayCluster({ sharedBuffers: opts.sharedBuffers ?? "512MB" });
-  const url = opts.databaseUrl ?? cluster!.url;
+  const url = opts.databaseUrl ?? cluster!.installUrl;
   const db = new pg.Client({ connectionString: url });
   try {
     if (cluster) await migrate(url);
