@@ -3,8 +3,8 @@
 // input (walk.ts); read it, taking unchanged files from the local index and chunking
 // the rest (read.ts); pack and upload the chunks the database lacks (dedup.ts,
 // packer.ts), putting file contents as their chunks are registered (contents.ts); build
-// the Merkle trees (tree.ts); put them and commit the version (protocol.ts). Nothing is visible until that commit; a re-run
-// after a crash uploads only what is still missing.
+// the Merkle trees (tree.ts); put them and commit the version (protocol.ts). Nothing is
+// visible until that commit; a re-run after a crash uploads only what is still missing.
 
 import { resolve } from "node:path";
 import { faultPoint } from "../fault.js";

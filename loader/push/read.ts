@@ -123,7 +123,7 @@ export async function readInput(list: InputList, opts: ReadOptions, out = new Re
   const fileDone = (i: number, hash: Buffer, chunkHashes: Buffer[]): void => {
     out.setHash(i, hash);
     opts.onContent(i, chunkHashes);
-    if (isTabular(list.name(i))) out.tabular.push({ abs: list.abs(i), path: list.path(i), hash: Buffer.from(hash) });
+    if (isTabular(list.name(i))) out.tabular.push({ abs: list.abs(i), path: list.path(i), size: list.size(i), hash: Buffer.from(hash) });
     progress.files++;
     opts.onProgress(progress);
   };

@@ -3,7 +3,6 @@
 // index says are unchanged, cost nothing more. Big tables hash in worker threads, as
 // many at once as there are cores: every row of a table is parsed and hashed.
 
-import { stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { moduleWorker } from "../module-worker.js";
 import { mapLimited } from "../parallel.js";
@@ -14,6 +13,8 @@ import { missingHashes } from "./protocol.js";
 export interface ReadFile {
   abs: string;
   path: string;
+  /** Its size when it was read (picks inline or worker hashing). */
+  size: number;
   hash: Buffer;
 }
 
@@ -49,14 +50,13 @@ export async function tabularRowsOf(session: Session, files: ReadFile[]): Promis
  * its hash) gets none. Files of at least `workerBytes` hash in worker threads.
  */
 export async function hashTabularFiles(files: ReadFile[], workerBytes = WORKER_BYTES): Promise<TabularRows[]> {
-  const sized = await Promise.all(files.map(async (f) => ({ f, size: (await stat(f.abs)).size })));
-  sized.sort((a, b) => b.size - a.size); // the biggest first, so the workers finish together
-  const results = await mapLimited(sized, availableParallelism(), ({ f, size }) =>
-    size >= workerBytes ? rowsInWorker(f.abs, f.path) : fileRows(f.abs, f.path),
+  const sorted = [...files].sort((a, b) => b.size - a.size); // the biggest first, so the workers finish together
+  const results = await mapLimited(sorted, availableParallelism(), (f) =>
+    f.size >= workerBytes ? rowsInWorker(f.abs, f.path) : fileRows(f.abs, f.path),
   );
   const out: TabularRows[] = [];
   results.forEach((r, i) => {
-    const f = sized[i]!.f;
+    const f = sorted[i]!;
     if (r.rows && r.digest.equals(f.hash)) out.push({ blob: f.hash, rows: r.rows });
   });
   return out;

@@ -4,11 +4,11 @@
 // instead of 0.3 (bench row 8 measures it).
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
 import { projectRoot } from "../../loader/paths.js";
+import { tempDir } from "../helpers/strata.js";
 
 const root = projectRoot();
 
@@ -19,8 +19,7 @@ t.test("npm ci links the command into node_modules/.bin", async (t) => {
 });
 
 t.test("npx strata runs the command without installing the project into npx's cache", async (t) => {
-  const cache = mkdtempSync(join(tmpdir(), "strata-npm-cache-"));
-  t.teardown(() => rmSync(cache, { recursive: true, force: true }));
+  const cache = tempDir(t, "strata-npm-cache-");
   const sub = join(root, "test");
   const r = spawnSync("npx", ["strata", "--version"], {
     cwd: sub,

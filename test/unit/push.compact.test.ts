@@ -2,13 +2,13 @@
 // trees as buildTrees, on random folders).
 
 import { createHash } from "node:crypto";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
 import { buildInputTrees, buildTrees, type PushedPath, symlinkHash } from "../../loader/push/tree.js";
 import { walkInput } from "../../loader/push/walk.js";
 import { Prng } from "../helpers/prng.js";
+import { tempDir } from "../helpers/strata.js";
 
 const sha = (b: string) => createHash("sha256").update(b).digest();
 const NAMES = ["a", "b", "B", "é", "z.txt", "data.csv", "x y", "日本", "ab", "a-b", "\u{1F600}", "\uE000"];
@@ -36,8 +36,7 @@ function randomFolder(dir: string, rng: Prng, depth: number): void {
 }
 
 t.test("trees from the walk's columns equal buildTrees' on random folders", async (t) => {
-  const base = mkdtempSync(join(tmpdir(), "strata-compact-"));
-  t.teardown(() => rmSync(base, { recursive: true, force: true }));
+  const base = tempDir(t, "strata-compact-");
   for (let seed = 1; seed <= 40; seed++) {
     const root = join(base, String(seed));
     mkdirSync(root);
@@ -87,8 +86,7 @@ t.test("trees from the walk's columns equal buildTrees' on random folders", asyn
 });
 
 t.test("a single file pushed under its own name", async (t) => {
-  const base = mkdtempSync(join(tmpdir(), "strata-compact-"));
-  t.teardown(() => rmSync(base, { recursive: true, force: true }));
+  const base = tempDir(t, "strata-compact-");
   const file = join(base, "one.bin");
   writeFileSync(file, "abc");
   const list = walkInput(file);

@@ -2,11 +2,11 @@
 // across batches; a file that differs from what the walk saw is read again and reported.
 
 import { createHash } from "node:crypto";
-import { lstatSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { lstatSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
 import { readSmallFiles, type SmallFile, type SmallResult } from "../../loader/push/small-files.js";
+import { tempDir } from "../helpers/strata.js";
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest();
 
@@ -22,8 +22,7 @@ async function readAll(files: SmallFile[], limit: number): Promise<SmallResult[]
 }
 
 t.test("many files, several batches: each file's bytes and hash, in order", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "strata-small-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, "strata-small-");
   const files: SmallFile[] = [];
   const contents: Buffer[] = [];
   for (let i = 0; i < 700; i++) {
@@ -41,8 +40,7 @@ t.test("many files, several batches: each file's bytes and hash, in order", asyn
 });
 
 t.test("a file that changed since the walk is read as it is now, and its new metadata reported", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "strata-small-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, "strata-small-");
   const abs = join(dir, "a");
   writeFileSync(abs, "abc");
   const before = walked(abs);
@@ -65,8 +63,7 @@ t.test("a file that changed since the walk is read as it is now, and its new met
 });
 
 t.test("a file grown past the limit is handed back; a missing one is an error", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "strata-small-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, "strata-small-");
   const big = join(dir, "big");
   writeFileSync(big, "abc");
   const seen = walked(big);
@@ -84,8 +81,7 @@ t.test("a file grown past the limit is handed back; a missing one is an error", 
 });
 
 t.test("stopping early stops the readers", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "strata-small-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, "strata-small-");
   const files: SmallFile[] = [];
   for (let i = 0; i < 2000; i++) {
     writeFileSync(join(dir, `f${i}`), String(i));

@@ -20,9 +20,9 @@ t.test("rows hashed in workers equal rows hashed inline, and both follow the fil
   writeFileSync(join(dir, "b.jsonl"), jsonl);
   writeFileSync(join(dir, "c.csv"), "id\n1\n");
   const files = [
-    { abs: join(dir, "a.csv"), path: "a.csv", hash: sha(csv) },
-    { abs: join(dir, "b.jsonl"), path: "b.jsonl", hash: sha(jsonl) },
-    { abs: join(dir, "c.csv"), path: "c.csv", hash: Buffer.alloc(32) }, // changed since it was read
+    { abs: join(dir, "a.csv"), path: "a.csv", size: csv.length, hash: sha(csv) },
+    { abs: join(dir, "b.jsonl"), path: "b.jsonl", size: jsonl.length, hash: sha(jsonl) },
+    { abs: join(dir, "c.csv"), path: "c.csv", size: 5, hash: Buffer.alloc(32) }, // changed since it was read
   ];
   const inWorkers = await hashTabularFiles(files, 0);
   const inline = await hashTabularFiles(files, Number.POSITIVE_INFINITY);
@@ -42,7 +42,7 @@ t.test("rows hashed in workers equal rows hashed inline, and both follow the fil
 t.test("a file that cannot be read fails the hashing, in a worker as inline", async (t) => {
   const dir = tempDir(t);
   mkdirSync(join(dir, "folder.csv")); // replaced by a folder since it was read
-  const bad = [{ abs: join(dir, "folder.csv"), path: "folder.csv", hash: Buffer.alloc(32) }];
+  const bad = [{ abs: join(dir, "folder.csv"), path: "folder.csv", size: 10, hash: Buffer.alloc(32) }];
   await t.rejects(hashTabularFiles(bad, 0), { code: "EISDIR" });
   await t.rejects(hashTabularFiles(bad, Number.POSITIVE_INFINITY), { code: "EISDIR" });
 });
