@@ -92,6 +92,8 @@ export async function encodeChunk(data: Buffer, level: number): Promise<Encoded>
 export async function decodeChunk(stored: Buffer, codec: number, size: number): Promise<Buffer | undefined> {
   if (codec === RAW) return stored.length === size ? stored : undefined;
   if (codec !== ZSTD) return undefined;
+  const bound = frameBound(stored);
+  if (bound === undefined || bound < size || bound > size * 8 + DECODE_SLACK) return undefined;
   decoder ??= new (await binding()).Decoder(); // a binding that cannot load is an error, not corrupt data
   try {
     const raw = await decoder.decode(stored);
@@ -99,6 +101,45 @@ export async function decodeChunk(stored: Buffer, codec: number, size: number): 
   } catch {
     return undefined;
   }
+}
+
+/** zstd's largest block: a compressed block never regenerates more. */
+const BLOCK_MAX = 128 * 1024;
+/**
+ * What a frame may regenerate beyond 8 times its chunk's size. The binding decodes without an
+ * output limit, so a frame is vetted first: a few stored bytes of RLE blocks could otherwise
+ * decode to gigabytes. At level 19, whose blocks zstd splits small, 400 files of this
+ * machine's measured at most 10.5 times (size + one block).
+ */
+const DECODE_SLACK = 32 * 1024 * 1024;
+
+/**
+ * The most bytes `frame` can decode to, from its headers alone: undefined unless it is one
+ * zstd frame (no dictionary, no second frame, nothing after it) whose blocks end where the
+ * bytes do. Raw and RLE blocks state their size; a compressed block regenerates at most
+ * one block's worth.
+ */
+export function frameBound(frame: Buffer): number | undefined {
+  if (frame.length < 6 || frame.readUInt32LE(0) !== 0xfd2fb528) return undefined;
+  const descriptor = frame[4]!;
+  const fcsFlag = descriptor >> 6;
+  const singleSegment = (descriptor >> 5) & 1;
+  if ((descriptor & 0b1011) !== 0) return undefined; // reserved bit or a dictionary id
+  let p = 5 + (singleSegment ? 0 : 1) + [singleSegment, 2, 4, 8][fcsFlag]!;
+  let bound = 0;
+  for (;;) {
+    if (p + 3 > frame.length) return undefined;
+    const header = frame.readUIntLE(p, 3);
+    p += 3;
+    const type = (header >> 1) & 3;
+    const blockSize = header >>> 3;
+    if (type === 3) return undefined;
+    p += type === 1 ? 1 : blockSize;
+    bound += type === 2 ? BLOCK_MAX : blockSize;
+    if (header & 1) break;
+  }
+  if ((descriptor >> 2) & 1) p += 4; // content checksum
+  return p === frame.length ? bound : undefined;
 }
 
 /** c * log2(c) for every count a sample can hold: no logarithm per call. */

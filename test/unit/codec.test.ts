@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { Encoder } from "@toondepauw/node-zstd";
 import t from "tap";
-import { compressionLevel, decodeChunk, encodeChunk, looksCompressible, RAW, ZSTD } from "../../loader/codec.js";
+import { compressionLevel, decodeChunk, encodeChunk, frameBound, looksCompressible, RAW, ZSTD } from "../../loader/codec.js";
 
 const text = Buffer.from(
   "id,label,value\n".concat(Array.from({ length: 2000 }, (_, i) => `${i},cat-${i % 7},${(i * 0.37).toFixed(3)}\n`).join("")),
@@ -43,6 +43,47 @@ t.test("decode refuses garbage, a wrong size and unknown codecs", async (t) => {
   t.equal(await decodeChunk(randomBytes(100), ZSTD, 100), undefined, "not a frame");
   t.equal(await decodeChunk(text, 7, text.length), undefined, "unknown codec");
   t.equal(await decodeChunk(text, RAW, text.length + 1), undefined, "raw of the wrong length");
+});
+
+/** A zstd frame without a content size whose RLE blocks each regenerate `blockSize` bytes of 'A'. */
+function rleFrame(blocks: number, blockSize: number): Buffer {
+  const header = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x38]); // no content size, 128 KiB window
+  const body = Buffer.alloc(4 * blocks);
+  for (let i = 0; i < blocks; i++) {
+    body.writeUIntLE((i === blocks - 1 ? 1 : 0) | (1 << 1) | (blockSize << 3), 4 * i, 3);
+    body[4 * i + 3] = 0x41;
+  }
+  return Buffer.concat([header, body]);
+}
+
+t.test("decode refuses a frame that could regenerate far more than the chunk", async (t) => {
+  const small = rleFrame(4, 1000);
+  t.equal(frameBound(small), 4000);
+  t.ok((await decodeChunk(small, ZSTD, 4000))!.equals(Buffer.alloc(4000, 0x41)), "a well-formed RLE frame decodes");
+  // 40 KB of headers that would decode to 5 GiB: refused from the headers, nothing allocated.
+  const bomb = rleFrame(40_000, 128 * 1024);
+  t.equal(frameBound(bomb), 40_000 * 128 * 1024);
+  const before = process.memoryUsage().rss;
+  t.equal(await decodeChunk(bomb, ZSTD, 1_000_000), undefined);
+  t.ok(process.memoryUsage().rss - before < 64 * 1024 * 1024, "no large output was made");
+  const frame = new Encoder(3).encodeSync(text);
+  t.equal(frameBound(Buffer.concat([frame, frame])), undefined, "a second frame");
+  t.equal(frameBound(Buffer.concat([frame, Buffer.from([0])])), undefined, "bytes after the frame");
+  t.equal(frameBound(frame.subarray(0, frame.length - 1)), undefined, "a cut frame");
+  const withDictionary = Buffer.from(frame);
+  withDictionary[4]! |= 1;
+  t.equal(frameBound(withDictionary), undefined, "a dictionary id");
+});
+
+t.test("frames zstd makes at every level pass the vetting", async (t) => {
+  // A table of about 1 MiB, and repetitive text.
+  const table = Buffer.from(Array.from({ length: 64_000 }, (_, i) => `${i},${(i * 7919) % 1000},lab-${i % 13}\n`).join(""));
+  for (const data of [table, text])
+    for (const level of [1, 3, 9, 19]) {
+      const frame = new Encoder(level).encodeSync(data);
+      const got = await decodeChunk(frame, ZSTD, data.length);
+      t.ok(got?.equals(data), `${data.length} bytes at level ${level}`);
+    }
 });
 
 t.test("STRATA_COMPRESSION", async (t) => {
