@@ -125,7 +125,7 @@ comment on column strata.v_model_versions.node is 'Its lineage node name, model:
 comment on column strata.v_model_versions.content_hash is 'Root tree of its files, hex.';
 comment on column strata.v_model_versions.file_count is 'Files (and symlinks) it holds.';
 comment on column strata.v_model_versions.size is 'Bytes of its files.';
-comment on column strata.v_model_versions.new_bytes is 'Chunk bytes its push stored first (the rest deduplicated).';
+comment on column strata.v_model_versions.new_bytes is 'Stored bytes (compressed where it paid) of the chunks its push stored first (the rest deduplicated).';
 comment on column strata.v_model_versions.run_id is 'UUID of the run that produced it, if known.';
 comment on column strata.v_model_versions.run_name is 'Name of that run.';
 comment on column strata.v_model_versions.message is 'Message given at push.';
@@ -259,7 +259,7 @@ comment on column strata.v_versions.parent_tag is 'Tag of the parent version.';
 comment on column strata.v_versions.content_hash is 'Root tree of its files, hex.';
 comment on column strata.v_versions.file_count is 'Files (and symlinks) it holds.';
 comment on column strata.v_versions.size is 'Bytes of its files.';
-comment on column strata.v_versions.new_bytes is 'Chunk bytes its push stored first.';
+comment on column strata.v_versions.new_bytes is 'Stored bytes (compressed where it paid) of the chunks its push stored first.';
 comment on column strata.v_versions.message is 'Message given at push.';
 comment on column strata.v_versions.metadata is 'JSON object given at push.';
 comment on column strata.v_versions.author is 'Database user who pushed it.';

@@ -85,7 +85,7 @@ left join per_version p on p.version_id = v.id
 where v.state = 'committed';
 
 comment on view strata.v_storage_versions is
-  'Per live version: logical_bytes, its size; brought_bytes, the chunk bytes its push stored first; unique_bytes, the stored bytes of the distinct chunks it uses; exclusive_bytes, those no other live version or model version uses (what deleting it and running gc frees). Walks every live tree: seconds on large installations.';
+  'Per live version: logical_bytes, its size; brought_bytes, the stored bytes of the chunks its push stored first; unique_bytes, the stored bytes of the distinct chunks it uses; exclusive_bytes, those no other live version or model version uses (what deleting it and running gc frees). Walks every live tree: seconds on large installations.';
 
 comment on column strata.v_retention_policies.dataset is 'Dataset name.';
 comment on column strata.v_retention_policies.keep_last is 'Keep this many of its latest versions (null: no such rule).';
@@ -107,7 +107,7 @@ comment on column strata.v_storage_versions.dataset is 'Dataset name.';
 comment on column strata.v_storage_versions.tag is 'Tag of the version.';
 comment on column strata.v_storage_versions.seq is 'Sequence number within the dataset.';
 comment on column strata.v_storage_versions.logical_bytes is 'Size of the version (its files).';
-comment on column strata.v_storage_versions.brought_bytes is 'Chunk bytes its push stored first.';
+comment on column strata.v_storage_versions.brought_bytes is 'Stored bytes of the chunks its push stored first.';
 comment on column strata.v_storage_versions.unique_bytes is 'Stored bytes of the distinct chunks it uses.';
 comment on column strata.v_storage_versions.exclusive_bytes is 'Of those, the bytes no other live version or model version uses: what deleting it and running gc frees.';
 comment on column strata.v_storage_versions.created_at is 'When the version was committed.';

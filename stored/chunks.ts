@@ -136,8 +136,8 @@ export function registerPack(
        select x.h, x.s, $1, x.o, x.z, coalesce(x.c, 0)
        from unnest($2::bytea[], $3::bigint[], $4::int[], $5::int[], $6::smallint[]) as x(h, o, s, z, c)
        on conflict (hash) do nothing
-       returning size)
-     select count(*)::int as n, coalesce(sum(size), 0)::bigint as bytes from c`,
+       returning stored_size)
+     select count(*)::int as n, coalesce(sum(stored_size), 0)::bigint as bytes from c`,
     ["bigint", "bytea[]", "bigint[]", "int[]", "int[]", "smallint[]"],
     packId,
     hashes,
@@ -173,7 +173,7 @@ function restore(pack: Bytes, size: number, push: number | undefined): number {
   openMaintenance("restore pack", `{"pack": "${hex(pack)}"}`);
   const n = queryOne<{ n: number }>(
     `with r as (update strata.packs set damaged_at = null, damage = null where id = $1 returning id),
-     c as (select count(*) as n, coalesce(sum(size), 0) as bytes from strata.chunks where pack_id = $1),
+     c as (select count(*) as n, coalesce(sum(stored_size), 0) as bytes from strata.chunks where pack_id = $1),
      counted as (update strata.pushes p set new_chunks = new_chunks + c.n, new_bytes = new_bytes + c.bytes from c where p.id = $2 returning 1)
      select (select n from c)::int as n`,
     ["bigint", "bigint"],
@@ -211,8 +211,8 @@ function relocate(
        update strata.chunks c set pack_id = $1, pack_offset = x.o, stored_size = x.z, codec = coalesce(x.c, 0)
        from unnest($2::bytea[], $3::bigint[], $4::int[], $5::smallint[]) as x(h, o, z, c), strata.packs d
        where c.hash = x.h and d.id = c.pack_id and (d.damaged_at is not null or d.dying_at is not null) and d.id <> $1
-       returning c.size)
-     select count(*)::int as n, coalesce(sum(size), 0)::bigint as bytes from m`,
+       returning c.stored_size)
+     select count(*)::int as n, coalesce(sum(stored_size), 0)::bigint as bytes from m`,
     ["bigint", "bytea[]", "bigint[]", "int[]", "smallint[]"],
     packId,
     hashes,

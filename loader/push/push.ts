@@ -71,7 +71,7 @@ export interface PushProgress {
   filesTotal: number;
   bytes: number;
   bytesTotal: number;
-  /** Bytes of chunks the store did not have, so far. */
+  /** Raw bytes of chunks the store did not have, so far (the result counts them as stored). */
   newBytes: number;
 }
 
@@ -82,6 +82,7 @@ export interface PushStats {
   unchangedFiles: number;
   chunks: number;
   newChunks: number;
+  /** Stored bytes of the new chunks (compressed where it paid), as the version's new_bytes. */
   newBytes: number;
   packs: number;
   /** Packs this push checked are in the store (one HEAD each, remembered in the home). */
@@ -241,7 +242,7 @@ async function pushTo<R>(
     unchangedFiles: read.unchangedFiles,
     chunks: dedup.stats.chunks,
     newChunks: dedup.stats.newChunks,
-    newBytes: dedup.stats.newBytes,
+    newBytes: packer.stats.bytes,
     packs: packer.stats.packs,
     packChecks: verifier.stats.requests,
     damagedPacks: dedup.stats.damagedPacks,

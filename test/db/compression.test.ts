@@ -51,7 +51,14 @@ for (const kind of ["file", "s3"] as const) {
     const s = await openTestStrata(t, kind);
     const dir = tempDir(t);
     writeTree(dir, files);
-    await s.push(dir, { dataset: "ds" });
+    const pushed = await s.push(dir, { dataset: "ds" });
+
+    const [counted] = await s.query<{ new_bytes: string; stored: string; raw: string }>(
+      "select v.new_bytes, sum(c.stored_size) as stored, sum(c.size) as raw from strata.v_versions v, strata.chunks c group by v.new_bytes",
+    );
+    t.equal(Number(counted!.new_bytes), Number(counted!.stored), "the version's new bytes are the stored bytes");
+    t.equal(pushed.newBytes, Number(counted!.stored), "and so is the push's count");
+    t.ok(Number(counted!.stored) < Number(counted!.raw) * 0.6);
 
     const table = await chunksOf(s, files["table.csv"]);
     t.ok(table.length >= 2, `the table is cut into ${table.length} chunks`);
