@@ -24,6 +24,9 @@
  *
  *   npx tsx bench/diff.ts [--runs 5] [--explain] [--shared-buffers 512MB] [--database-url URL]
  *
+ * BENCH_QUICK=1: a tenth (100 and 5 files a folder, 100,000 rows), about a minute; the
+ * targets are for the full size, so a quick run reports the times without judging them.
+ *
  * Without --database-url it runs in a throwaway cluster (createThrowawayCluster: fsync
  * off, work_mem 16MB, shared_buffers 512MB unless told), migrated with the current build
  * of the stored logic (run `npx tsx scripts/build-stored.ts` first).
@@ -55,10 +58,14 @@ export interface BenchRow {
   note?: string;
 }
 
-const TRAIN_FILES = 1000;
-const VAL_FILES = 50;
+const quick = process.env.BENCH_QUICK === "1";
+const TRAIN_FILES = quick ? 100 : 1000;
+const VAL_FILES = quick ? 5 : 50;
 const CLASSES = 1000;
-const ROWS = 1_000_000;
+const ROWS = quick ? 100_000 : 1_000_000;
+const fmt = (n: number): string => n.toLocaleString("en-US");
+/** The issue's limit for a row: judged at full size only. */
+const limit = (value: number): number | undefined => (quick ? undefined : value);
 
 type Db = pg.Client;
 
@@ -223,12 +230,12 @@ const VARIANTS = {
   clustered: {
     kind: `case when split = 'train' and cls between 100 and 109 then
              case when i % 40 = 0 then 'removed' when i % 2 = 0 then 'append' else 'rewrite' end end`,
-    added: `select 'train' as split, cls, i from generate_series(100, 109) cls, generate_series(1000, 1024) i`,
+    added: `select 'train' as split, cls, i from generate_series(100, 109) cls, generate_series(${TRAIN_FILES}, ${TRAIN_FILES + 24}) i`,
   },
   uniform: {
     kind: `case when (i * 7 + cls * 13) % 100 = 0 then
              case when cls % 40 = 0 then 'removed' when i % 2 = 0 then 'append' else 'rewrite' end end`,
-    added: `select 'train' as split, cls, 1000 as i from generate_series(1, 999, 4) cls`,
+    added: `select 'train' as split, cls, ${TRAIN_FILES} as i from generate_series(1, 999, 4) cls`,
   },
 } as const;
 
@@ -268,9 +275,8 @@ async function buildChild(
   return { commitMs: ms, changed, stagedEntries };
 }
 
-/** Two versions of one 1,000,000-row CSV (as row hashes), 1% of the rows changed. */
 /**
- * Versions a, b, c of one 1,000,000-row CSV (as row hashes): b changes 1% of a's rows in
+ * Versions a, b, c of one CSV of ROWS rows (as row hashes): b changes 1% of a's rows in
  * place; c is b with one row inserted at the top, so no row keeps its row number.
  */
 async function buildRows(db: Db): Promise<{ recordMs: number }> {
@@ -316,12 +322,16 @@ export async function benchDiff(opts: DiffBenchOptions = {}): Promise<BenchRow[]
     const rows: BenchRow[] = [];
 
     const m0 = await metadata(db);
-    log("building the base version (1,050,000 files) ...");
+    log(`building the base version (${fmt(CLASSES * (TRAIN_FILES + VAL_FILES))} files) ...`);
     const base = await buildBase(db);
     await db.query("analyze");
     const m1 = await metadata(db);
     const parentBytes = total(m1) - total(m0);
-    rows.push({ name: "base: commit of 1,050,000 files (put_blobs, put_trees, commit_version)", value: base.commitMs / 1000, unit: "s" });
+    rows.push({
+      name: `base: commit of ${fmt(CLASSES * (TRAIN_FILES + VAL_FILES))} files (put_blobs, put_trees, commit_version)`,
+      value: base.commitMs / 1000,
+      unit: "s",
+    });
     rows.push({ name: "base: metadata", value: parentBytes / 2 ** 20, unit: "MiB", note: growth(m0, m1) });
     if (opts.explain) await explainOn(db);
 
@@ -345,7 +355,7 @@ export async function benchDiff(opts: DiffBenchOptions = {}): Promise<BenchRow[]
         name: `${variant}: metadata the child added / the parent's`,
         value: (100 * added) / parentBytes,
         unit: "%",
-        target: 5,
+        target: limit(5),
         note: `${(added / 2 ** 20).toFixed(1)} MiB: ${growth(before, after)}`,
       });
       before = after;
@@ -357,7 +367,7 @@ export async function benchDiff(opts: DiffBenchOptions = {}): Promise<BenchRow[]
         name: `${variant}: diff base -> child (all rows to the client)`,
         value: diffMs,
         unit: "ms",
-        target: 1000,
+        target: limit(1000),
         note: `${n} rows; first run ${diffCold.toFixed(0)} ms`,
       });
       let s: Record<string, unknown> = {};
@@ -368,7 +378,7 @@ export async function benchDiff(opts: DiffBenchOptions = {}): Promise<BenchRow[]
         name: `${variant}: diff_summary base -> child`,
         value: sumMs,
         unit: "ms",
-        target: 2000,
+        target: limit(2000),
         note: `first run ${sumCold.toFixed(0)} ms; ${JSON.stringify(s)}`,
       });
       if (opts.explain) {
@@ -383,25 +393,31 @@ export async function benchDiff(opts: DiffBenchOptions = {}): Promise<BenchRow[]
       n = (await db.query("select * from strata.ls('images', 'base', 'train/c500/')")).rowCount ?? 0;
     });
     rows.push({
-      name: "ls of a 1,000-file folder (train/c500/)",
+      name: `ls of a ${fmt(TRAIN_FILES)}-file folder (train/c500/)`,
       value: lsMs,
       unit: "ms",
-      target: 100,
+      target: limit(100),
       note: `${n} rows; first run ${lsCold.toFixed(0)} ms`,
     });
     await db.query("begin");
     await db.query("set local jit = off");
     const [lsNoJit] = await median(runs, () => db.query("select * from strata.ls('images', 'base', 'train/c500/')"));
     await db.query("commit");
-    rows.push({ name: "ls of the same folder with jit = off (set local)", value: lsNoJit, unit: "ms", target: 100 });
+    rows.push({ name: "ls of the same folder with jit = off (set local)", value: lsNoJit, unit: "ms", target: limit(100) });
     const [lsPMs] = await median(runs, async () => {
       n = (await db.query("select * from strata.ls('images', 'base', 'val/c12')")).rowCount ?? 0;
     });
-    rows.push({ name: "ls of a partial-name prefix (val/c12: 10 folders)", value: lsPMs, unit: "ms", target: 100, note: `${n} rows` });
+    rows.push({
+      name: "ls of a partial-name prefix (val/c12: 10 folders)",
+      value: lsPMs,
+      unit: "ms",
+      target: limit(100),
+      note: `${n} rows`,
+    });
 
-    log("building two 1,000,000-row CSV versions ...");
+    log(`building three ${fmt(ROWS)}-row CSV versions ...`);
     const r = await buildRows(db);
-    rows.push({ name: "record_tabular_rows of 1,000,000 row hashes", value: r.recordMs, unit: "ms" });
+    rows.push({ name: `record_tabular_rows of ${fmt(ROWS)} row hashes`, value: r.recordMs, unit: "ms" });
     for (const [tag, what] of [
       ["b", "1% changed in place"],
       ["c", "1% changed, one row inserted at the top"],
@@ -410,17 +426,17 @@ export async function benchDiff(opts: DiffBenchOptions = {}): Promise<BenchRow[]
         n = (await db.query("select * from strata.diff_rows('tables', 'a', $1, 'tables/main/data.csv')", [tag])).rowCount ?? 0;
       });
       rows.push({
-        name: `diff_rows, 1,000,000 rows, ${what}`,
+        name: `diff_rows, ${fmt(ROWS)} rows, ${what}`,
         value: rowsMs,
         unit: "ms",
-        target: 5000,
+        target: limit(5000),
         note: `${n} rows; first run ${rowsCold.toFixed(0)} ms`,
       });
       let rs: Record<string, unknown> = {};
       const [rsMs] = await median(runs, async () => {
         rs = (await db.query("select * from strata.diff_rows_summary('tables', 'a', $1, 'tables/main/data.csv')", [tag])).rows[0];
       });
-      rows.push({ name: `diff_rows_summary, ${what}`, value: rsMs, unit: "ms", target: 5000, note: JSON.stringify(rs) });
+      rows.push({ name: `diff_rows_summary, ${what}`, value: rsMs, unit: "ms", target: limit(5000), note: JSON.stringify(rs) });
     }
     if (opts.explain) {
       log("--- plans of diff_rows and diff_rows_summary");
