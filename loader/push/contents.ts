@@ -49,8 +49,10 @@ export class ContentSink {
   async finish(): Promise<void> {
     await this.sending;
     if (this.failure !== undefined) throw this.failure;
-    // Batch by batch: the records of a long backlog are not made all at once.
-    while (this.head < this.tail) await this.putBatch(Math.min(this.tail, this.head + this.batch));
+    // Batch by batch: the records of a long backlog are not made all at once. Quarter
+    // batches: the trees these complete are put while the next contents go.
+    const step = Math.max(1, Math.ceil(this.batch / 4));
+    while (this.head < this.tail) await this.putBatch(Math.min(this.tail, this.head + step));
   }
 
   private blobOf(i: number): BlobRecord {

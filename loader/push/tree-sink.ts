@@ -1,12 +1,13 @@
 // The trees a push makes, put to the database while it reads rather than all after the
 // read: a folder's tree is made once everything in it is stored (tree.ts, InputTrees),
-// and the trees made go in batches of about PUT_BATCH entries, one batch in flight
-// beside the reading. Batches go in the order the trees were made, so a tree's subtrees
-// are always put before it or with it, as put_trees asks.
+// and the trees made go as soon as none are in flight, at most SEND_BATCH entries at a
+// time (folders complete in bursts, as each batch of contents is put). Batches go in the
+// order the trees were made, so a tree's subtrees are always put before it or with it,
+// as put_trees asks.
 
 import type { LazyTree, InputTrees, TreeHead } from "./tree.js";
 
-/** Tree entries per batch put while reading. */
+/** Tree entries per batch at most (a larger tree goes alone). */
 const SEND_BATCH = 20_000;
 
 export class TreeSink {
@@ -26,7 +27,7 @@ export class TreeSink {
   stored(positions: Iterable<number>): void {
     for (const i of positions) this.trees.stored(i);
     this.queue();
-    if (this.sending === undefined && this.entries >= this.batch) this.send();
+    if (this.sending === undefined && this.queued.length > 0) this.send();
   }
 
   /** Puts every tree left; call once every file and symlink is stored. Returns the root. */
@@ -50,7 +51,7 @@ export class TreeSink {
     this.sending = this.put(this.takeBatch()).then(
       () => {
         this.sending = undefined;
-        if (this.entries >= this.batch) this.send();
+        if (this.queued.length > 0) this.send();
       },
       (e: unknown) => {
         this.failure ??= e;
