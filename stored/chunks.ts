@@ -197,6 +197,16 @@ function relocate(
   storedSizes: SqlArray<number>,
   codecs: SqlArray<number> | undefined,
 ): { n: number; bytes: number } {
+  // Mostly no pack is damaged or dying (two probes of partial indexes), and then no chunk
+  // needs looking up here: it was a look-up per chunk, 0.45 s of PostgreSQL's time per
+  // 100,000 small files pushed.
+  const troubled = queryOne(
+    `select 1 from strata.packs where damaged_at is not null and id <> $1
+     union all select 1 from strata.packs where dying_at is not null and id <> $1 limit 1`,
+    ["bigint"],
+    packId,
+  );
+  if (troubled === undefined) return { n: 0, bytes: 0 };
   const stale = queryOne(
     `select 1 from unnest($1::bytea[]) h join strata.chunks c on c.hash = h join strata.packs d on d.id = c.pack_id
      where (d.damaged_at is not null or d.dying_at is not null) and d.id <> $2 limit 1`,

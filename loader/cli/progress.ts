@@ -4,7 +4,8 @@ import cliProgress from "cli-progress";
 import { formatBytes } from "./output.js";
 
 export interface ProgressView {
-  update(done: number, total: number, fields: Record<string, string>): void;
+  /** `fields` is asked only when the bar is drawn: a push reports every file, a million of them. */
+  update(done: number, total: number, fields: () => Record<string, string>): void;
   stop(): void;
 }
 
@@ -21,10 +22,14 @@ export function progressBar(label: string, enabled: boolean): ProgressView {
     cliProgress.Presets.shades_classic,
   );
   let started = false;
+  let drawn = 0;
   return {
     update(done, total, fields) {
-      const secs = Math.max((Date.now() - start) / 1000, 0.001);
-      const payload = { ...fields, doneBytes: formatBytes(done), totalBytes: formatBytes(total), rate: `${formatBytes(done / secs)}/s` };
+      const now = Date.now();
+      if (started && now - drawn < 100 && done < total) return; // the bar redraws 5 times a second
+      drawn = now;
+      const secs = Math.max((now - start) / 1000, 0.001);
+      const payload = { ...fields(), doneBytes: formatBytes(done), totalBytes: formatBytes(total), rate: `${formatBytes(done / secs)}/s` };
       if (!started) {
         bar.start(Math.max(total, 1), done, payload);
         started = true;

@@ -30,6 +30,8 @@ export class ContentSink {
     private readonly sizeOf: (i: number) => number,
     /** Puts contents the database may lack (protocol.putBlobs). */
     private readonly put: (blobs: BlobRecord[]) => Promise<void>,
+    /** Told the walk positions of each batch once it is put. */
+    private readonly onStored: (positions: Int32Array) => void = () => {},
     private readonly batch = SEND_BATCH,
   ) {}
 
@@ -47,8 +49,10 @@ export class ContentSink {
   async finish(): Promise<void> {
     await this.sending;
     if (this.failure !== undefined) throw this.failure;
-    // Batch by batch: the records of a long backlog are not made all at once.
-    while (this.head < this.tail) await this.put(this.take(Math.min(this.tail, this.head + this.batch)));
+    // Batch by batch: the records of a long backlog are not made all at once. Quarter
+    // batches: the trees these complete are put while the next contents go.
+    const step = Math.max(1, Math.ceil(this.batch / 4));
+    while (this.head < this.tail) await this.putBatch(Math.min(this.tail, this.head + step));
   }
 
   private blobOf(i: number): BlobRecord {
@@ -63,7 +67,7 @@ export class ContentSink {
       this.ready++;
     }
     if (this.ready - this.head < this.batch) return;
-    this.sending = this.put(this.take(this.head + this.batch)).then(
+    this.sending = this.putBatch(this.head + this.batch).then(
       () => {
         this.sending = undefined;
       },
@@ -72,6 +76,13 @@ export class ContentSink {
         this.sending = undefined;
       },
     );
+  }
+
+  /** Puts the contents waiting up to `end`, then tells their positions. */
+  private async putBatch(end: number): Promise<void> {
+    const positions = this.positions.slice(this.head, end);
+    await this.put(this.take(end));
+    this.onStored(positions);
   }
 
   /** The contents waiting up to `end`, no longer waiting. */

@@ -109,26 +109,15 @@ export async function registerPack(
 }
 
 /**
- * Put the file contents the database lacks, in batches: each batch asks which of its
- * contents are missing, then puts those (so a million contents are never listed at once).
+ * Put file contents in batches (so a million contents are never listed at once); the
+ * database skips those it has, so nothing asks which are missing first.
  */
 export async function putBlobs(s: Session, blobs: Iterable<BlobRecord>): Promise<void> {
   const send = async (batch: BlobRecord[]): Promise<void> => {
-    const missing = new Set(
-      (
-        await missingHashes(
-          s,
-          "missing_blobs",
-          batch.map((b) => b.hash),
-        )
-      ).map((h) => h.toString("hex")),
-    );
-    const todo = batch.filter((b) => missing.has(b.hash.toString("hex")));
-    if (todo.length === 0) return;
     await s.query("select strata.put_blobs($1::bytea[], $2::bigint[], $3::bytea[])", [
-      todo.map((b) => b.hash),
-      todo.map((b) => b.size),
-      todo.map((b) => b.chunks),
+      batch.map((b) => b.hash),
+      batch.map((b) => b.size),
+      batch.map((b) => b.chunks),
     ]);
   };
   let batch: BlobRecord[] = [];

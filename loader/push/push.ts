@@ -2,8 +2,9 @@
 // model (pushModel: the same path, so models dedup against data). The stages: walk the
 // input (walk.ts); read it, taking unchanged files from the local index and chunking
 // the rest (read.ts); pack and upload the chunks the database lacks (dedup.ts,
-// packer.ts), putting file contents as their chunks are registered (contents.ts); build
-// the Merkle trees (tree.ts); put them and commit the version (protocol.ts). Nothing is
+// packer.ts), putting file contents as their chunks are registered (contents.ts) and each
+// folder's Merkle tree once everything in it is stored (tree.ts, tree-sink.ts); then
+// commit the version (protocol.ts). Nothing is
 // visible until that commit; a re-run after a crash uploads only what is still missing.
 
 import { resolve } from "node:path";
@@ -32,7 +33,8 @@ import {
 import { PackVerifier } from "./verify.js";
 import { ReadResult, readInput } from "./read.js";
 import { recordTabularRows, tabularRowsOf } from "./tabular.js";
-import { buildInputTrees, type TreeHead } from "./tree.js";
+import { InputTrees, type TreeHead } from "./tree.js";
+import { TreeSink } from "./tree-sink.js";
 import { walkInput } from "./walk.js";
 
 /** What every push may be told, whatever it stores a version of. */
@@ -206,11 +208,13 @@ async function pushTo<R>(
   }
   const progress: PushProgress = { files: 0, filesTotal: fileCount, bytes: 0, bytesTotal, newBytes: 0 };
   const read = new ReadResult(files);
+  const trees = new TreeSink(new InputTrees(files, (i) => read.hashOf(i)), (t) => putTrees(session, t));
   const contents = new ContentSink(
     dedup,
     (i) => read.hashOf(i),
     (i) => files.size(i),
     (blobs) => putBlobs(session, blobs),
+    (positions) => trees.stored(positions),
   );
   await readInput(
     files,
@@ -221,6 +225,7 @@ async function pushTo<R>(
       unsoundBlobs: async (hashes) => new Set((await missingHashes(session, "unsound_blobs", hashes)).map((h) => h.toString("hex"))),
       dedup,
       onContent: (i, chunkHashes) => contents.add(i, chunkHashes),
+      onKnown: (i) => trees.stored([i]),
       onProgress: (p) => {
         progress.files = p.files;
         progress.bytes = p.bytes;
@@ -234,8 +239,8 @@ async function pushTo<R>(
   await packer.flush();
   await contents.finish();
 
+  const rootTree = await trees.finish();
   faultPoint("push.before-commit");
-  const { root: rootTree, trees } = buildInputTrees(files, (i) => read.hashOf(i));
   stats = {
     files: fileCount,
     bytes: progress.bytesTotal,
@@ -254,7 +259,6 @@ async function pushTo<R>(
     await index?.save(files, (i) => read.hashOf(i));
     return same;
   }
-  await putTrees(session, trees);
   await recordTabularRows(session, tabularRows);
   const result = await target.commit(pushId, rootTree);
   await index?.save(files, (i) => read.hashOf(i));

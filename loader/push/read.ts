@@ -30,6 +30,8 @@ export interface ReadOptions {
   dedup: ChunkDedup;
   /** File `i` was read (its hash is set): its contents, made of these chunks, are ones this push puts. */
   onContent: (i: number, chunkHashes: Buffer[]) => void;
+  /** Symlink or file `i` needs no reading (its hash is set): a symlink, or contents the database has, as the index said. */
+  onKnown?: (i: number) => void;
   /** Called as files and bytes are read. */
   onProgress: (p: ReadProgress) => void;
 }
@@ -98,6 +100,7 @@ export async function readInput(list: InputList, opts: ReadOptions, out = new Re
     const kind = list.kind(i);
     if (kind === "symlink") {
       out.setHash(i, symlinkHash(list.target(i)!));
+      opts.onKnown?.(i);
       progress.files++;
     } else if (kind === "file") {
       const known = opts.rereadAll ? undefined : index?.lookup(list, i);
@@ -115,6 +118,7 @@ export async function readInput(list: InputList, opts: ReadOptions, out = new Re
       if (unsound.has(out.hashOf(i).toString("hex"))) toRead.push(i);
       else {
         out.unchangedFiles++;
+        opts.onKnown?.(i);
         progress.files++;
       }
     }

@@ -4,7 +4,7 @@
 // the database round trips and the pack writes. Two workers read and hash batches of
 // files side by side while the main thread dedups and packs the previous batches.
 // Results come back in the order asked, each batch's bytes in one transferred buffer
-// (copied out per file as they are consumed).
+// (copied once into this thread's memory; files are views of the copy).
 
 import { Worker } from "node:worker_threads";
 
@@ -225,7 +225,12 @@ export async function* readSmallFiles(
       const batch = asked.shift();
       if (batch === undefined) return;
       const reply = await batch.reply;
-      const data = Buffer.from(reply.data);
+      // One copy of the batch's bytes into memory of this thread, files yielded as views of
+      // it: memory a worker allocated and this thread frees is reused poorly (peak RSS
+      // 30-45 MB higher holding 64 MB of small chunks), and a copy per file cost more in
+      // allocation and garbage collection than the reading (1.5 s + 2.2 s of GC per 100,000 files).
+      const data = Buffer.allocUnsafeSlow(reply.data.byteLength);
+      data.set(new Uint8Array(reply.data));
       const hashes = Buffer.from(reply.hashes);
       for (let i = 0; i < batch.files.length; i++) {
         const kind = reply.results[3 * i]!;
@@ -233,11 +238,7 @@ export async function* readSmallFiles(
         if (kind === 0) {
           const off = reply.results[3 * i + 1]!;
           const len = reply.results[3 * i + 2]!;
-          // A copy: a view would keep the worker's whole batch alive as long as one of its
-          // chunks waits in a pack, and memory freed here that a worker allocated is
-          // reused poorly (peak RSS 30-45 MB lower holding 64 MB of small chunks).
-          const bytes = Buffer.from(data.subarray(off, off + len));
-          yield { kind: "read", data: bytes, hash: hashes.subarray(32 * i, 32 * i + 32), stat };
+          yield { kind: "read", data: data.subarray(off, off + len), hash: hashes.subarray(32 * i, 32 * i + 32), stat };
         } else if (kind === 1) yield { kind: "grew", stat };
         else if (kind === 2) yield { kind: "changing", stat: stat! };
         else yield { kind: "error", error: errnoOf(reply.errors[i]!) };

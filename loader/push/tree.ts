@@ -35,6 +35,7 @@ export interface Tree extends TreeHead {
 
 /** A tree to store whose entries are made again when sent (a million files are not held twice). */
 export interface LazyTree extends TreeHead {
+  entryCount: number;
   entries: () => TreeEntry[];
 }
 
@@ -128,56 +129,117 @@ export function buildTrees(files: Iterable<PushedPath>): { root: Tree; trees: Tr
  * object per file. Each tree's entries are made again from the walk when asked.
  */
 export function buildInputTrees(list: InputList, hashOf: (i: number) => Buffer): { root: TreeHead; trees: LazyTree[] } {
-  const n = list.count;
-  const top = n; // the pushed folder itself
-  const folderOf = (i: number): number => (list.parent(i) < 0 ? top : list.parent(i));
-  const start = new Int32Array(n + 2);
-  for (let i = 0; i < n; i++) start[folderOf(i) + 1]!++;
-  for (let f = 1; f <= n + 1; f++) start[f]! += start[f - 1]!;
-  const children = new Int32Array(n);
-  const fill = start.slice(0, n + 1);
-  for (let i = 0; i < n; i++) children[fill[folderOf(i)]!++] = i;
+  const t = new InputTrees(list, hashOf);
+  for (let i = 0; i < list.count; i++) if (list.kind(i) !== "dir") t.stored(i);
+  return { root: t.root!, trees: t.take() };
+}
 
-  const folders = new Map<number, TreeHead>();
-  const entriesOf = (folder: number): TreeEntry[] => {
+/**
+ * The trees of a pushed folder, each made as soon as everything in it is stored: a push
+ * puts a folder's tree while it still reads the rest (a folder's files come together in
+ * the walk), instead of every tree after the read. Trees come out children before
+ * parents, equal ones once; the pushed folder's is the last.
+ */
+export class InputTrees {
+  /** The pushed folder's position (after every walk position). */
+  private readonly top: number;
+  /** Walk positions of folder f's entries: children[start[f], start[f + 1]). */
+  private readonly start: Int32Array;
+  private readonly children: Int32Array;
+  /** Entries of each folder not stored yet (a folder counts once its tree is made). */
+  private readonly pending: Int32Array;
+  private readonly folders = new Map<number, TreeHead>();
+  private readonly seen = new Set<string>();
+  private ready: LazyTree[] = [];
+  /** The pushed folder's tree, once everything is stored. */
+  root: TreeHead | undefined;
+
+  constructor(
+    private readonly list: InputList,
+    /** A file's or symlink's hash; asked only once it is stored. */
+    private readonly hashOf: (i: number) => Buffer,
+  ) {
+    const n = list.count;
+    this.top = n;
+    const start = new Int32Array(n + 2);
+    for (let i = 0; i < n; i++) start[this.folderOf(i) + 1]!++;
+    for (let f = 1; f <= n + 1; f++) start[f]! += start[f - 1]!;
+    const children = new Int32Array(n);
+    const fill = start.slice(0, n + 1);
+    for (let i = 0; i < n; i++) children[fill[this.folderOf(i)]!++] = i;
+    this.start = start;
+    this.children = children;
+    this.pending = new Int32Array(n + 1);
+    for (let f = 0; f <= n; f++) this.pending[f] = start[f + 1]! - start[f]!;
+    // Empty folders are made now; backwards, so an inner one is made before its parent.
+    for (let i = n - 1; i >= 0; i--) if (list.kind(i) === "dir" && this.pending[i] === 0 && !this.folders.has(i)) this.made(i);
+    if (n === 0) this.made(this.top);
+  }
+
+  /** File or symlink `i` is stored (its contents in the database): the trees this completes are ready. */
+  stored(i: number): void {
+    const f = this.folderOf(i);
+    if (--this.pending[f]! === 0) this.made(f);
+  }
+
+  /** The trees made since the last call, children before parents. */
+  take(): LazyTree[] {
+    const out = this.ready;
+    this.ready = [];
+    return out;
+  }
+
+  private folderOf(i: number): number {
+    const p = this.list.parent(i);
+    return p < 0 ? this.top : p;
+  }
+
+  /** Makes folder f's tree (everything in it is stored), then counts it stored in its own folder. */
+  private made(folder: number): void {
+    for (let f = folder; ; ) {
+      const entries = this.entriesOf(f);
+      let fileCount = 0;
+      let size = 0;
+      for (let c = this.start[f]!; c < this.start[f + 1]!; c++) {
+        const i = this.children[c]!;
+        const sub = this.list.kind(i) === "dir" ? this.folders.get(i)! : undefined;
+        fileCount += sub === undefined ? 1 : sub.fileCount;
+        size += sub === undefined ? this.list.size(i) : sub.size;
+      }
+      const head = { hash: hashTree(entries), fileCount, size };
+      const key = head.hash.toString("hex");
+      if (!this.seen.has(key)) {
+        this.seen.add(key);
+        const made = f; // f moves up below
+        this.ready.push({ ...head, entryCount: entries.length, entries: () => this.entriesOf(made) });
+      }
+      if (f === this.top) {
+        this.root = head;
+        return;
+      }
+      this.folders.set(f, head);
+      f = this.folderOf(f);
+      if (--this.pending[f]! !== 0) return;
+    }
+  }
+
+  private entriesOf(folder: number): TreeEntry[] {
+    const list = this.list;
     const entries: TreeEntry[] = [];
-    for (let c = start[folder]!; c < start[folder + 1]!; c++) {
-      const i = children[c]!;
+    for (let c = this.start[folder]!; c < this.start[folder + 1]!; c++) {
+      const i = this.children[c]!;
       const kind = list.kind(i);
       const name = list.name(i);
       if (kind === "dir") {
-        const t = folders.get(i)!;
+        const t = this.folders.get(i)!;
         entries.push({ name, kind, hash: t.hash, size: t.size });
-      } else if (kind === "symlink") entries.push({ name, kind, hash: hashOf(i), size: 0, target: list.target(i) });
+      } else if (kind === "symlink") entries.push({ name, kind, hash: this.hashOf(i), size: 0, target: list.target(i) });
       else {
-        const entry: TreeEntry = { name, kind, hash: hashOf(i), size: list.size(i) };
+        const entry: TreeEntry = { name, kind, hash: this.hashOf(i), size: list.size(i) };
         if (list.executable(i)) entry.executable = true;
         entries.push(entry);
       }
     }
     return entries;
-  };
-  const trees: LazyTree[] = [];
-  const seen = new Set<string>();
-  const build = (folder: number): TreeHead => {
-    const entries = entriesOf(folder);
-    let fileCount = 0;
-    let size = 0;
-    for (let c = start[folder]!; c < start[folder + 1]!; c++) {
-      const i = children[c]!;
-      const sub = list.kind(i) === "dir" ? folders.get(i)! : undefined;
-      fileCount += sub === undefined ? 1 : sub.fileCount;
-      size += sub === undefined ? list.size(i) : sub.size;
-    }
-    const head = { hash: hashTree(entries), fileCount, size };
-    const key = head.hash.toString("hex");
-    if (!seen.has(key)) {
-      seen.add(key);
-      trees.push({ ...head, entries: () => entriesOf(folder) });
-    }
-    return head;
-  };
-  // A folder comes before what it holds in the walk: backwards, children come first.
-  for (let i = n - 1; i >= 0; i--) if (list.kind(i) === "dir") folders.set(i, build(i));
-  return { root: build(top), trees };
+  }
 }

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
-import { buildInputTrees, buildTrees, type PushedPath, symlinkHash } from "../../loader/push/tree.js";
+import { buildInputTrees, buildTrees, hashTree, InputTrees, type PushedPath, symlinkHash, type TreeEntry } from "../../loader/push/tree.js";
 import { walkInput } from "../../loader/push/walk.js";
 import { Prng } from "../helpers/prng.js";
 import { tempDir } from "../helpers/strata.js";
@@ -82,6 +82,65 @@ t.test("trees from the walk's columns equal buildTrees' on random folders", asyn
       stored.add(tree.hash.toString("hex"));
     }
     t.ok(gotTrees.at(-1)!.hash.equals(got.root.hash), `seed ${seed}: the root is the last tree`);
+  }
+});
+
+t.test("trees made as their files are stored, in any order, are the same trees, each once everything in it is stored", async (t) => {
+  const base = tempDir(t, "strata-compact-");
+  for (let seed = 1; seed <= 40; seed++) {
+    const root = join(base, String(seed));
+    mkdirSync(root);
+    const rng = new Prng(seed);
+    randomFolder(root, rng, 0);
+    const list = walkInput(root);
+    const hashOf = (i: number) => (list.kind(i) === "symlink" ? symlinkHash(list.target(i)!) : sha(`${list.size(i)}:${list.name(i)}`));
+    const want = buildInputTrees(list, hashOf);
+    const order: number[] = [];
+    for (let i = 0; i < list.count; i++) if (list.kind(i) !== "dir") order.splice(rng.int(0, order.length), 0, i);
+    const stored = new Set<number>();
+    // each folder's tree, and whether everything below it is stored (-1: the pushed folder)
+    const treeOf = (f: number): { hash: Buffer; size: number } => {
+      const entries: TreeEntry[] = [];
+      for (let i = 0; i < list.count; i++) {
+        if (list.parent(i) !== f) continue;
+        const kind = list.kind(i);
+        if (kind === "dir") entries.push({ name: list.name(i), kind, ...treeOf(i) });
+        else if (kind === "symlink") entries.push({ name: list.name(i), kind, hash: hashOf(i), size: 0 });
+        else entries.push({ name: list.name(i), kind, executable: list.executable(i), hash: hashOf(i), size: list.size(i) });
+      }
+      return { hash: hashTree(entries), size: entries.reduce((n, e) => n + e.size, 0) };
+    };
+    const complete = (f: number): boolean => {
+      for (let i = 0; i < list.count; i++)
+        if (list.parent(i) === f && (list.kind(i) === "dir" ? !complete(i) : !stored.has(i))) return false;
+      return true;
+    };
+    const completeTrees = (): string[] => {
+      const out = new Set<string>();
+      for (let f = -1; f < list.count; f++) if ((f < 0 || list.kind(f) === "dir") && complete(f)) out.add(treeOf(f).hash.toString("hex"));
+      return [...out].sort();
+    };
+    const made = new Set<string>();
+    const trees = new InputTrees(list, hashOf);
+    const check = (): void => {
+      for (const tree of trees.take()) {
+        const entries = tree.entries();
+        t.equal(tree.entryCount, entries.length, `seed ${seed}: entry count`);
+        for (const e of entries) if (e.kind === "dir") t.ok(made.has(e.hash.toString("hex")), `seed ${seed}: ${e.name}'s tree came first`);
+        t.notOk(made.has(tree.hash.toString("hex")), `seed ${seed}: each tree once`);
+        made.add(tree.hash.toString("hex"));
+      }
+      t.same([...made].sort(), completeTrees(), `seed ${seed}: the trees made are those of the folders whose files are all stored`);
+    };
+    check();
+    for (const i of order) {
+      t.equal(trees.root, undefined, `seed ${seed}: no root before every file is stored`);
+      trees.stored(i);
+      stored.add(i);
+      check();
+    }
+    t.ok(trees.root?.hash.equals(want.root.hash), `seed ${seed}: the same root`);
+    t.same([...made].sort(), want.trees.map((x) => x.hash.toString("hex")).sort(), `seed ${seed}: the same trees`);
   }
 });
 

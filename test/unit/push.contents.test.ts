@@ -42,6 +42,8 @@ t.test("a content is put only once its chunks are in the database, and each once
     let early = 0;
     let oversized = 0;
     const files: { hash: Buffer; size: number }[] = [];
+    const stored: number[] = [];
+    let unput = 0;
     const sink = new ContentSink(
       dedup,
       (i) => files[i]!.hash,
@@ -51,6 +53,13 @@ t.test("a content is put only once its chunks are in the database, and each once
         for (const b of blobs) {
           for (let at = 0; at < b.chunks.length; at += 32) if (!db.has(b.chunks.toString("hex", at, at + 32))) early++;
           put.push(b.hash.toString("hex"));
+        }
+        await new Promise((r) => setImmediate(r));
+      },
+      (positions) => {
+        for (const i of positions) {
+          if (!put.includes(files[i]!.hash.toString("hex"))) unput++;
+          stored.push(i);
         }
       },
       3,
@@ -83,5 +92,11 @@ t.test("a content is put only once its chunks are in the database, and each once
     t.equal(early, 0, `seed ${seed}: no content put before its chunks`);
     t.same(put.sort(), expected.sort(), `seed ${seed}: every content put once`);
     t.equal(oversized, 0, `seed ${seed}: no batch larger than asked, the last ones too`);
+    t.equal(unput, 0, `seed ${seed}: no position told stored before its content is put`);
+    t.same(
+      stored.sort((a, b) => a - b),
+      files.map((_, i) => i),
+      `seed ${seed}: every position told stored once`,
+    );
   }
 });

@@ -19,7 +19,8 @@ export function register(program: Command): void {
         s
           .checkout(parseRef(ref), dir, {
             force: opts.force,
-            onProgress: (p) => bar.update(p.bytesDone, p.bytesTotal, { files: `${p.filesDone}/${p.filesTotal} files`, extra: p.phase }),
+            onProgress: (p) =>
+              bar.update(p.bytesDone, p.bytesTotal, () => ({ files: `${p.filesDone}/${p.filesTotal} files`, extra: p.phase })),
           })
           .finally(() => bar.stop()),
       );

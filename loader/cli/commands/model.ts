@@ -53,7 +53,10 @@ export function register(program: Command): void {
             message: opts.message,
             metadata: opts.metadata,
             onProgress: (p) =>
-              bar.update(p.bytes, p.bytesTotal, { files: `${p.files}/${p.filesTotal} files`, extra: `${formatBytes(p.newBytes)} new` }),
+              bar.update(p.bytes, p.bytesTotal, () => ({
+                files: `${p.files}/${p.filesTotal} files`,
+                extra: `${formatBytes(p.newBytes)} new`,
+              })),
           })
           .finally(() => bar.stop());
       });

@@ -47,7 +47,10 @@ export function register(program: Command): void {
               allowEmpty: opts.allowEmpty,
               from: opts.from,
               onProgress: (p) =>
-                bar.update(p.bytes, p.bytesTotal, { files: `${p.files}/${p.filesTotal} files`, extra: `${formatBytes(p.newBytes)} new` }),
+                bar.update(p.bytes, p.bytesTotal, () => ({
+                  files: `${p.files}/${p.filesTotal} files`,
+                  extra: `${formatBytes(p.newBytes)} new`,
+                })),
             })
             .finally(() => bar.stop()),
         );
