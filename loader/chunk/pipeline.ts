@@ -9,6 +9,7 @@
  */
 import { Worker } from "node:worker_threads";
 import { BlockPool } from "./blocks.js";
+import { SlabPool } from "./slabs.js";
 import { HASH_WORKER_SOURCE, type WorkerReply, type WorkerRequest } from "./hash-worker.js";
 
 export interface PipelineOptions {
@@ -16,6 +17,8 @@ export interface PipelineOptions {
   chunkWorkers?: number;
   /** Size of one read, and of one shared block. Default 4 MiB. */
   blockSize?: number;
+  /** Size of the slabs recycled chunks are carved from (slabs.ts). Default 16 MiB. */
+  slabSize?: number;
 }
 
 /** What a running job exposes to the pipeline's message dispatch. */
@@ -26,9 +29,14 @@ export interface JobSink {
 }
 
 export const DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024;
+const SLAB_SIZE = 16 * 1024 * 1024;
+/** Free slabs kept: enough for the chunks a push holds downstream (dedup batches, packs being written). */
+const SLABS_KEPT = 12;
 
 export class ChunkPipeline {
   readonly pool: BlockPool;
+  /** Room for chunk bytes when a job recycles (slabs.ts). */
+  readonly slabs: SlabPool;
   private readonly fileWorker: Worker;
   private readonly chunkWorkers: Worker[];
   private readonly jobs = new Map<number, JobSink>();
@@ -49,6 +57,10 @@ export class ChunkPipeline {
       throw new RangeError(`blockSize must be an integer from 4096 to 256 MiB, got ${blockSize}`);
     }
     this.pool = new BlockPool(blockSize, 16);
+    const slabSize = opts.slabSize ?? SLAB_SIZE;
+    if (!Number.isSafeInteger(slabSize) || slabSize < 4096)
+      throw new RangeError(`slabSize must be an integer of at least 4096, got ${slabSize}`);
+    this.slabs = new SlabPool(slabSize, SLABS_KEPT);
     this.fileWorker = this.spawn();
     this.chunkWorkers = Array.from({ length: n }, () => this.spawn());
   }
