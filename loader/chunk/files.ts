@@ -6,8 +6,7 @@
  */
 import { openForChunking, type Opened } from "./fsio.js";
 import { resolveParams, type ChunkParams, type ResolvedParams } from "./params.js";
-import type { ChunkJob } from "./job.js";
-import { checkOptions, jobEvents, startJob } from "./stream.js";
+import { checkOptions, runJob } from "./stream.js";
 import type { ChunkEvent, ChunkOptions } from "./types.js";
 
 /** A chunkFile record, tagged with the file it belongs to. */
@@ -55,22 +54,6 @@ async function* chunkFilesGen(
   const it = asyncIterator(paths);
   const window: Promise<Prepared>[] = [];
   let exhausted = false;
-  let closed = false;
-  /** The next large file's job, started once the one before was read (its prepared promise, still in `window`). */
-  let early = null as { prep: Promise<Prepared>; job: ChunkJob } | null;
-  // Once a large file is read, the next one starts reading while the consumer takes the
-  // first one's last chunks: the pipeline does not drain at every file.
-  const startNext = async (): Promise<void> => {
-    const next = window[0];
-    if (next === undefined) return;
-    const prep = await next;
-    if (closed || prep.kind !== "large" || window[0] !== next) return;
-    try {
-      early = { prep: next, job: startJob(prep.source, p, opts) };
-    } catch {
-      // the pipeline is closed: the file's turn reports it
-    }
-  };
   const fill = async (): Promise<void> => {
     while (!exhausted && window.length < k) {
       const r = await it.next();
@@ -93,30 +76,12 @@ async function* chunkFilesGen(
       if (prep.kind === "small") {
         for (const ev of prep.events) yield { ...ev, path: prep.path };
       } else {
-        let job: ChunkJob;
-        if (early?.prep === next) {
-          job = early.job;
-          early = null;
-        } else {
-          try {
-            job = startJob(prep.source, p, opts);
-          } catch (err) {
-            await prep.source.close().catch(() => {});
-            throw err;
-          }
-        }
-        const ahead = job.readDone.then(startNext).catch(() => {});
-        for await (const ev of jobEvents(job)) yield { ...ev, path: prep.path };
-        await ahead;
+        for await (const ev of runJob(prep.source, p, opts)) yield { ...ev, path: prep.path };
       }
     }
   } finally {
-    closed = true;
-    // A job started ahead closes its own file; files opened ahead but never reached.
-    const started = early;
-    early = null;
-    started?.job.cancel();
-    for (const pr of window) if (pr !== started?.prep) pr.then((x) => (x.kind === "large" ? x.source.close() : undefined)).catch(() => {});
+    // Files opened ahead but never reached.
+    for (const pr of window) pr.then((x) => (x.kind === "large" ? x.source.close() : undefined)).catch(() => {});
     window.length = 0;
     if (!exhausted) await it.return?.();
   }

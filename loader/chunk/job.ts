@@ -71,11 +71,6 @@ export class ChunkJob implements JobSink {
   private consumerWake: (() => void) | null = null;
   private producerWake: (() => void) | null = null;
   private readonly signal: AbortSignal | undefined;
-  private readDoneResolve: () => void = () => {};
-  /** Resolves once the job has stopped reading (at the end, on an error or a stop); never rejects. */
-  readonly readDone = new Promise<void>((resolve) => {
-    this.readDoneResolve = resolve;
-  });
 
   constructor(
     private readonly pipeline: ChunkPipeline,
@@ -137,7 +132,6 @@ export class ChunkJob implements JobSink {
       }
       await this.source.close().catch(() => {});
       this.readingDone = true;
-      this.readDoneResolve();
       this.maybeUnregister();
     }
   }

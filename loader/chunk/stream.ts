@@ -54,32 +54,22 @@ async function* chunkFileGen(path: string, p: ResolvedParams, opts: ChunkOptions
   else yield* runJob(opened.source, p, opts);
 }
 
-/** Starts reading a source through the pipeline; from then on the job closes the source. Throws when the pipeline is closed or dead (the source is then left open). */
-export function startJob(source: ByteSource, p: ResolvedParams, opts: ChunkOptions): ChunkJob {
-  return new ChunkJob(
-    opts.pipeline ?? defaultPipeline(),
-    p,
-    source,
-    opts.readAhead ?? DEFAULT_READ_AHEAD,
-    opts.signal,
-    opts.recycle === true,
-  );
-}
-
 /** Runs a source through the pipeline; the source is closed whatever happens. */
 export async function* runJob(source: ByteSource, p: ResolvedParams, opts: ChunkOptions): AsyncGenerator<ChunkEvent, void, undefined> {
   let job: ChunkJob;
   try {
-    job = startJob(source, p, opts);
+    job = new ChunkJob(
+      opts.pipeline ?? defaultPipeline(),
+      p,
+      source,
+      opts.readAhead ?? DEFAULT_READ_AHEAD,
+      opts.signal,
+      opts.recycle === true,
+    );
   } catch (err) {
     await source.close().catch(() => {});
     throw err;
   }
-  yield* jobEvents(job);
-}
-
-/** A running job's records; stopping early cancels it. */
-export async function* jobEvents(job: ChunkJob): AsyncGenerator<ChunkEvent, void, undefined> {
   try {
     for (;;) {
       const ev = await job.next();

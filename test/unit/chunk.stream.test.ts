@@ -278,51 +278,6 @@ t.test("chunkFiles: small and large files in order, tagged with their path", asy
   await t.rejects(collect(chunkFiles([files[0]!.path, join(dir, "nope")], SMALL)), { code: "ENOENT" });
 });
 
-t.test("chunkFiles: large files back to back (each read while the last chunks of the one before are taken)", async (t) => {
-  const pipeline = new ChunkPipeline({ blockSize: 64 * 1024 });
-  t.teardown(() => pipeline.close());
-  const files: { path: string; data: Buffer }[] = [];
-  for (let i = 0; i < 6; i++) {
-    const data = pseudoRandomBytes(300_000 + 150_000 * i, 2000 + i);
-    files.push({ path: await tempFile(data), data });
-  }
-  const paths = files.map((f) => f.path);
-  for (const recycle of [false, true]) {
-    const byPath = new Map<string, ChunkEvent[]>();
-    for await (const ev of chunkFiles(paths, SMALL, { pipeline, recycle })) {
-      // A slow consumer, so the next file is read (and started) well before its turn.
-      if (ev.kind === "chunk" && ev.index % 8 === 0) await new Promise((r) => setTimeout(r, 1));
-      byPath.set(ev.path, [...(byPath.get(ev.path) ?? []), ev]);
-    }
-    t.same([...byPath.keys()], paths, `recycle ${recycle}: files in order`);
-    for (const f of files) {
-      const events = byPath.get(f.path) ?? [];
-      verify(
-        t,
-        f.data,
-        SMALL,
-        await collect(
-          (async function* () {
-            yield* events;
-          })(),
-        ),
-        `recycle ${recycle}: ${f.data.length} bytes`,
-      );
-    }
-  }
-  // Stopping at a file's end, with the next file's job already reading: it is stopped too.
-  // readAhead 0: a job that is not consumed stalls holding a block of its open chunk.
-  for await (const ev of chunkFiles(paths, SMALL, { pipeline, readAhead: 0 })) {
-    if (ev.kind === "end") {
-      await new Promise((r) => setTimeout(r, 50)); // the next job starts meanwhile
-      break;
-    }
-  }
-  for (let i = 0; i < 100 && pipeline.pool.inUse > 0; i++) await new Promise((r) => setTimeout(r, 10));
-  t.equal(pipeline.pool.inUse, 0, "the job started ahead let go of its blocks");
-  verify(t, files[1]!.data, SMALL, await collect(chunkFile(paths[1]!, SMALL, { pipeline })), "the pipeline works on");
-});
-
 t.test("an iterator abandoned mid-file does not keep the process alive", async (t) => {
   const data = pseudoRandomBytes(8 << 20, 10);
   const path = await tempFile(data);
