@@ -28,6 +28,8 @@ export type WorkerRequest =
       hash: boolean;
       dst: SharedArrayBuffer | null;
       dstOff: number;
+      /** False: the chunk is one segment, hashed where it lies and not copied (its bytes stay in the block). */
+      copy: boolean;
     };
 
 /** Worker -> main. */
@@ -69,6 +71,11 @@ function onEnd(m) {
 
 function onChunk(m) {
   const segs = m.segs;
+  if (!m.copy) {
+    const digest = m.hash ? createHash('sha256').update(new Uint8Array(segs[0], segs[1], segs[2])).digest() : null;
+    parentPort.postMessage({ t: 'chunk', job: m.job, seq: m.seq, digest, data: null });
+    return;
+  }
   let total = 0;
   for (let i = 2; i < segs.length; i += 3) total += segs[i];
   // allocUnsafeSlow: an unpooled, unzeroed ArrayBuffer of its own, so it can be transferred.

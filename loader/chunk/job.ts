@@ -19,7 +19,7 @@ interface Pending {
   seq: number;
   offset: number;
   length: number;
-  /** Blocks this chunk's bytes live in, released when the worker has copied them. */
+  /** Blocks this chunk's bytes live in, released when the worker has copied them (a view: when handed out, as a lease). */
   blocks: Block[];
   digest: Buffer | null;
   data: Buffer | null;
@@ -27,6 +27,12 @@ interface Pending {
   dst: SharedArrayBuffer | null;
   dstOff: number;
   release: (() => void) | undefined;
+  /**
+   * Recycling, a chunk within one block is not copied: it is hashed where it lies and handed
+   * out as a view into the block (at viewOff), which is leased until the consumer releases it.
+   */
+  view: boolean;
+  viewOff: number;
 }
 
 interface Segment {
@@ -199,8 +205,10 @@ export class ChunkJob implements JobSink {
       dst: null,
       dstOff: 0,
       release: undefined,
+      view: this.recycle && this.openBlocks.length === 1,
+      viewOff: this.openSegs[1] as number,
     };
-    if (this.recycle) {
+    if (this.recycle && !p.view) {
       const room = this.pipeline.slabs.take(p.length);
       p.dst = room.slab.sab;
       p.dstOff = room.offset;
@@ -221,6 +229,7 @@ export class ChunkJob implements JobSink {
       hash: p.seq !== 0,
       dst: p.dst,
       dstOff: p.dstOff,
+      copy: !p.view,
     });
     this.queue.push(p);
     this.openStart += this.openLength;
@@ -259,9 +268,11 @@ export class ChunkJob implements JobSink {
       case "chunk": {
         this.outstanding--;
         const p = this.pending(msg.seq);
-        this.releaseBlocks(p);
+        if (!p.view || this.stopped) this.releaseBlocks(p);
         if (!this.stopped) {
-          p.data = msg.data !== null ? toBuffer(msg.data) : Buffer.from(p.dst!, p.dstOff, p.length);
+          if (msg.data !== null) p.data = toBuffer(msg.data);
+          else if (p.view) p.data = Buffer.from(p.blocks[0]!.sab, p.viewOff, p.length);
+          else p.data = Buffer.from(p.dst!, p.dstOff, p.length);
           if (msg.digest !== null) p.digest = toBuffer(msg.digest);
         } else {
           p.release?.(); // the worker is done writing there; nobody will read it
@@ -294,6 +305,20 @@ export class ChunkJob implements JobSink {
     return p;
   }
 
+  /** The job lets go of a view chunk's block; the consumer holds it until the release this returns. */
+  private leaseView(p: Pending): () => void {
+    const pool = this.pool;
+    const block = p.blocks[0]!;
+    pool.lease(block);
+    this.releaseBlocks(p);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      pool.unlease(block);
+    };
+  }
+
   private releaseBlocks(p: Pending): void {
     for (const b of p.blocks) this.pool.unref(b);
     p.blocks = [];
@@ -316,7 +341,8 @@ export class ChunkJob implements JobSink {
           this.inflight -= p.length;
           this.wakeProducer();
           const ev: Chunk = { kind: "chunk", index: p.seq, offset: p.offset, length: p.length, sha256: p.digest, data: p.data };
-          if (p.release !== undefined) ev.release = p.release;
+          if (p.view) ev.release = this.leaseView(p);
+          else if (p.release !== undefined) ev.release = p.release;
           return ev;
         }
       } else if (this.produced && this.fileDigest !== null) {
@@ -355,7 +381,10 @@ export class ChunkJob implements JobSink {
     for (let i = this.head; i < this.queue.length; i++) {
       const p = this.queue[i]!;
       // Room whose bytes arrived is free again; the rest is freed as the worker replies.
-      if (p.data !== null) p.release?.();
+      if (p.data !== null) {
+        p.release?.();
+        if (p.view) this.releaseBlocks(p);
+      }
       p.data = null;
     }
     this.wakeProducer();

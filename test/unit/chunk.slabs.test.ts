@@ -45,70 +45,73 @@ t.test("SlabPool: carves in order, reuses a slab once all of it is released, a r
   d.release();
 });
 
-t.test("recycle: the same chunks and hashes; bytes stay put until released; memory is reused", async (t) => {
-  const pipeline = new ChunkPipeline({ blockSize: 4096, slabSize: 256 * 1024 });
-  t.teardown(() => pipeline.close());
-  const data = pseudoRandomBytes(6 << 20, 21);
-  const path = join(dir, "six");
-  await writeFile(path, data);
-  const lengths = chunkLengths(data, SMALL);
+// Blocks of 4 KiB: every chunk spans blocks and is copied into a slab. Blocks of 256 KiB:
+// most chunks lie within one and are handed out as views into it, the block leased.
+for (const blockSize of [4096, 256 * 1024])
+  t.test(`recycle, ${blockSize}-byte blocks: the same chunks and hashes; bytes stay put until released; memory is reused`, async (t) => {
+    const pipeline = new ChunkPipeline({ blockSize, slabSize: 256 * 1024 });
+    t.teardown(() => pipeline.close());
+    const data = pseudoRandomBytes(6 << 20, 21);
+    const path = join(dir, `six-${blockSize}`);
+    await writeFile(path, data);
+    const lengths = chunkLengths(data, SMALL);
 
-  // Held, never released: nothing is reused, so every chunk is intact at the end.
-  const held: Chunk[] = [];
-  for await (const ev of chunkFile(path, SMALL, { pipeline, recycle: true })) if (ev.kind === "chunk") held.push(ev);
-  t.same(
-    held.map((c) => c.length),
-    lengths,
-    "boundaries",
-  );
-  t.ok(
-    held.every((c) => typeof c.release === "function"),
-    "every chunk has a release",
-  );
-  let off = 0;
-  let bad = 0;
-  for (const c of held) {
-    const want = data.subarray(off, off + c.length);
-    if (!c.data.equals(want) || !c.sha256.equals(sha(want))) bad++;
-    off += c.length;
-  }
-  t.equal(bad, 0, "bytes and hashes of chunks held to the end");
-  for (const c of held) c.release!();
-
-  // Released as they come: each right when it arrives, and the slabs cycle.
-  const buffers = new Set<ArrayBufferLike>();
-  off = 0;
-  bad = 0;
-  let count = 0;
-  for await (const ev of chunkFile(path, SMALL, { pipeline, recycle: true })) {
-    if (ev.kind !== "chunk") {
-      t.ok(ev.sha256.equals(sha(data)), "file hash");
-      continue;
+    // Held, never released: nothing is reused, so every chunk is intact at the end.
+    const held: Chunk[] = [];
+    for await (const ev of chunkFile(path, SMALL, { pipeline, recycle: true })) if (ev.kind === "chunk") held.push(ev);
+    t.same(
+      held.map((c) => c.length),
+      lengths,
+      "boundaries",
+    );
+    t.ok(
+      held.every((c) => typeof c.release === "function"),
+      "every chunk has a release",
+    );
+    let off = 0;
+    let bad = 0;
+    for (const c of held) {
+      const want = data.subarray(off, off + c.length);
+      if (!c.data.equals(want) || !c.sha256.equals(sha(want))) bad++;
+      off += c.length;
     }
-    const want = data.subarray(off, off + ev.length);
-    if (!ev.data.equals(want) || !ev.sha256.equals(sha(want))) bad++;
-    off += ev.length;
-    count++;
-    buffers.add(ev.data.buffer);
-    ev.release!();
-  }
-  t.equal(count, lengths.length);
-  t.equal(bad, 0, "bytes and hashes of chunks released as they come");
-  t.ok(buffers.size <= 13, `a few slabs serve 6 MiB of 256 KiB slabs (${buffers.size})`);
+    t.equal(bad, 0, "bytes and hashes of chunks held to the end");
+    for (const c of held) c.release!();
 
-  // Stopping early releases what was carved and not handed out; the pipeline goes on.
-  let seen = 0;
-  for await (const ev of chunkFile(path, SMALL, { pipeline, recycle: true })) {
-    if (ev.kind === "chunk") {
+    // Released as they come: each right when it arrives, and the slabs cycle.
+    const buffers = new Set<ArrayBufferLike>();
+    off = 0;
+    bad = 0;
+    let count = 0;
+    for await (const ev of chunkFile(path, SMALL, { pipeline, recycle: true })) {
+      if (ev.kind !== "chunk") {
+        t.ok(ev.sha256.equals(sha(data)), "file hash");
+        continue;
+      }
+      const want = data.subarray(off, off + ev.length);
+      if (!ev.data.equals(want) || !ev.sha256.equals(sha(want))) bad++;
+      off += ev.length;
+      count++;
+      buffers.add(ev.data.buffer);
       ev.release!();
-      if (++seen === 5) break;
     }
-  }
-  const again: Chunk[] = [];
-  for await (const ev of chunkFile(path, SMALL, { pipeline, recycle: true })) if (ev.kind === "chunk") again.push(ev);
-  t.ok(
-    again.every((c, i) => c.sha256.equals(held[i]!.sha256) && c.data.equals(data.subarray(c.offset, c.offset + c.length))),
-    "a run after an early stop",
-  );
-  t.equal(pipeline.pool.inUse, 0, "every read block released");
-});
+    t.equal(count, lengths.length);
+    t.equal(bad, 0, "bytes and hashes of chunks released as they come");
+    t.ok(buffers.size <= 24, `a few slabs and blocks serve 6 MiB (${buffers.size})`);
+
+    // Stopping early releases what was carved and not handed out; the pipeline goes on.
+    let seen = 0;
+    for await (const ev of chunkFile(path, SMALL, { pipeline, recycle: true })) {
+      if (ev.kind === "chunk") {
+        ev.release!();
+        if (++seen === 5) break;
+      }
+    }
+    const again: Chunk[] = [];
+    for await (const ev of chunkFile(path, SMALL, { pipeline, recycle: true })) if (ev.kind === "chunk") again.push(ev);
+    t.ok(
+      again.every((c, i) => c.sha256.equals(held[i]!.sha256) && c.data.equals(data.subarray(c.offset, c.offset + c.length))),
+      "a run after an early stop",
+    );
+    t.equal(pipeline.pool.inUse, 0, "every read block released");
+  });
