@@ -12,6 +12,8 @@ export interface Block {
   readonly bytes: Uint8Array;
   /** Users still reading this block. */
   refs: number;
+  /** Chunks handed out as views into this block (ChunkOptions.recycle), not yet released. */
+  leases: number;
   /** Called once when refs drops to zero, just before the block is recycled. */
   onFree: (() => void) | null;
 }
@@ -34,9 +36,10 @@ export class BlockPool {
     let b = this.free.pop();
     if (b === undefined) {
       const sab = new SharedArrayBuffer(this.blockSize);
-      b = { id: this.nextId++, sab, bytes: new Uint8Array(sab), refs: 0, onFree: null };
+      b = { id: this.nextId++, sab, bytes: new Uint8Array(sab), refs: 0, leases: 0, onFree: null };
     }
     b.refs = 1;
+    b.leases = 0;
     b.onFree = onFree;
     this.byId.set(b.id, b);
     return b;
@@ -53,14 +56,29 @@ export class BlockPool {
     b.refs++;
   }
 
+  /** Drops a user; at none, onFree runs (the reader may read more) and the block is recycled unless leased. */
   unref(b: Block): void {
     if (b.refs <= 0) throw new Error(`chunk pipeline: block ${b.id} released twice`);
     if (--b.refs > 0) return;
     const cb = b.onFree;
     b.onFree = null;
     this.byId.delete(b.id);
-    if (this.free.length < this.keep) this.free.push(b);
+    if (b.leases === 0) this.recycle(b);
     cb?.();
+  }
+
+  /** A chunk handed out as a view into `b`: the block is not reused until unlease. Take it before the last unref. */
+  lease(b: Block): void {
+    b.leases++;
+  }
+
+  unlease(b: Block): void {
+    if (b.leases <= 0) throw new Error(`chunk pipeline: block ${b.id} lease released twice`);
+    if (--b.leases === 0 && b.refs === 0) this.recycle(b);
+  }
+
+  private recycle(b: Block): void {
+    if (this.free.length < this.keep) this.free.push(b);
   }
 
   /** Blocks allocated and currently in use. */

@@ -16,15 +16,29 @@ export type WorkerRequest =
   | { t: "end"; job: number }
   /** Drop the state of `job` (the consumer stopped early or it failed). */
   | { t: "drop"; job: number }
-  /** Copy a chunk's segments (flattened triples sab, off, len) into one owned buffer, and hash it when `hash`. */
-  | { t: "chunk"; job: number; seq: number; segs: (SharedArrayBuffer | number)[]; hash: boolean };
+  /**
+   * Copy a chunk's segments (flattened triples sab, off, len) into one buffer, and hash it when `hash`:
+   * into `dst` at `dstOff` when given (a recycled slab, slabs.ts), else into a new buffer sent back.
+   */
+  | {
+      t: "chunk";
+      job: number;
+      seq: number;
+      segs: (SharedArrayBuffer | number)[];
+      hash: boolean;
+      dst: SharedArrayBuffer | null;
+      dstOff: number;
+      /** False: the chunk is one segment, hashed where it lies and not copied (its bytes stay in the block). */
+      copy: boolean;
+    };
 
 /** Worker -> main. */
 export type WorkerReply =
   | { t: "updated"; job: number; ref: number }
   | { t: "first"; job: number; digest: Uint8Array }
   | { t: "digest"; job: number; digest: Uint8Array }
-  | { t: "chunk"; job: number; seq: number; digest: Uint8Array | null; data: Uint8Array }
+  /** `data` is null when the bytes went to the request's `dst`. */
+  | { t: "chunk"; job: number; seq: number; digest: Uint8Array | null; data: Uint8Array | null }
   /** Ends a request that failed; ref / seq name the block or chunk it held (-1 if none). */
   | { t: "error"; job: number; ref: number; seq: number; message: string };
 
@@ -57,17 +71,23 @@ function onEnd(m) {
 
 function onChunk(m) {
   const segs = m.segs;
+  if (!m.copy) {
+    const digest = m.hash ? createHash('sha256').update(new Uint8Array(segs[0], segs[1], segs[2])).digest() : null;
+    parentPort.postMessage({ t: 'chunk', job: m.job, seq: m.seq, digest, data: null });
+    return;
+  }
   let total = 0;
   for (let i = 2; i < segs.length; i += 3) total += segs[i];
   // allocUnsafeSlow: an unpooled, unzeroed ArrayBuffer of its own, so it can be transferred.
-  const data = Buffer.allocUnsafeSlow(total);
+  const data = m.dst !== null ? new Uint8Array(m.dst, m.dstOff, total) : Buffer.allocUnsafeSlow(total);
   let at = 0;
   for (let i = 0; i < segs.length; i += 3) {
     data.set(new Uint8Array(segs[i], segs[i + 1], segs[i + 2]), at);
     at += segs[i + 2];
   }
   const digest = m.hash ? createHash('sha256').update(data).digest() : null;
-  parentPort.postMessage({ t: 'chunk', job: m.job, seq: m.seq, digest, data }, [data.buffer]);
+  if (m.dst !== null) parentPort.postMessage({ t: 'chunk', job: m.job, seq: m.seq, digest, data: null });
+  else parentPort.postMessage({ t: 'chunk', job: m.job, seq: m.seq, digest, data }, [data.buffer]);
 }
 
 parentPort.on('message', (m) => {

@@ -11,7 +11,7 @@ import { FastCdc } from "./fastcdc.js";
 import type { WorkerReply } from "./hash-worker.js";
 import type { ResolvedParams } from "./params.js";
 import type { ChunkPipeline, JobSink } from "./pipeline.js";
-import type { ByteSource, ChunkEvent } from "./types.js";
+import type { ByteSource, Chunk, ChunkEvent } from "./types.js";
 
 export const DEFAULT_READ_AHEAD = 64 * 1024 * 1024;
 
@@ -19,10 +19,20 @@ interface Pending {
   seq: number;
   offset: number;
   length: number;
-  /** Blocks this chunk's bytes live in, released when the worker has copied them. */
+  /** Blocks this chunk's bytes live in, released when the worker has copied them (a view: when handed out, as a lease). */
   blocks: Block[];
   digest: Buffer | null;
   data: Buffer | null;
+  /** Where the worker copies the bytes when recycling (slabs.ts), and how to give that room back. */
+  dst: SharedArrayBuffer | null;
+  dstOff: number;
+  release: (() => void) | undefined;
+  /**
+   * Recycling, a chunk within one block is not copied: it is hashed where it lies and handed
+   * out as a view into the block (at viewOff), which is leased until the consumer releases it.
+   */
+  view: boolean;
+  viewOff: number;
 }
 
 interface Segment {
@@ -74,6 +84,7 @@ export class ChunkJob implements JobSink {
     private readonly source: ByteSource,
     readAhead: number,
     signal?: AbortSignal,
+    private readonly recycle = false,
   ) {
     this.pool = pipeline.pool;
     this.cdc = new FastCdc(params);
@@ -191,7 +202,18 @@ export class ChunkJob implements JobSink {
       blocks: this.openBlocks,
       digest: null,
       data: null,
+      dst: null,
+      dstOff: 0,
+      release: undefined,
+      view: this.recycle && this.openBlocks.length === 1,
+      viewOff: this.openSegs[1] as number,
     };
+    if (this.recycle && !p.view) {
+      const room = this.pipeline.slabs.take(p.length);
+      p.dst = room.slab.sab;
+      p.dstOff = room.offset;
+      p.release = room.release;
+    }
     if (p.seq === 0) {
       this.first = p;
       p.digest = this.firstDigest;
@@ -199,7 +221,16 @@ export class ChunkJob implements JobSink {
     this.outstanding++;
     // The first chunk's digest comes from the whole-file hash (Hash.copy at the
     // first cut, or the file digest itself when the file is one chunk).
-    this.pipeline.toChunkWorker({ t: "chunk", job: this.id, seq: p.seq, segs: this.openSegs, hash: p.seq !== 0 });
+    this.pipeline.toChunkWorker({
+      t: "chunk",
+      job: this.id,
+      seq: p.seq,
+      segs: this.openSegs,
+      hash: p.seq !== 0,
+      dst: p.dst,
+      dstOff: p.dstOff,
+      copy: !p.view,
+    });
     this.queue.push(p);
     this.openStart += this.openLength;
     this.openLength = 0;
@@ -237,17 +268,25 @@ export class ChunkJob implements JobSink {
       case "chunk": {
         this.outstanding--;
         const p = this.pending(msg.seq);
-        this.releaseBlocks(p);
+        if (!p.view || this.stopped) this.releaseBlocks(p);
         if (!this.stopped) {
-          p.data = toBuffer(msg.data);
+          if (msg.data !== null) p.data = toBuffer(msg.data);
+          else if (p.view) p.data = Buffer.from(p.blocks[0]!.sab, p.viewOff, p.length);
+          else p.data = Buffer.from(p.dst!, p.dstOff, p.length);
           if (msg.digest !== null) p.digest = toBuffer(msg.digest);
+        } else {
+          p.release?.(); // the worker is done writing there; nobody will read it
         }
         break;
       }
       case "error":
         this.outstanding--;
         if (msg.ref >= 0) this.pool.unref(this.pool.get(msg.ref));
-        if (msg.seq >= 0) this.releaseBlocks(this.pending(msg.seq));
+        if (msg.seq >= 0) {
+          const p = this.pending(msg.seq);
+          this.releaseBlocks(p);
+          p.release?.();
+        }
         this.fail(new Error(`chunk hashing worker failed: ${msg.message}`));
         break;
     }
@@ -264,6 +303,20 @@ export class ChunkJob implements JobSink {
     const p = first === undefined ? undefined : this.queue[this.head + seq - first.seq];
     if (p === undefined || p.seq !== seq) throw new Error(`chunk pipeline: reply for unknown chunk ${seq}`);
     return p;
+  }
+
+  /** The job lets go of a view chunk's block; the consumer holds it until the release this returns. */
+  private leaseView(p: Pending): () => void {
+    const pool = this.pool;
+    const block = p.blocks[0]!;
+    pool.lease(block);
+    this.releaseBlocks(p);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      pool.unlease(block);
+    };
   }
 
   private releaseBlocks(p: Pending): void {
@@ -287,7 +340,10 @@ export class ChunkJob implements JobSink {
           }
           this.inflight -= p.length;
           this.wakeProducer();
-          return { kind: "chunk", index: p.seq, offset: p.offset, length: p.length, sha256: p.digest, data: p.data };
+          const ev: Chunk = { kind: "chunk", index: p.seq, offset: p.offset, length: p.length, sha256: p.digest, data: p.data };
+          if (p.view) ev.release = this.leaseView(p);
+          else if (p.release !== undefined) ev.release = p.release;
+          return ev;
         }
       } else if (this.produced && this.fileDigest !== null) {
         if (this.endGiven) return null;
@@ -322,7 +378,15 @@ export class ChunkJob implements JobSink {
     for (const b of this.openBlocks) this.pool.unref(b);
     this.openBlocks = [];
     this.openSegs = [];
-    for (let i = this.head; i < this.queue.length; i++) this.queue[i]!.data = null;
+    for (let i = this.head; i < this.queue.length; i++) {
+      const p = this.queue[i]!;
+      // Room whose bytes arrived is free again; the rest is freed as the worker replies.
+      if (p.data !== null) {
+        p.release?.();
+        if (p.view) this.releaseBlocks(p);
+      }
+      p.data = null;
+    }
     this.wakeProducer();
     this.maybeUnregister();
   }

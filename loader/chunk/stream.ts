@@ -58,7 +58,14 @@ async function* chunkFileGen(path: string, p: ResolvedParams, opts: ChunkOptions
 export async function* runJob(source: ByteSource, p: ResolvedParams, opts: ChunkOptions): AsyncGenerator<ChunkEvent, void, undefined> {
   let job: ChunkJob;
   try {
-    job = new ChunkJob(opts.pipeline ?? defaultPipeline(), p, source, opts.readAhead ?? DEFAULT_READ_AHEAD, opts.signal);
+    job = new ChunkJob(
+      opts.pipeline ?? defaultPipeline(),
+      p,
+      source,
+      opts.readAhead ?? DEFAULT_READ_AHEAD,
+      opts.signal,
+      opts.recycle === true,
+    );
   } catch (err) {
     await source.close().catch(() => {});
     throw err;

@@ -11,8 +11,17 @@ export interface Chunk {
   length: number;
   /** SHA-256 of the chunk's bytes (32 bytes). */
   sha256: Buffer;
-  /** The chunk's bytes; the caller owns this buffer (nothing else writes to it). */
+  /**
+   * The chunk's bytes; the caller owns this buffer (nothing else writes to it), unless
+   * `release` is set.
+   */
   data: Buffer;
+  /**
+   * Set when chunking with `recycle`: `data` lies in memory that is reused once this is
+   * called, so call it when done with the bytes and never touch `data` after. Calling it
+   * again does nothing; never calling it only keeps that memory from being reused.
+   */
+  release?: () => void;
 }
 
 /** The last record of a file: its whole-content digest and size. */
@@ -37,6 +46,11 @@ export interface ChunkOptions {
   readAhead?: number;
   /** Aborts the read; the iterator then throws the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Put chunk bytes in recycled memory and give each chunk a `release` (slabs.ts): no
+   * buffer allocated, faulted in and collected per chunk. Default false.
+   */
+  recycle?: boolean;
 }
 
 /** Where the bytes come from; read() fills dst from its start and returns 0 at the end. */

@@ -29,8 +29,16 @@ export interface DedupStats {
   damagedPacks: number;
 }
 
+interface Pending {
+  hash: Buffer;
+  key: string;
+  data: Buffer;
+  /** Gives the bytes' memory back to the chunker (ChunkOptions.recycle), once they are packed or not needed. */
+  release: (() => void) | undefined;
+}
+
 export class ChunkDedup {
-  private batch: { hash: Buffer; key: string; data: Buffer }[] = [];
+  private batch: Pending[] = [];
   private batchBytes = 0;
   /** The batch being checked and packed, if any. */
   private running: Promise<void> = Promise.resolve();
@@ -52,10 +60,10 @@ export class ChunkDedup {
     private readonly maxBytes = 16 * 1024 * 1024,
   ) {}
 
-  async add(hash: Buffer, data: Buffer): Promise<void> {
+  async add(hash: Buffer, data: Buffer, release?: () => void): Promise<void> {
     this.stats.chunks++;
     this.stats.bytes += data.length;
-    this.batch.push({ hash, key: hash.toString("hex"), data });
+    this.batch.push({ hash, key: hash.toString("hex"), data, release });
     this.batchBytes += data.length;
     if (this.batch.length >= this.maxCount || this.batchBytes >= this.maxBytes) {
       // One batch is checked while the next fills: the reader does not wait on the
@@ -92,21 +100,25 @@ export class ChunkDedup {
     for (const h of hashes) this.pending.delete(h.toString("hex"));
   }
 
-  private take(): { hash: Buffer; key: string; data: Buffer }[] {
+  private take(): Pending[] {
     const batch = this.batch;
     this.batch = [];
     this.batchBytes = 0;
     return batch;
   }
 
-  private async check(batch: { hash: Buffer; key: string; data: Buffer }[]): Promise<void> {
+  private async check(batch: Pending[]): Promise<void> {
     await this.checkBatch(batch);
     this.checked += batch.length;
   }
 
-  private async checkBatch(batch: { hash: Buffer; key: string; data: Buffer }[]): Promise<void> {
-    const unseen = new Map<string, { hash: Buffer; data: Buffer }>();
-    for (const c of batch) if (!this.pending.has(c.key)) unseen.set(c.key, c);
+  private async checkBatch(batch: Pending[]): Promise<void> {
+    const unseen = new Map<string, Pending>();
+    for (const c of batch) {
+      if (this.pending.has(c.key) || unseen.has(c.key))
+        c.release?.(); // packed already
+      else unseen.set(c.key, c);
+    }
     if (unseen.size === 0) return;
     const known = await this.db.knownChunks([...unseen.values()].map((c) => c.hash));
     const packs = new Map<string, number>();
@@ -119,12 +131,17 @@ export class ChunkDedup {
       );
       this.stats.damagedPacks += damaged.size;
     }
-    for (const k of known) if (!damaged.has(k.pack.toString("hex"))) unseen.delete(k.chunk.toString("hex"));
+    for (const k of known) {
+      const key = k.chunk.toString("hex");
+      if (damaged.has(k.pack.toString("hex"))) continue;
+      unseen.get(key)?.release?.();
+      unseen.delete(key);
+    }
     for (const [key, c] of unseen) {
       this.pending.add(key);
       this.stats.newChunks++;
       this.stats.newBytes += c.data.length;
-      await this.packer.add(c.hash, c.data);
+      await this.packer.add(c.hash, c.data, c.release);
     }
   }
 }

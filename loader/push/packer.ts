@@ -10,7 +10,7 @@
 // thread pool while more chunks arrive, and a pack is sealed by its stored bytes.
 
 import { createHash } from "node:crypto";
-import { compressionLevel, type Encoded, encodeChunk } from "../codec.js";
+import { compressionLevel, type Encoded, encodeChunk, RAW } from "../codec.js";
 import type { ObjectStore } from "../store/index.js";
 import { packKey } from "../store/index.js";
 
@@ -50,6 +50,8 @@ interface Part {
   hash: Buffer;
   size: number;
   encoded: Encoded | Promise<Encoded>;
+  /** Gives the raw bytes' memory back (ChunkOptions.recycle) once no longer read: stored, or compressed. */
+  release: (() => void) | undefined;
 }
 type Settled = Part & { encoded: Encoded };
 
@@ -75,10 +77,13 @@ export class Packer {
     this.compression = opts.compression ?? compressionLevel();
   }
 
-  /** Add a chunk the database lacks; resolves once there is room for more. */
-  async add(hash: Buffer, data: Buffer): Promise<void> {
+  /**
+   * Add a chunk the database lacks; resolves once there is room for more. `release` is
+   * called once `data` is no longer read (its pack is stored, or it was compressed).
+   */
+  async add(hash: Buffer, data: Buffer, release?: () => void): Promise<void> {
     this.throwIfFailed();
-    this.parts.push({ hash, size: data.length, encoded: encodeChunk(data, this.compression) });
+    this.parts.push({ hash, size: data.length, encoded: encodeChunk(data, this.compression), release });
     this.encoding += data.length;
     // Wait for the encodings once they hold a quarter pack of raw bytes: memory stays bounded.
     if (this.encoding >= this.packSize / 4) await this.settle();
@@ -88,7 +93,7 @@ export class Packer {
   /** Add a chunk in the form it is already stored in (gc copies stored bytes, never recompresses). */
   async addStored(hash: Buffer, size: number, encoded: Encoded): Promise<void> {
     this.throwIfFailed();
-    this.parts.push({ hash, size, encoded });
+    this.parts.push({ hash, size, encoded, release: undefined });
     this.size += encoded.bytes.length;
     if (this.size >= this.packSize) await this.seal();
   }
@@ -109,6 +114,10 @@ export class Packer {
       if (p.encoded instanceof Promise) {
         p.encoded = await p.encoded;
         this.size += p.encoded.bytes.length;
+        if (p.encoded.codec !== RAW) {
+          p.release?.(); // the pack takes the frame, not the raw bytes
+          p.release = undefined;
+        }
       }
   }
 
@@ -136,6 +145,7 @@ export class Packer {
       parts.map((p) => p.encoded.bytes),
       { replace: true },
     );
+    for (const p of parts) p.release?.();
     const offsets: number[] = [];
     let offset = 0;
     for (const p of parts) {

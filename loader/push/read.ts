@@ -166,10 +166,11 @@ export async function readInput(list: InputList, opts: ReadOptions, out = new Re
     for await (const ev of chunkFiles(
       large.map((i) => list.abs(i)),
       opts.params,
+      { recycle: true }, // chunk bytes in reused memory, released once stored or found known
     )) {
       if (ev.kind === "chunk") {
         chunkHashes.push(ev.sha256);
-        await dedup.add(ev.sha256, ev.data);
+        await dedup.add(ev.sha256, ev.data, ev.release);
         progress.bytes += ev.length;
         opts.onProgress(progress);
       } else {

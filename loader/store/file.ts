@@ -368,7 +368,7 @@ async function writeDirect(tmp: string, parts: readonly Buffer[], size: number):
     for (const part of parts) {
       for (let at = 0; at < part.length; ) {
         const n = Math.min(part.length - at, DIRECT_PIECE - fill);
-        buf.set(part.subarray(at, at + n), fill);
+        stage(buf, fill, part.subarray(at, at + n));
         fill += n;
         at += n;
         if (fill === DIRECT_PIECE) await flush();
@@ -388,6 +388,25 @@ async function writeDirect(tmp: string, parts: readonly Buffer[], size: number):
   }
   await fh.close();
   return true;
+}
+
+let bounce: Uint8Array | undefined;
+
+/**
+ * Copies src into buf at `at`. Out of shared memory (a push's chunks lie in the chunker's
+ * SharedArrayBuffers), V8 copies byte by byte when source and target differ in alignment
+ * (0.35 s per GiB against 0.08): such bytes go through a buffer placed at the source's
+ * alignment, two fast copies. Synchronous, so writes in flight can share that buffer.
+ */
+function stage(buf: Uint8Array, at: number, src: Uint8Array): void {
+  const shift = src.byteOffset & 7;
+  if (!(src.buffer instanceof SharedArrayBuffer) || shift === (at & 7)) {
+    buf.set(src, at);
+    return;
+  }
+  bounce ??= new Uint8Array(DIRECT_PIECE + 8);
+  bounce.set(src, shift);
+  buf.set(bounce.subarray(shift, shift + src.length), at);
 }
 
 /** Write the parts back to back without joining them (writev, in groups under IOV_MAX). */

@@ -156,6 +156,23 @@ t.test("a large object (written around the page cache) reads back whole, of its 
   t.same(tempNames(root), [], "no temp files left");
 });
 
+t.test("a large object from views into shared memory, at every alignment, reads back whole", async (t) => {
+  const root = tempRoot(t);
+  const store = new FileStore(root);
+  // As a push hands them over: chunks lying in the chunker's SharedArrayBuffers at odd offsets.
+  const shared = Buffer.from(new SharedArrayBuffer(12 * 1024 * 1024));
+  for (let j = 0; j < shared.length; j++) shared[j] = (j * 7 + (j >> 11)) & 255;
+  const parts: Buffer[] = [];
+  let at = 3;
+  for (const n of [1_000_003, 5, 2 * 1024 * 1024 + 6, 777_777, 3 * 1024 * 1024 + 1, 1_234_567]) {
+    parts.push(shared.subarray(at, at + n));
+    at += n + 1 + (n % 5);
+  }
+  const whole = Buffer.concat(parts);
+  t.equal(await store.put("packs/45/shared", parts), true);
+  t.ok((await store.get("packs/45/shared")).equals(whole), "same bytes");
+});
+
 t.test("the store is private: folders 0700, files 0600", async (t) => {
   const root = join(tempRoot(t), "store");
   const store = new FileStore(root);
