@@ -35,22 +35,29 @@ function randomFolder(dir: string, rng: Prng, depth: number): void {
   }
 }
 
+/** Folder `seed` of `base`, filled at random; its walk, and a stand-in hash for each entry. */
+function randomInput(base: string, seed: number, extra?: (root: string) => void) {
+  const root = join(base, String(seed));
+  mkdirSync(root);
+  const rng = new Prng(seed);
+  randomFolder(root, rng, 0);
+  extra?.(root);
+  const list = walkInput(root);
+  const hashOf = (i: number) => (list.kind(i) === "symlink" ? symlinkHash(list.target(i)!) : sha(`${list.size(i)}:${list.name(i)}`));
+  return { rng, list, hashOf };
+}
+
 t.test("trees from the walk's columns equal buildTrees' on random folders", async (t) => {
   const base = tempDir(t, "strata-compact-");
   for (let seed = 1; seed <= 40; seed++) {
-    const root = join(base, String(seed));
-    mkdirSync(root);
-    const rng = new Prng(seed);
-    randomFolder(root, rng, 0);
-    if (seed % 5 === 0) {
+    const { list, hashOf } = randomInput(base, seed, (root) => {
+      if (seed % 5 !== 0) return;
       // two equal folders: one tree
       for (const d of ["same1", "same2"]) {
         mkdirSync(join(root, d));
         writeFileSync(join(root, d, "f"), "same");
       }
-    }
-    const list = walkInput(root);
-    const hashOf = (i: number) => (list.kind(i) === "symlink" ? symlinkHash(list.target(i)!) : sha(`${list.size(i)}:${list.name(i)}`));
+    });
     const records: PushedPath[] = [];
     for (let i = 0; i < list.count; i++) {
       const kind = list.kind(i);
@@ -88,12 +95,7 @@ t.test("trees from the walk's columns equal buildTrees' on random folders", asyn
 t.test("trees made as their files are stored, in any order, are the same trees, each once everything in it is stored", async (t) => {
   const base = tempDir(t, "strata-compact-");
   for (let seed = 1; seed <= 40; seed++) {
-    const root = join(base, String(seed));
-    mkdirSync(root);
-    const rng = new Prng(seed);
-    randomFolder(root, rng, 0);
-    const list = walkInput(root);
-    const hashOf = (i: number) => (list.kind(i) === "symlink" ? symlinkHash(list.target(i)!) : sha(`${list.size(i)}:${list.name(i)}`));
+    const { rng, list, hashOf } = randomInput(base, seed);
     const want = buildInputTrees(list, hashOf);
     const order: number[] = [];
     for (let i = 0; i < list.count; i++) if (list.kind(i) !== "dir") order.splice(rng.int(0, order.length), 0, i);
