@@ -14,8 +14,9 @@ import type { Session } from "../session.js";
 import { BufferPool } from "./bufferpool.js";
 import { type ChunkFetcher, type ChunkNeed, chunkAtFault, chunkMismatch } from "./fetch.js";
 import { hashPool, type RunningHash } from "./hashpool.js";
-import { BLOB_BATCH, chunkLists, type ChunkRow, type Entry } from "./listing.js";
+import { BLOB_BATCH, chunkLists, type ChunkRow } from "./listing.js";
 import { eachLimited } from "../parallel.js";
+import type { PathTable } from "./table.js";
 
 export interface StageOptions {
   concurrency: number;
@@ -31,7 +32,10 @@ export interface StageOptions {
 interface Contents {
   hash: string;
   size: number;
-  paths: string[];
+  /** Positions in the listing of the paths holding it; the first is written, the others copied. */
+  paths: number[];
+  /** For messages: the first path. */
+  name: string;
   executable: boolean[];
   /** One chunk whose hash is the file's: verifying the chunk verified the file. */
   oneChunk?: boolean;
@@ -57,50 +61,47 @@ const EMPTY_HASH = createHash("sha256").digest("hex");
 const MODE = { regular: 0o666, executable: 0o777 };
 
 /**
- * Writes `files` (regular files only), each to `tempOf(path)` (which must not exist), with
- * its executable bit; returns each path's temp file.
+ * Writes the files at positions `files` of `entries` (regular files only), each to
+ * `tempOf(position)` (which must not exist), with its executable bit. Contents are
+ * looked up and fetched BLOB_BATCH at a time, so what is held per file is a few numbers.
  */
 export async function stageFiles(
   session: Session,
   fetcher: ChunkFetcher,
-  files: readonly Entry[],
-  tempOf: (path: string) => string,
+  entries: PathTable,
+  files: readonly number[],
+  tempOf: (position: number) => string,
   opts: StageOptions,
-): Promise<Map<string, string>> {
-  const blobs = new Map<string, Contents>();
-  for (const f of files) {
-    const b = blobs.get(f.hash);
-    if (b === undefined) blobs.set(f.hash, { hash: f.hash, size: f.size, paths: [f.path], executable: [f.executable] });
-    else {
-      b.paths.push(f.path);
-      b.executable.push(f.executable);
+): Promise<void> {
+  const { firsts, next } = sameContents(entries, files);
+  const contents = (k: number): Contents => {
+    const i = files[k]!;
+    const b: Contents = { hash: entries.hash(i), size: entries.size(i), paths: [], name: entries.path(i), executable: [] };
+    for (let c = k; c >= 0; c = next[c]!) {
+      b.paths.push(files[c]!);
+      b.executable.push(entries.executable(files[c]!));
     }
-  }
-  const staged = new Map<string, string>();
-  const tmpOf = (path: string): string => {
-    const tmp = tempOf(path);
-    staged.set(path, tmp);
-    return tmp;
+    return b;
   };
-  const create = (blob: Contents) => open(tmpOf(blob.paths[0]!), "wx", blob.executable[0] ? MODE.executable : MODE.regular);
+  const create = (blob: Contents) => open(tempOf(blob.paths[0]!), "wx", blob.executable[0] ? MODE.executable : MODE.regular);
   const writers = new Map<string, Writer>();
 
   const finish = async (blob: Contents, w: Writer): Promise<void> => {
     await w.fh.close();
     writers.delete(blob.hash);
     const got = w.hash === undefined ? blob.hash : await w.hash.digest();
-    const first = staged.get(blob.paths[0]!)!;
+    const first = tempOf(blob.paths[0]!);
     if (got !== blob.hash) {
       const bad = blob.chunks === undefined ? undefined : await chunkAtFault(blob.chunks, fileReader(first));
-      if (bad !== undefined) throw chunkMismatch({ path: blob.paths[0]!, seq: bad.seq }, "the store");
+      if (bad !== undefined) throw chunkMismatch({ path: blob.name, seq: bad.seq }, "the store");
       throw new StrataError(
-        `${blob.paths[0]} does not match its hash (its verified chunks assemble to ${got}, the version says ${blob.hash}; the database is damaged)`,
+        `${blob.name} does not match its hash (its verified chunks assemble to ${got}, the version says ${blob.hash}; the database is damaged)`,
         "corrupt",
       );
     }
     const firstMode = blob.paths.length > 1 ? (await stat(first)).mode & 0o777 : 0;
     for (let i = 1; i < blob.paths.length; i++) {
-      const copy = tmpOf(blob.paths[i]!);
+      const copy = tempOf(blob.paths[i]!);
       await copyFile(first, copy, 1); // COPYFILE_EXCL: never onto something there
       // the copy has the first file's mode: give it its own executable bit
       if (blob.executable[i] !== blob.executable[0])
@@ -137,20 +138,21 @@ export async function stageFiles(
   };
 
   try {
-    const all = [...blobs.values()];
-    for (const b of all.filter((b) => b.size === 0)) {
+    for (const k of firsts) {
+      if (entries.size(files[k]!) !== 0) continue;
+      const b = contents(k);
       if (b.hash !== EMPTY_HASH)
-        throw new StrataError(`${b.paths[0]} is empty but its recorded hash is ${b.hash}; the database is damaged`, "corrupt");
+        throw new StrataError(`${b.name} is empty but its recorded hash is ${b.hash}; the database is damaged`, "corrupt");
       const w: Writer = { fh: await create(b), hash: hashPool.running(0) };
       writers.set(b.hash, w);
       await finish(b, w);
     }
-    const sized = all.filter((b) => b.size > 0);
+    const sized = firsts.filter((k) => entries.size(files[k]!) > 0);
     for (let g = 0; g < sized.length; g += BLOB_BATCH) {
-      const group = sized.slice(g, g + BLOB_BATCH);
+      const group = sized.slice(g, g + BLOB_BATCH).map(contents);
       const lists = await chunkLists(
         session,
-        group.map((b) => ({ hash: b.hash, size: b.size, path: b.paths[0]! })),
+        group.map((b) => ({ hash: b.hash, size: b.size, path: b.name })),
       );
       const batches = cutBatches(group, lists, opts.batchBytes);
       const byFile = fetcher.verifiesByFile ? verifiedByFile(batches) : new Set<string>();
@@ -159,7 +161,39 @@ export async function stageFiles(
   } finally {
     for (const w of writers.values()) await w.fh.close().catch(() => {});
   }
-  return staged;
+}
+
+/**
+ * Files of the same contents, by position k in `files`: `firsts` the first holder of each
+ * contents in order, `next[k]` the next holder after k (-1: none). An open-addressing
+ * table over the hashes, not a map of hex strings.
+ */
+function sameContents(entries: PathTable, files: readonly number[]): { firsts: number[]; next: Int32Array } {
+  const m = files.length;
+  const next = new Int32Array(m).fill(-1);
+  const tail = new Int32Array(m);
+  const firsts: number[] = [];
+  let cap = 1024;
+  while (cap < 2 * m) cap *= 2;
+  const table = new Int32Array(cap).fill(-1);
+  for (let k = 0; k < m; k++) {
+    const i = files[k]!;
+    let slot = entries.hashBytes(i).readUInt32LE(0) & (cap - 1);
+    for (; table[slot]! >= 0; slot = (slot + 1) & (cap - 1)) {
+      const f = table[slot]!;
+      if (entries.sameHash(files[f]!, entries, i)) break;
+    }
+    const f = table[slot]!;
+    if (f < 0) {
+      table[slot] = k;
+      tail[k] = k;
+      firsts.push(k);
+    } else {
+      next[tail[f]!] = k;
+      tail[f] = k;
+    }
+  }
+  return { firsts, next };
 }
 
 function cutBatches(blobs: readonly Contents[], lists: ReadonlyMap<string, ChunkRow[]>, batchBytes: number): Piece[][] {
@@ -219,7 +253,7 @@ async function runBatches(
       pack: p.chunk.pack,
       offset: p.chunk.offset,
       stored: p.chunk.stored,
-      path: p.blob.paths[0]!,
+      path: p.blob.name,
       seq: p.chunk.seq,
       byFile: byFile.has(p.chunk.hash),
     }));
