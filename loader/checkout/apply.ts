@@ -4,14 +4,18 @@
 // make empty folders, prune folders left empty, and record each written file's stat
 // for the state. Every path written through was seen to be a real folder by the plan.
 
+import { renameSync } from "node:fs";
 import { mkdir, rename, rm, rmdir, symlink, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { StrataError } from "../errors.js";
 import { faultPoint } from "../fault.js";
 import { eachLimited } from "../parallel.js";
 import type { Plan } from "./plan.js";
-import { statPath } from "./state.js";
+import { statPath, statPathSync } from "./state.js";
 import { parentOf, type PathTable } from "./table.js";
+
+/** Paths put in place between two turns of the event loop. */
+const YIELD_EVERY = 256;
 
 /**
  * Puts the plan in place; sets the stat of each file written in `entries` (the new state).
@@ -36,6 +40,7 @@ export async function applyPlan(
   });
   for (const path of plan.clearDirs) await rm(join(dir, path), { recursive: true, force: true });
 
+  let done = 0;
   await eachLimited(plan.write, concurrency, async (i) => {
     const path = entries.path(i);
     const abs = join(dir, path);
@@ -51,13 +56,15 @@ export async function applyPlan(
       });
     } else {
       await folders.ensure(parentOf(path));
-      await rename(staged(i), abs);
+      // Synchronous calls, as stage.ts writes small files: half the CPU of a promise each.
+      renameSync(staged(i), abs);
       faultPoint("checkout.after-rename");
-      const st = await statPath(abs);
+      const st = statPathSync(abs);
       if (st?.kind !== "file") throw new StrataError(`${path} vanished right after it was written`, "failure");
       entries.setStat(i, st);
     }
     onFile?.();
+    if (++done % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve)); // let timers and I/O run
   });
 
   await pruneEmpty(dir, emptied, folders.wanted);

@@ -10,7 +10,7 @@
 // atomically (temp, fsync, rename): a crash leaves the old or the new state.
 
 import { randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { type BigIntStats, createReadStream, lstatSync } from "node:fs";
 import { lstat, mkdir, open, readdir, rename, rm, rmdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -202,20 +202,36 @@ export interface FileStat {
 /** lstat (symlinks not followed), or undefined when nothing is there. */
 export async function statPath(path: string): Promise<FileStat | undefined> {
   try {
-    const s = await lstat(path, { bigint: true });
-    const kind = s.isFile() ? "file" : s.isSymbolicLink() ? "symlink" : s.isDirectory() ? "dir" : "other";
-    return {
-      kind,
-      size: Number(s.size),
-      executable: (Number(s.mode) & 0o111) !== 0,
-      mtimeNs: s.mtimeNs.toString(),
-      ctimeNs: s.ctimeNs.toString(),
-      ino: s.ino.toString(),
-    };
+    return fileStat(await lstat(path, { bigint: true }));
   } catch (e) {
-    if ((e as { code?: string }).code === "ENOENT" || (e as { code?: string }).code === "ENOTDIR") return undefined;
-    throw e;
+    return absent(e);
   }
+}
+
+/** statPath with a synchronous call, for many small files in a row (apply.ts). */
+export function statPathSync(path: string): FileStat | undefined {
+  try {
+    return fileStat(lstatSync(path, { bigint: true }));
+  } catch (e) {
+    return absent(e);
+  }
+}
+
+function fileStat(s: BigIntStats): FileStat {
+  const kind = s.isFile() ? "file" : s.isSymbolicLink() ? "symlink" : s.isDirectory() ? "dir" : "other";
+  return {
+    kind,
+    size: Number(s.size),
+    executable: (Number(s.mode) & 0o111) !== 0,
+    mtimeNs: s.mtimeNs.toString(),
+    ctimeNs: s.ctimeNs.toString(),
+    ino: s.ino.toString(),
+  };
+}
+
+function absent(e: unknown): undefined {
+  if ((e as { code?: string }).code === "ENOENT" || (e as { code?: string }).code === "ENOTDIR") return undefined;
+  throw e;
 }
 
 /** True when the file on disk is, by its stat, still the one the record describes. */
