@@ -12,7 +12,7 @@ import { chmod, copyFile, type FileHandle, open, stat } from "node:fs/promises";
 
 import { StrataError } from "../errors.js";
 import type { Session } from "../session.js";
-import { BufferPool } from "./bufferpool.js";
+import { type BufferLease, BufferPool } from "./bufferpool.js";
 import { type ChunkFetcher, type ChunkNeed, chunkAtFault, chunkMismatch } from "./fetch.js";
 import { hashPool, type RunningHash } from "./hashpool.js";
 import { BLOB_BATCH, chunkLists, type ChunkRow } from "./listing.js";
@@ -192,16 +192,16 @@ export async function stageFiles(
       await finish(b, w);
     }
     const sized = firsts.filter((k) => entries.size(files[k]!) > 0);
-    for (let g = 0; g < sized.length; g += BLOB_BATCH) {
-      const group = sized.slice(g, g + BLOB_BATCH).map(contents);
-      const lists = await chunkLists(
-        session,
-        group.map((b) => ({ hash: b.hash, size: b.size, path: b.name })),
-      );
-      const batches = cutBatches(group, lists, opts.batchBytes);
-      const byFile = fetcher.verifiesByFile ? verifiedByFile(batches) : new Set<string>();
-      await runBatches(fetcher, batches, byFile, opts.batchBytes, opts.retainBytes, writePieces);
-    }
+    const groups = function* () {
+      for (let g = 0; g < sized.length; g += BLOB_BATCH) yield sized.slice(g, g + BLOB_BATCH).map(contents);
+    };
+    await runBatches(
+      fetcher,
+      batchesOf(session, groups(), fetcher.verifiesByFile, opts.batchBytes),
+      opts.batchBytes,
+      opts.retainBytes,
+      writePieces,
+    );
   } finally {
     for (const w of writers.values()) await w.fh.close().catch(() => {});
   }
@@ -275,23 +275,64 @@ function verifiedByFile(batches: readonly Piece[][]): Set<string> {
   return byFile;
 }
 
+/** A batch of pieces to fetch and write, numbered across groups of contents. */
+interface Batch {
+  pieces: Piece[];
+  index: number;
+  /** Chunks verified by their files' hashes (verifiedByFile), in this batch's group. */
+  byFile: ReadonlySet<string>;
+  /** The index of the last batch using each chunk of this batch's group. */
+  lastUse: ReadonlyMap<string, number>;
+}
+
+/**
+ * The batches of each group of contents in turn; the next group's chunk lists are asked
+ * for while this group's batches are fetched and written, so the database's answer is
+ * not waited for (a group of small files is a single batch).
+ */
+async function* batchesOf(
+  session: Session,
+  groups: Iterator<Contents[]>,
+  byFileAllowed: boolean,
+  batchBytes: number,
+): AsyncGenerator<Batch> {
+  const listsOf = (group: Contents[] | undefined) =>
+    group === undefined
+      ? undefined
+      : chunkLists(
+          session,
+          group.map((b) => ({ hash: b.hash, size: b.size, path: b.name })),
+        ).then((lists) => ({ group, lists }));
+  let index = 0;
+  let next = listsOf(groups.next().value ?? undefined);
+  while (next !== undefined) {
+    const { group, lists } = await next;
+    next = listsOf(groups.next().value ?? undefined);
+    next?.catch(() => {}); // awaited next round; a failure before must not leave it unhandled
+    const cut = cutBatches(group, lists, batchBytes);
+    const byFile = byFileAllowed ? verifiedByFile(cut) : new Set<string>();
+    const lastUse = new Map<string, number>();
+    cut.forEach((pieces, k) => {
+      for (const p of pieces) lastUse.set(p.chunk.hash, index + k);
+    });
+    for (const pieces of cut) yield { pieces, index: index++, byFile, lastUse };
+  }
+}
+
 /** Fetches batch i + 1 while batch i is written; keeps chunks that later batches need again. */
 async function runBatches(
   fetcher: ChunkFetcher,
-  batches: readonly Piece[][],
-  byFile: ReadonlySet<string>,
+  batches: AsyncIterator<Batch>,
   batchBytes: number,
   retainBytes: number,
   write: (pieces: readonly Piece[], data: ReadonlyMap<string, Buffer>) => Promise<void>,
 ): Promise<void> {
-  const lastUse = new Map<string, number>();
-  batches.forEach((batch, i) => {
-    for (const p of batch) lastUse.set(p.chunk.hash, i);
-  });
   const retained = new Map<string, Buffer>();
+  /** The last batch needing each retained chunk. */
+  const retainedUntil = new Map<string, number>();
   let retainedSize = 0;
-  const needs = (batch: readonly Piece[]): ChunkNeed[] =>
-    batch.map((p) => ({
+  const needs = (batch: Batch): ChunkNeed[] =>
+    batch.pieces.map((p) => ({
       hash: p.chunk.hash,
       size: p.chunk.size,
       pack: p.chunk.pack,
@@ -299,35 +340,44 @@ async function runBatches(
       stored: p.chunk.stored,
       path: p.blob.name,
       seq: p.chunk.seq,
-      byFile: byFile.has(p.chunk.hash),
+      byFile: batch.byFile.has(p.chunk.hash),
     }));
+  const fetchNext = async (lease: BufferLease) => {
+    const r = await batches.next();
+    return r.done === true ? undefined : { batch: r.value, data: await fetcher.fetch(needs(r.value), retained, lease) };
+  };
 
   // Two batches' reads are live at once (one written, one fetched): keep as much idle for the next two.
   const pool = new BufferPool(2 * batchBytes);
   let lease = pool.lease();
-  let next: Promise<Map<string, Buffer>> | undefined = batches.length > 0 ? fetcher.fetch(needs(batches[0]!), undefined, lease) : undefined;
-  for (let i = 0; i < batches.length; i++) {
-    const data: Map<string, Buffer> = await next!;
+  let next = fetchNext(lease);
+  for (;;) {
+    const got = await next;
+    if (got === undefined) break;
+    const { batch, data } = got;
     const current = lease;
     for (const [hash, bytes] of data) {
-      if (lastUse.get(hash)! > i && !retained.has(hash) && retainedSize + bytes.length <= retainBytes) {
+      const last = batch.lastUse.get(hash)!;
+      if (last > batch.index && !retained.has(hash) && retainedSize + bytes.length <= retainBytes) {
         retained.set(hash, Buffer.from(bytes)); // a copy: slices would pin whole merged reads
+        retainedUntil.set(hash, last);
         retainedSize += bytes.length;
       }
     }
     lease = pool.lease();
-    next = i + 1 < batches.length ? fetcher.fetch(needs(batches[i + 1]!), retained, lease) : undefined;
-    next?.catch(() => {}); // awaited next round; a write failure must not leave it unhandled
+    next = fetchNext(lease);
+    next.catch(() => {}); // awaited next round; a write failure must not leave it unhandled
     try {
-      await write(batches[i]!, data);
+      await write(batch.pieces, data);
     } catch (e) {
-      await next?.catch(() => {});
+      await next.catch(() => {});
       throw e;
     }
     current.release(); // written, and what later batches need was copied
     for (const [hash, bytes] of retained) {
-      if (lastUse.get(hash)! <= i) {
+      if (retainedUntil.get(hash)! <= batch.index) {
         retained.delete(hash);
+        retainedUntil.delete(hash);
         retainedSize -= bytes.length;
       }
     }
