@@ -3,7 +3,7 @@
 // temp files, a store's requests) must not race with work still in flight.
 
 /** Runs `fn` over `items`, at most `limit` at once; rejects with the first error once all started tasks settled. */
-export async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function eachLimited<T>(items: ArrayLike<T>, limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0;
   let failure: { error: unknown } | undefined;
   const worker = async (): Promise<void> => {

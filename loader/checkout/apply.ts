@@ -4,30 +4,35 @@
 // make empty folders, prune folders left empty, and record each written file's stat
 // for the state. Every path written through was seen to be a real folder by the plan.
 
+import { renameSync } from "node:fs";
 import { mkdir, rename, rm, rmdir, symlink, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { StrataError } from "../errors.js";
 import { faultPoint } from "../fault.js";
-import { parentOf } from "./listing.js";
 import { eachLimited } from "../parallel.js";
 import type { Plan } from "./plan.js";
-import { fileRecord, type PathRecord, statPath } from "./state.js";
+import { statPath, statPathSync } from "./state.js";
+import { parentOf, type PathTable } from "./table.js";
 
-export interface Applied {
-  records: Map<string, PathRecord>;
-  deleted: number;
-}
+/** Paths put in place between two turns of the event loop. */
+const YIELD_EVERY = 256;
 
+/**
+ * Puts the plan in place; sets the stat of each file written in `entries` (the new state).
+ * Returns the number of paths deleted.
+ */
 export async function applyPlan(
   dir: string,
   plan: Plan,
-  staged: ReadonlyMap<string, string>,
-  /** A temp name for a symlink about to be made at `path` (then renamed onto it). */
-  linkTemp: (path: string) => string,
+  entries: PathTable,
+  /** The staged file of the file at a position (stage.ts). */
+  staged: (position: number) => string,
+  /** A temp name for a symlink about to be made at a position (then renamed onto it). */
+  linkTemp: (position: number) => string,
   folders: FolderMaker,
   concurrency: number,
   onFile?: () => void,
-): Promise<Applied> {
+): Promise<number> {
   const emptied = new Set<string>();
   await eachLimited(plan.remove, concurrency, async (path) => {
     await unlink(join(dir, path)).catch(ignore("ENOENT"));
@@ -35,34 +40,35 @@ export async function applyPlan(
   });
   for (const path of plan.clearDirs) await rm(join(dir, path), { recursive: true, force: true });
 
-  const records = new Map<string, PathRecord>();
-  await eachLimited(plan.write, concurrency, async (e) => {
-    const abs = join(dir, e.path);
-    if (e.kind === "dir") {
-      await folders.ensure(e.path);
-      records.set(e.path, { kind: "dir" });
-    } else if (e.kind === "symlink") {
-      await folders.ensure(parentOf(e.path));
-      const tmp = linkTemp(e.path);
-      await symlink(e.target!, tmp);
+  let done = 0;
+  await eachLimited(plan.write, concurrency, async (i) => {
+    const path = entries.path(i);
+    const abs = join(dir, path);
+    const kind = entries.kind(i);
+    if (kind === "dir") await folders.ensure(path);
+    else if (kind === "symlink") {
+      await folders.ensure(parentOf(path));
+      const tmp = linkTemp(i);
+      await symlink(entries.target(i)!, tmp);
       await rename(tmp, abs).catch(async (err: unknown) => {
         await unlink(tmp).catch(() => {});
         throw err;
       });
-      records.set(e.path, { kind: "symlink", target: e.target! });
     } else {
-      await folders.ensure(parentOf(e.path));
-      await rename(staged.get(e.path)!, abs);
+      await folders.ensure(parentOf(path));
+      // Synchronous calls, as stage.ts writes small files: half the CPU of a promise each.
+      renameSync(staged(i), abs);
       faultPoint("checkout.after-rename");
-      const st = await statPath(abs);
-      if (st?.kind !== "file") throw new StrataError(`${e.path} vanished right after it was written`, "failure");
-      records.set(e.path, fileRecord(e.hash, st));
+      const st = statPathSync(abs);
+      if (st?.kind !== "file") throw new StrataError(`${path} vanished right after it was written`, "failure");
+      entries.setStat(i, st);
     }
     onFile?.();
+    if (++done % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve)); // let timers and I/O run
   });
 
   await pruneEmpty(dir, emptied, folders.wanted);
-  return { records, deleted: plan.remove.length };
+  return plan.remove.length;
 }
 
 /**

@@ -17,14 +17,14 @@ import { applyPlan, FolderMaker, pruneEmpty } from "./apply.js";
 import { ChunkCache, chunkCacheDir } from "./cache.js";
 import { ChunkFetcher, locator } from "./fetch.js";
 import { dropJournal, type Journal, recoverCrashedRun, tempName, undoRun, writeJournal } from "./journal.js";
-import { type Entry, listEntries, parentOf, type Snapshot } from "./listing.js";
+import { listTable, type Snapshot } from "./listing.js";
 import { type Plan, planCheckout } from "./plan.js";
 import { stageFiles } from "./stage.js";
+import { parentOf, type PathTable } from "./table.js";
 import {
   type CheckoutState,
   type FolderId,
   folderId,
-  type PathRecord,
   readLegacyState,
   readState,
   removeLegacyState,
@@ -105,7 +105,7 @@ export async function checkoutSnapshot(
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new StrataError(`concurrency must be a positive integer, got ${concurrency}`, "usage");
   const root = resolve(dir);
-  const entries = await listEntries(session, version);
+  const entries = await listTable(session, version);
   await makeRoot(root);
   const id = await folderId(root);
   const lock = join(session.home, "checkouts", `${id.key}.lock`);
@@ -115,6 +115,7 @@ export async function checkoutSnapshot(
     const previous = (await readState(session.home, id)) ?? (await readLegacyState(root));
     const plan = await planCheckout(root, entries, previous, opts.force === true);
     const result = await write(session, root, id, plan, entries, previous, opts, concurrency);
+    // The listing, with the stat of every file kept or written, is the folder's new state.
     await writeState(
       session.home,
       id,
@@ -127,7 +128,7 @@ export async function checkoutSnapshot(
         root,
         updatedAt: new Date().toISOString(),
       },
-      result.records,
+      entries,
     );
     await removeLegacyState(root);
     const s = result.fetched;
@@ -137,8 +138,8 @@ export async function checkoutSnapshot(
       versionId: version.id,
       ...(version.model ? { model: true } : {}),
       filesWritten: plan.write.length,
-      bytesWritten: plan.write.reduce((n, e) => n + e.size, 0),
-      filesUnchanged: plan.keep.size,
+      bytesWritten: result.bytesWritten,
+      filesUnchanged: plan.kept,
       filesDeleted: result.deleted,
       leftModified: plan.leftModified,
       overwritten: plan.overwritten,
@@ -156,18 +157,20 @@ async function write(
   root: string,
   id: FolderId,
   plan: Plan,
-  entries: readonly Entry[],
+  entries: PathTable,
   previous: CheckoutState | undefined,
   opts: CheckoutOptions,
   concurrency: number,
 ) {
   const batchBytes = opts.batchBytes ?? 32 * MiB;
+  let bytesWritten = 0;
+  for (const i of plan.write) bytesWritten += entries.size(i);
   const progress: CheckoutProgress = {
     phase: "plan",
     filesDone: 0,
     filesTotal: plan.write.length,
     bytesDone: 0,
-    bytesTotal: plan.write.reduce((n, e) => n + e.size, 0),
+    bytesTotal: bytesWritten,
   };
   const report = (phase: CheckoutProgress["phase"]): void => {
     progress.phase = phase;
@@ -176,23 +179,26 @@ async function write(
   report("plan");
 
   // Every folder the version has, so none is pruned; the old version's empty folders may go.
-  const wantedDirs = new Set<string>();
-  for (const e of entries) for (let d = e.kind === "dir" ? e.path : parentOf(e.path); d !== ""; d = parentOf(d)) wantedDirs.add(d);
+  const wantedDirs = entries.dirs();
   const folders = new FolderMaker(root, wantedDirs);
   const runId = randomBytes(6).toString("hex");
   // A temp goes beside its file when the way there is clear now; where a file of the old
   // version still stands in the way of its folder, it waits at the top of the checkout.
   const blocked = new Set([...plan.remove, ...plan.clearDirs]);
   const tempDirOf = (path: string): string => {
-    for (let d = parentOf(path); d !== ""; d = parentOf(d)) if (blocked.has(d)) return "";
+    if (blocked.size > 0) for (let d = parentOf(path); d !== ""; d = parentOf(d)) if (blocked.has(d)) return "";
     return parentOf(path);
   };
-  const files = plan.write.filter((e) => e.kind === "file");
-  const tempDirs = [...new Set(plan.write.filter((e) => e.kind !== "dir").map((e) => tempDirOf(e.path)))];
-  const journal: Journal = { runId, tempDirs, made: await missingFolders(root, tempDirs) };
+  const files = plan.write.filter((i) => entries.kind(i) === "file");
+  const tempDirs = new Set<string>();
+  for (const i of plan.write) if (entries.kind(i) !== "dir") tempDirs.add(tempDirOf(entries.path(i)));
+  const journal: Journal = { runId, tempDirs: [...tempDirs], made: await missingFolders(root, [...tempDirs]) };
   await writeJournal(session.home, id, journal);
-  let n = 0;
-  const tempOf = (path: string, link = false): string => join(root, tempDirOf(path), tempName(runId, ++n, link));
+  // Temp names follow from listing positions, so none is remembered per file.
+  const tempOf = (i: number, link = false): string => {
+    const path = entries.path(i);
+    return join(root, tempDirOf(path), tempName(runId, i + 1, link));
+  };
 
   const cacheDir = "cacheDir" in opts ? opts.cacheDir : chunkCacheDir(session);
   const fetcher = new ChunkFetcher(
@@ -202,8 +208,8 @@ async function write(
     locator(session),
   );
   try {
-    for (const d of tempDirs) await folders.ensure(d);
-    const staged = await stageFiles(session, fetcher, files, (p) => tempOf(p), {
+    for (const d of journal.tempDirs) await folders.ensure(d);
+    await stageFiles(session, fetcher, entries, files, (i) => tempOf(i), {
       concurrency: concurrency * FILES_PER_READ,
       batchBytes,
       retainBytes: 4 * batchBytes,
@@ -215,11 +221,12 @@ async function write(
     });
     progress.filesDone = 0;
     faultPoint("checkout.before-apply");
-    const applied = await applyPlan(
+    const deleted = await applyPlan(
       root,
       plan,
-      staged,
-      (p) => tempOf(p, true),
+      entries,
+      (i) => tempOf(i),
+      (i) => tempOf(i, true),
       folders,
       concurrency * FILES_PER_READ,
       () => {
@@ -228,13 +235,14 @@ async function write(
       },
     );
     // Empty folders of the old version that left it go too, when still empty.
-    const leftDirs = [...(previous?.files ?? [])].filter(([p, r]) => r.kind === "dir" && !wantedDirs.has(p)).map(([p]) => p);
+    const leftDirs: string[] = [];
+    const old = previous?.files;
+    if (old !== undefined)
+      for (let j = 0; j < old.count; j++) if (old.kind(j) === "dir" && !wantedDirs.has(old.path(j))) leftDirs.push(old.path(j));
     await pruneEmpty(root, leftDirs, wantedDirs);
-    const records = new Map<string, PathRecord>();
-    for (const e of entries) records.set(e.path, plan.keep.get(e.path) ?? applied.records.get(e.path)!);
     await dropJournal(session.home, id);
     report("done");
-    return { records, deleted: applied.deleted, fetched: fetcher.stats };
+    return { deleted, bytesWritten, fetched: fetcher.stats };
   } catch (e) {
     await undoRun(root, journal);
     await folders.undo();

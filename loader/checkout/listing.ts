@@ -4,8 +4,9 @@
 // the checkout, and chunk lists must be complete.
 
 import type { StoredForm } from "../codec.js";
-import { StrataError } from "../errors.js";
+import { fromDatabaseError, StrataError } from "../errors.js";
 import type { Session } from "../session.js";
+import { type Entry, PathTable, parentOf } from "./table.js";
 
 /** What a checkout reads: a dataset version, or a model version (`model`: dataset is the model's name, tag its number). */
 export interface Snapshot {
@@ -17,18 +18,8 @@ export interface Snapshot {
   model?: boolean | undefined;
 }
 
-/** A file, symlink or empty folder of a version (folders that hold something are implied by their paths). */
-export interface Entry {
-  /** '/'-separated, relative to the version root. */
-  path: string;
-  kind: "file" | "symlink" | "dir";
-  /** Files: the executable bit. */
-  executable: boolean;
-  size: number;
-  /** SHA-256 of the file (of the target text for a symlink), hex. */
-  hash: string;
-  target?: string | undefined;
-}
+export type { Entry } from "./table.js";
+export { parentOf };
 
 export interface ChunkRow {
   seq: number;
@@ -47,32 +38,54 @@ export const BLOB_BATCH = 2000;
 /** The folder a checkout keeps its state in; versions may not contain it, push skips it. */
 export const STATE_DIR = ".strata";
 
-/** The folder part of a '/'-separated relative path ("" at the top). */
-export function parentOf(rel: string): string {
-  const i = rel.lastIndexOf("/");
-  return i < 0 ? "" : rel.slice(0, i);
-}
-
 export function describeVersion(v: { dataset: string; tag: string; model?: boolean | undefined }): string {
   return v.model ? `model:${v.dataset}/${v.tag}` : `${v.dataset}@${v.tag}`;
 }
 
-/** Files, symlinks and empty folders of `v` under `prefix`, in path order, with checked paths. */
+/** Rows fetched from the listing's cursor at a time. */
+const LIST_BATCH = 10_000;
+
+/**
+ * Files, symlinks and empty folders of `v` under `prefix`, in path order (bytewise), with
+ * checked paths, as columns. Read through a cursor a batch at a time, so a million rows
+ * are never objects at once.
+ */
+export async function listTable(session: Session, v: Snapshot, prefix = ""): Promise<PathTable> {
+  const table = new PathTable();
+  const client = await session.pool.connect();
+  try {
+    await client.query("begin read only");
+    await client.query(
+      `declare entries no scroll cursor for select path, kind, executable, size, hash, target from ${v.model ? "strata.model_ls($1, $2::int, $3)" : "strata.ls($1, $2, $3)"}`,
+      [v.dataset, v.tag, prefix],
+    );
+    for (;;) {
+      const { rows } = await client.query<[string, string, boolean, string | number, Buffer, string | null]>({
+        text: `fetch ${LIST_BATCH} from entries`,
+        rowMode: "array",
+      });
+      for (const [path, kind, executable, size, hash, target] of rows) {
+        checkPath(path, v);
+        if (kind !== "file" && kind !== "symlink" && kind !== "dir") throw corruptListing(v, `${path} has unknown kind ${kind}`);
+        if (kind === "symlink" && (target === null || target === "")) throw corruptListing(v, `symlink ${path} has no target`);
+        table.add(path, { kind, executable, size: Number(size), hash, target: kind === "symlink" ? target! : undefined });
+      }
+      if (rows.length < LIST_BATCH) break;
+    }
+    await client.query("commit");
+  } catch (e) {
+    await client.query("rollback").catch(() => {});
+    throw e instanceof StrataError ? e : fromDatabaseError(e);
+  } finally {
+    client.release();
+  }
+  return table;
+}
+
+/** The entries of `v` under `prefix` as objects (for a few paths: see listTable). */
 export async function listEntries(session: Session, v: Snapshot, prefix = ""): Promise<Entry[]> {
-  const rows = await session.query<{ path: string; kind: string; executable: boolean; size: number; hash: Buffer; target: string | null }>(
-    v.model
-      ? "select path, kind, executable, size, hash, target from strata.model_ls($1, $2::int, $3)"
-      : "select path, kind, executable, size, hash, target from strata.ls($1, $2, $3)",
-    [v.dataset, v.tag, prefix],
-  );
-  return rows.map((r) => {
-    checkPath(r.path, v);
-    if (r.kind !== "file" && r.kind !== "symlink" && r.kind !== "dir") throw corruptListing(v, `${r.path} has unknown kind ${r.kind}`);
-    if (r.kind === "symlink" && (r.target === null || r.target === "")) throw corruptListing(v, `symlink ${r.path} has no target`);
-    const e: Entry = { path: r.path, kind: r.kind, executable: r.executable, size: r.size, hash: r.hash.toString("hex") };
-    if (r.kind === "symlink") e.target = r.target!;
-    return e;
-  });
+  const t = await listTable(session, v, prefix);
+  return Array.from({ length: t.count }, (_, i) => t.entry(i));
 }
 
 function checkPath(path: string, v: Snapshot): void {

@@ -12,15 +12,15 @@ import { createReadStream } from "node:fs";
 import { readdir, readlink } from "node:fs/promises";
 import { join } from "node:path";
 import { StrataError } from "../errors.js";
-import { type Entry, parentOf } from "./listing.js";
 import { eachLimited } from "../parallel.js";
-import { type CheckoutState, type FileStat, fileRecord, type PathRecord, statPath, unchangedSince } from "./state.js";
+import { type CheckoutState, type FileStat, type PathRecord, statPath, unchangedSince } from "./state.js";
+import { type PathTable, parentOf, positions } from "./table.js";
 
 export interface Plan {
-  /** Paths already right, with the record to keep in the new state. */
-  keep: Map<string, PathRecord>;
-  /** Files, symlinks and empty folders to write. */
-  write: Entry[];
+  /** Paths of the listing already right (their stat is set in the listing, the new state). */
+  kept: number;
+  /** Positions in the listing of the files, symlinks and empty folders to write, in path order. */
+  write: number[];
   /** Paths to delete before writing: left the version unchanged, or stand where a folder or file goes. */
   remove: string[];
   /** Paths of the previous checkout that left the version but were changed here: left alone. */
@@ -53,24 +53,22 @@ export class CheckoutConflict extends StrataError {
 /** lstat calls and small reads in flight while planning. */
 const PLAN_PARALLEL = 32;
 
-export async function planCheckout(
-  dir: string,
-  entries: readonly Entry[],
-  state: CheckoutState | undefined,
-  force: boolean,
-): Promise<Plan> {
-  const plan: Plan = { keep: new Map(), write: [], remove: [], leftModified: [], clearDirs: [], overwritten: [] };
+/**
+ * The plan for making `dir` hold `entries`; sets the stat of each file found already
+ * right in `entries`, which becomes the folder's new state.
+ */
+export async function planCheckout(dir: string, entries: PathTable, state: CheckoutState | undefined, force: boolean): Promise<Plan> {
+  const plan: Plan = { kept: 0, write: [], remove: [], leftModified: [], clearDirs: [], overwritten: [] };
   const conflicts: Conflict[] = [];
-  const old: ReadonlyMap<string, PathRecord> = state?.files ?? new Map();
-  const wanted = new Map(entries.map((e) => [e.path, e]));
-  const wantedDirs = new Set<string>();
-  for (const e of entries) for (let d = e.kind === "dir" ? e.path : parentOf(e.path); d !== ""; d = parentOf(d)) wantedDirs.add(d);
+  const old = state?.files;
+  const oldRecord = (path: string): PathRecord | undefined => old?.get(path);
+  const wantedDirs = entries.dirs();
   const look = realFolders(dir);
   const removable = new Set<string>();
 
   // What is ours and unchanged may go; anything else is a conflict (or, forced, overwritten).
   const yieldPath = async (path: string, why: string): Promise<boolean> => {
-    const rec = old.get(path);
+    const rec = oldRecord(path);
     const st = await look(path);
     if (st === undefined) return true;
     if (rec !== undefined && (await holds(join(dir, path), st, rec))) return true;
@@ -83,9 +81,11 @@ export async function planCheckout(
   };
 
   // Paths leaving the version; those standing where a folder now goes must go too.
-  const leaving = [...old.keys()].filter((p) => !wanted.has(p));
-  await eachLimited(leaving, PLAN_PARALLEL, async (path) => {
-    const rec = old.get(path)!;
+  const leaving: number[] = [];
+  if (old !== undefined) for (let j = 0; j < old.count; j++) if (!entries.has(old.path(j))) leaving.push(j);
+  await eachLimited(leaving, PLAN_PARALLEL, async (j) => {
+    const path = old!.path(j);
+    const rec = old!.record(j);
     const st = await look(path);
     if (st === undefined) return;
     if (rec.kind === "dir") return; // pruned when empty
@@ -101,9 +101,8 @@ export async function planCheckout(
   });
 
   // Files and symlinks of the user's where the version needs a folder.
-  const blockers = new Set<string>();
-  for (const d of wantedDirs) if (!old.has(d)) blockers.add(d);
-  await eachLimited([...blockers], PLAN_PARALLEL, async (d) => {
+  const blockers = [...wantedDirs].filter((d) => old?.has(d) !== true);
+  await eachLimited(blockers, PLAN_PARALLEL, async (d) => {
     const st = await look(d);
     if (st === undefined || st.kind === "dir") return;
     if (await yieldPath(d, `yours, where ${d}/ is a folder in the version`)) {
@@ -112,47 +111,60 @@ export async function planCheckout(
     }
   });
 
-  const inWay: Entry[] = [];
-  await eachLimited(entries, PLAN_PARALLEL, async (e) => {
-    const abs = join(dir, e.path);
-    const st = await look(e.path);
-    const rec = old.get(e.path);
-    if (e.kind === "dir") {
-      if (st?.kind === "dir") plan.keep.set(e.path, { kind: "dir" });
-      else if (st === undefined) plan.write.push(e);
-      else if (await yieldPath(e.path, "yours, where the version has an empty folder")) {
-        plan.remove.push(e.path);
-        plan.write.push(e);
+  const inWay: number[] = [];
+  await eachLimited(positions(entries.count), PLAN_PARALLEL, async (i) => {
+    const path = entries.path(i);
+    const kind = entries.kind(i);
+    const st = await look(path);
+    if (kind === "dir") {
+      if (st?.kind === "dir") plan.kept++;
+      else if (st === undefined) plan.write.push(i);
+      else if (await yieldPath(path, "yours, where the version has an empty folder")) {
+        plan.remove.push(path);
+        plan.write.push(i);
       }
       return;
     }
-    if (e.kind === "file" && rec?.kind === "file" && unchangedSince(rec, st)) {
-      // The stat vouches for the recorded contents: no need to read the file.
-      if (rec.hash === e.hash && rec.executable === e.executable) plan.keep.set(e.path, rec);
-      else plan.write.push(e);
+    if (st === undefined && old === undefined) {
+      plan.write.push(i);
       return;
     }
-    if (st === undefined) plan.write.push(e);
-    else if (st.kind === "dir") inWay.push(e);
-    else if (await holds(abs, st, wantRecord(e))) plan.keep.set(e.path, e.kind === "file" ? fileRecord(e.hash, st) : wantRecord(e));
-    else if (await yieldPath(e.path, "yours, not from the checked-out version")) plan.write.push(e);
+    const rec = oldRecord(path);
+    if (kind === "file" && rec?.kind === "file" && unchangedSince(rec, st)) {
+      // The stat vouches for the recorded contents: no need to read the file.
+      if (rec.hash === entries.hash(i) && rec.executable === entries.executable(i)) keep(i, st!);
+      else plan.write.push(i);
+      return;
+    }
+    if (st === undefined) plan.write.push(i);
+    else if (st.kind === "dir") inWay.push(i);
+    else if (await holds(join(dir, path), st, wantRecord(entries, i))) keep(i, st);
+    else if (await yieldPath(path, "yours, not from the checked-out version")) plan.write.push(i);
   });
+  function keep(i: number, st: FileStat): void {
+    if (entries.kind(i) === "file") entries.setStat(i, st);
+    plan.kept++;
+  }
 
-  for (const e of inWay) {
-    const stray = await firstStray(dir, e.path, removable);
+  for (const i of inWay) {
+    const path = entries.path(i);
+    const stray = await firstStray(dir, path, removable);
     if (stray !== undefined && !force) {
-      conflicts.push({ path: stray, why: `yours, in the folder where the version has ${e.kind === "file" ? "a file" : "a symlink"}` });
+      conflicts.push({
+        path: stray,
+        why: `yours, in the folder where the version has ${entries.kind(i) === "file" ? "a file" : "a symlink"}`,
+      });
       continue;
     }
-    if (stray !== undefined) plan.overwritten.push(e.path);
-    plan.clearDirs.push(e.path);
-    plan.write.push(e);
+    if (stray !== undefined) plan.overwritten.push(path);
+    plan.clearDirs.push(path);
+    plan.write.push(i);
   }
   if (conflicts.length > 0) throw new CheckoutConflict(conflicts.sort((a, b) => compare(a.path, b.path)));
   plan.remove.sort(compare);
   plan.leftModified.sort(compare);
   plan.overwritten.sort(compare);
-  plan.write.sort((a, b) => compare(a.path, b.path));
+  plan.write.sort((a, b) => a - b); // the listing is in path order
   return plan;
 }
 
@@ -160,10 +172,11 @@ function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function wantRecord(e: Entry): PathRecord {
-  if (e.kind === "symlink") return { kind: "symlink", target: e.target! };
-  if (e.kind === "dir") return { kind: "dir" };
-  return { kind: "file", hash: e.hash, size: e.size, executable: e.executable, mtimeNs: "", ctimeNs: "", ino: "" };
+function wantRecord(entries: PathTable, i: number): PathRecord {
+  const kind = entries.kind(i);
+  if (kind === "symlink") return { kind, target: entries.target(i)! };
+  if (kind === "dir") return { kind };
+  return { kind, hash: entries.hash(i), size: entries.size(i), executable: entries.executable(i), mtimeNs: "", ctimeNs: "", ino: "" };
 }
 
 /**

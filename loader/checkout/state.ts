@@ -10,37 +10,16 @@
 // atomically (temp, fsync, rename): a crash leaves the old or the new state.
 
 import { randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { type BigIntStats, createReadStream, lstatSync } from "node:fs";
 import { lstat, mkdir, open, readdir, rename, rm, rmdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { StrataError } from "../errors.js";
+import { type FileRecord, type PathRecord, PathTable } from "./table.js";
 
 const FORMAT = 2;
 
-export interface FileRecord {
-  kind: "file";
-  /** SHA-256 of the contents, hex. */
-  hash: string;
-  size: number;
-  executable: boolean;
-  /** From lstat with bigint precision, as decimal strings. */
-  mtimeNs: string;
-  ctimeNs: string;
-  ino: string;
-}
-
-export interface LinkRecord {
-  kind: "symlink";
-  target: string;
-}
-
-/** An empty folder of the version. */
-export interface DirRecord {
-  kind: "dir";
-}
-
-export type PathRecord = FileRecord | LinkRecord | DirRecord;
+export type { DirRecord, FileRecord, LinkRecord, PathRecord } from "./table.js";
 
 /** The header line. */
 export interface StateHeader {
@@ -63,7 +42,7 @@ export interface StateHeader {
 }
 
 export interface CheckoutState extends StateHeader {
-  files: Map<string, PathRecord>;
+  files: PathTable;
 }
 
 /** A folder's identity: the key of its state in the home. */
@@ -136,14 +115,14 @@ async function readStateFile(path: string, format: number = FORMAT): Promise<Che
       if (state === undefined) {
         const h = JSON.parse(line) as StateHeader;
         if (h.format !== format || typeof h.count !== "number") return undefined;
-        state = { ...h, files: new Map() };
+        state = { ...h, files: new PathTable() };
         continue;
       }
       const r = JSON.parse(line) as PathRecord & { path: string };
       read++;
       // A hand-edited state must not steer deletions outside the folder.
       if (!safePath(r.path)) continue;
-      state.files.set(r.path, recordOf(r));
+      addRecord(state.files, r.path, r);
     }
   } catch {
     return undefined;
@@ -154,18 +133,22 @@ async function readStateFile(path: string, format: number = FORMAT): Promise<Che
   return state !== undefined && read === state.count ? state : undefined;
 }
 
-function recordOf(r: PathRecord): PathRecord {
-  if (r.kind === "symlink") return { kind: "symlink", target: String(r.target) };
-  if (r.kind === "dir") return { kind: "dir" };
-  return {
-    kind: "file",
-    hash: String(r.hash),
-    size: Number(r.size),
-    executable: r.executable === true,
-    mtimeNs: String(r.mtimeNs),
-    ctimeNs: String(r.ctimeNs ?? ""),
-    ino: String(r.ino),
-  };
+const NO_HASH = Buffer.alloc(32);
+
+function addRecord(files: PathTable, path: string, r: PathRecord): void {
+  if (r.kind === "symlink") {
+    files.add(path, { kind: "symlink", executable: false, size: 0, hash: NO_HASH, target: String(r.target) });
+    return;
+  }
+  if (r.kind === "dir") {
+    files.add(path, { kind: "dir", executable: false, size: 0, hash: NO_HASH });
+    return;
+  }
+  const hash = typeof r.hash === "string" && /^[0-9a-f]{64}$/.test(r.hash) ? Buffer.from(r.hash, "hex") : NO_HASH;
+  const i = files.add(path, { kind: "file", executable: r.executable === true, size: Number(r.size), hash });
+  // A stat that does not parse is no stat: the file's contents are read when it matters.
+  const st = { mtimeNs: String(r.mtimeNs), ctimeNs: String(r.ctimeNs ?? ""), ino: String(r.ino) };
+  if (/^-?\d+$/.test(st.mtimeNs) && /^(-?\d+)?$/.test(st.ctimeNs) && /^\d+$/.test(st.ino)) files.setStat(i, st);
 }
 
 function safePath(path: unknown): path is string {
@@ -173,11 +156,12 @@ function safePath(path: unknown): path is string {
   return path.split("/").every((p) => p !== "" && p !== "." && p !== ".." && !p.includes("\0"));
 }
 
+/** Writes the state: a header, then one line per path of `files` (files with the stat set for them). */
 export async function writeState(
   home: string,
   id: FolderId,
   header: Omit<StateHeader, "format" | "count" | "birthNs">,
-  files: ReadonlyMap<string, PathRecord>,
+  files: PathTable,
 ): Promise<void> {
   const path = stateFile(home, id);
   await mkdir(join(path, ".."), { recursive: true, mode: 0o700 });
@@ -185,10 +169,10 @@ export async function writeState(
   try {
     const fh = await open(tmp, "w", 0o600);
     try {
-      const head: StateHeader = { format: FORMAT, ...header, birthNs: id.birthNs, count: files.size };
+      const head: StateHeader = { format: FORMAT, ...header, birthNs: id.birthNs, count: files.count };
       let buf = `${JSON.stringify(head)}\n`;
-      for (const [p, rec] of files) {
-        buf += `${JSON.stringify({ path: p, ...rec })}\n`;
+      for (let i = 0; i < files.count; i++) {
+        buf += `${JSON.stringify({ path: files.path(i), ...files.record(i) })}\n`;
         if (buf.length >= 1 << 20) {
           await fh.writeFile(buf);
           buf = "";
@@ -218,20 +202,36 @@ export interface FileStat {
 /** lstat (symlinks not followed), or undefined when nothing is there. */
 export async function statPath(path: string): Promise<FileStat | undefined> {
   try {
-    const s = await lstat(path, { bigint: true });
-    const kind = s.isFile() ? "file" : s.isSymbolicLink() ? "symlink" : s.isDirectory() ? "dir" : "other";
-    return {
-      kind,
-      size: Number(s.size),
-      executable: (Number(s.mode) & 0o111) !== 0,
-      mtimeNs: s.mtimeNs.toString(),
-      ctimeNs: s.ctimeNs.toString(),
-      ino: s.ino.toString(),
-    };
+    return fileStat(await lstat(path, { bigint: true }));
   } catch (e) {
-    if ((e as { code?: string }).code === "ENOENT" || (e as { code?: string }).code === "ENOTDIR") return undefined;
-    throw e;
+    return absent(e);
   }
+}
+
+/** statPath with a synchronous call, for many small files in a row (apply.ts). */
+export function statPathSync(path: string): FileStat | undefined {
+  try {
+    return fileStat(lstatSync(path, { bigint: true }));
+  } catch (e) {
+    return absent(e);
+  }
+}
+
+function fileStat(s: BigIntStats): FileStat {
+  const kind = s.isFile() ? "file" : s.isSymbolicLink() ? "symlink" : s.isDirectory() ? "dir" : "other";
+  return {
+    kind,
+    size: Number(s.size),
+    executable: (Number(s.mode) & 0o111) !== 0,
+    mtimeNs: s.mtimeNs.toString(),
+    ctimeNs: s.ctimeNs.toString(),
+    ino: s.ino.toString(),
+  };
+}
+
+function absent(e: unknown): undefined {
+  if ((e as { code?: string }).code === "ENOENT" || (e as { code?: string }).code === "ENOTDIR") return undefined;
+  throw e;
 }
 
 /** True when the file on disk is, by its stat, still the one the record describes. */
@@ -245,8 +245,4 @@ export function unchangedSince(record: FileRecord, st: FileStat | undefined): bo
     st.ctimeNs === record.ctimeNs &&
     st.ino === record.ino
   );
-}
-
-export function fileRecord(hash: string, st: FileStat): FileRecord {
-  return { kind: "file", hash, size: st.size, executable: st.executable, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, ino: st.ino };
 }

@@ -7,10 +7,10 @@ import { join, resolve } from "node:path";
 import { StrataError } from "../errors.js";
 import type { Session } from "../session.js";
 import { recoverCrashedRun } from "./journal.js";
-import { parentOf } from "./listing.js";
 import { eachLimited } from "../parallel.js";
 import { hashFile, realFolders } from "./plan.js";
 import { folderId, readLegacyState, readState, unchangedSince } from "./state.js";
+import { positions } from "./table.js";
 
 export interface StatusResult {
   dataset: string;
@@ -37,7 +37,10 @@ export async function status(session: Session, dir: string): Promise<StatusResul
   const look = realFolders(root);
   const modified: string[] = [];
   const deleted: string[] = [];
-  await eachLimited([...state.files], 32, async ([path, rec]) => {
+  const files = state.files;
+  await eachLimited(positions(files.count), 32, async (i) => {
+    const path = files.path(i);
+    const rec = files.record(i);
     const st = await look(path);
     if (st === undefined) {
       deleted.push(path);
@@ -57,17 +60,13 @@ export async function status(session: Session, dir: string): Promise<StatusResul
   });
 
   // Folders of the version: walked for what was added; anything else here is added whole.
-  const versionDirs = new Set<string>([""]);
-  for (const [path, rec] of state.files) {
-    if (rec.kind === "dir") versionDirs.add(path);
-    for (let d = parentOf(path); d !== ""; d = parentOf(d)) versionDirs.add(d);
-  }
+  const versionDirs = new Set<string>(["", ...files.dirs()]);
   const added: string[] = [];
   const walk = async (rel: string): Promise<void> => {
     for (const item of await readdir(join(root, rel), { withFileTypes: true }).catch(() => [])) {
       const path = rel === "" ? item.name : `${rel}/${item.name}`;
       if (item.isDirectory() && versionDirs.has(path)) await walk(path);
-      else if (!state.files.has(path)) added.push(item.isDirectory() ? `${path}/` : path);
+      else if (!files.has(path)) added.push(item.isDirectory() ? `${path}/` : path);
     }
   };
   await walk("");
