@@ -12,7 +12,6 @@ const SEND_BATCH = 20_000;
 
 export class TreeSink {
   private queued: LazyTree[] = [];
-  private entries = 0;
   private sending: Promise<void> | undefined;
   private failure: unknown;
 
@@ -41,10 +40,7 @@ export class TreeSink {
   }
 
   private queue(): void {
-    for (const t of this.trees.take()) {
-      this.queued.push(t);
-      this.entries += t.entryCount;
-    }
+    for (const t of this.trees.take()) this.queued.push(t);
   }
 
   private send(): void {
@@ -66,7 +62,6 @@ export class TreeSink {
     let entries = 0;
     while (n < this.queued.length && (n === 0 || entries + this.queued[n]!.entryCount <= this.batch))
       entries += this.queued[n++]!.entryCount;
-    this.entries -= entries;
     return this.queued.splice(0, n);
   }
 }
