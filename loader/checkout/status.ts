@@ -3,13 +3,13 @@
 // through the recorded stats: a file is read only when its stat changed.
 
 import { readdir, readlink } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { StrataError } from "../errors.js";
 import type { Session } from "../session.js";
 import { recoverCrashedRun } from "./journal.js";
 import { eachLimited } from "../parallel.js";
 import { hashFile, realFolders } from "./plan.js";
-import { folderId, readLegacyState, readState, unchangedSince } from "./state.js";
+import { type CheckoutState, folderId, readLegacyState, readState, unchangedSince } from "./state.js";
 import { positions } from "./table.js";
 
 export interface StatusResult {
@@ -19,6 +19,8 @@ export interface StatusResult {
   /** A model version is checked out (dataset: the model, tag: its number). */
   model?: boolean;
   root: string;
+  /** Asked from this sub-folder of the checkout: only paths under it are listed (paths stay relative to root). */
+  within?: string;
   /** Files whose contents, executable bit or symlink target differ from the version. */
   modified: string[];
   /** Paths of the version missing here. */
@@ -27,13 +29,22 @@ export interface StatusResult {
   added: string[];
 }
 
+/** The checkout `dir` is in: `dir` itself, or the nearest folder above it with a state, as git finds its work tree. */
+async function enclosingCheckout(session: Session, dir: string): Promise<{ root: string; state: CheckoutState; within: string }> {
+  const start = resolve(dir);
+  for (let root = start; ; root = dirname(root)) {
+    const id = await folderId(root);
+    await recoverCrashedRun(session.home, id, root);
+    const state = (await readState(session.home, id)) ?? (await readLegacyState(root));
+    if (state !== undefined) return { root, state, within: relative(root, start) };
+    if (dirname(root) === root)
+      throw new StrataError(`${start} is in no checkout known to the Strata home ${session.home}`, "notFound", { code: "no_checkout" });
+  }
+}
+
+/** Status of the checkout holding `dir`; from a sub-folder, of the paths under it only. */
 export async function status(session: Session, dir: string): Promise<StatusResult> {
-  const root = resolve(dir);
-  const id = await folderId(root);
-  await recoverCrashedRun(session.home, id, root);
-  const state = (await readState(session.home, id)) ?? (await readLegacyState(root));
-  if (state === undefined)
-    throw new StrataError(`${root} holds no checkout known to the Strata home ${session.home}`, "notFound", { code: "no_checkout" });
+  const { root, state, within } = await enclosingCheckout(session, dir);
   const look = realFolders(root);
   const modified: string[] = [];
   const deleted: string[] = [];
@@ -70,15 +81,19 @@ export async function status(session: Session, dir: string): Promise<StatusResul
     }
   };
   await walk("");
-  for (const list of [modified, deleted, added]) list.sort();
+  // under the sub-folder asked about, or a folder added here whole that holds it
+  const under = (path: string): boolean =>
+    within === "" || path === within || path.startsWith(`${within}/`) || (path.endsWith("/") && `${within}/`.startsWith(path));
+  const [m, d, a] = [modified, deleted, added].map((list) => list.filter(under).sort());
   return {
     dataset: state.dataset,
     tag: state.tag,
     versionId: state.versionId,
     ...(state.model ? { model: true } : {}),
     root,
-    modified,
-    deleted,
-    added,
+    ...(within === "" ? {} : { within }),
+    modified: m!,
+    deleted: d!,
+    added: a!,
   };
 }

@@ -43,7 +43,7 @@ export function register(program: Command): void {
       if (opts.json) return printJson(r);
       const changes = r.modified.length + r.deleted.length + r.added.length;
       say(
-        `${describeVersion(r)} in ${r.root}: ${changes === 0 ? "no changes" : `${r.modified.length} modified, ${r.deleted.length} deleted, ${r.added.length} added`}`,
+        `${describeVersion(r)} in ${r.root}${r.within === undefined ? "" : ` (under ${r.within}/)`}: ${changes === 0 ? "no changes" : `${r.modified.length} modified, ${r.deleted.length} deleted, ${r.added.length} added`}`,
       );
       for (const p of r.modified) say(`M ${p}`);
       for (const p of r.deleted) say(`D ${p}`);
