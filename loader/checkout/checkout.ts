@@ -61,10 +61,10 @@ export interface CheckoutResult {
   versionId: number;
   /** A model version was checked out. */
   model?: boolean;
-  /** Files and symlinks written, and their bytes. */
+  /** Files and symlinks written (not the empty folders made), and their bytes. */
   filesWritten: number;
   bytesWritten: number;
-  /** Paths that already held the right contents. */
+  /** Files and symlinks that already held the right contents (folders are not counted). */
   filesUnchanged: number;
   /** Files of the previous checkout that left the version. */
   filesDeleted: number;
@@ -137,7 +137,7 @@ export async function checkoutSnapshot(
       tag: version.tag,
       versionId: version.id,
       ...(version.model ? { model: true } : {}),
-      filesWritten: plan.write.length,
+      filesWritten: plan.write.filter((i) => entries.kind(i) !== "dir").length,
       bytesWritten: result.bytesWritten,
       filesUnchanged: plan.kept,
       filesDeleted: result.deleted,

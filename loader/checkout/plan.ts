@@ -17,7 +17,7 @@ import { type CheckoutState, type FileStat, type PathRecord, statPath, unchanged
 import { type PathTable, parentOf, positions } from "./table.js";
 
 export interface Plan {
-  /** Paths of the listing already right (their stat is set in the listing, the new state). */
+  /** Files and symlinks of the listing already right (their stat is set in the listing, the new state). */
   kept: number;
   /** Positions in the listing of the files, symlinks and empty folders to write, in path order. */
   write: number[];
@@ -117,8 +117,8 @@ export async function planCheckout(dir: string, entries: PathTable, state: Check
     const kind = entries.kind(i);
     const st = await look(path);
     if (kind === "dir") {
-      if (st?.kind === "dir") plan.kept++;
-      else if (st === undefined) plan.write.push(i);
+      if (st?.kind === "dir") return; // already there (folders are not counted as kept files)
+      if (st === undefined) plan.write.push(i);
       else if (await yieldPath(path, "yours, where the version has an empty folder")) {
         plan.remove.push(path);
         plan.write.push(i);

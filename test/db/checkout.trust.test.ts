@@ -108,6 +108,14 @@ t.test("an edited file that leaves the version stays; status tells modified, del
   const cli = await strata(["status", dir], s.env);
   t.equal(cli.code, 0, cli.stderr);
   t.equal(cli.stdout, `ds@v2 in ${dir}: 1 modified, 1 deleted, 2 added\nM keep.txt\nD train/a.csv\nA extra/\nA gone.txt\n`);
+
+  // From a sub-folder, as git status: the checkout is found above it, the paths under it listed.
+  const sub = await strata(["status", join(dir, "train")], s.env);
+  t.equal(sub.stdout, `ds@v2 in ${dir} (under train/): 0 modified, 1 deleted, 0 added\nD train/a.csv\n`, sub.stderr);
+  t.match(await s.status(join(dir, "extra/deep")), { root: dir, within: "extra/deep", modified: [], deleted: [], added: ["extra/"] });
+  const outside = await strata(["status", tempDir(t)], s.env);
+  t.equal(outside.code, 3, outside.stderr);
+  t.match(outside.stderr, /is in no checkout known to the Strata home/);
 });
 
 t.test("checkout never writes through a symlink it did not make", async (t) => {
@@ -159,7 +167,8 @@ t.test("checkout restores executable bits and empty folders; switching follows m
   mkdirSync(join(src, "cache"));
   await s.push(src, { dataset: "ds" });
   const dir = tempDir(t);
-  await s.checkout({ dataset: "ds" }, dir);
+  const first = await s.checkout({ dataset: "ds" }, dir);
+  t.match(first, { filesWritten: 3, filesUnchanged: 0 }, "files are counted, the empty folders made are not");
   t.equal(statSync(join(dir, "run.sh")).mode & 0o111, 0o111 & ~process.umask(), "run.sh is executable");
   t.equal(statSync(join(dir, "copy.sh")).mode & 0o111, 0, "the same contents, not executable, stay so");
   t.ok(statSync(join(dir, "logs/old")).isDirectory(), "empty folders are made");
@@ -170,7 +179,7 @@ t.test("checkout restores executable bits and empty folders; switching follows m
   rmSync(join(src, "cache"), { recursive: true });
   await s.push(src, { dataset: "ds" });
   const r = await s.checkout({ dataset: "ds" }, dir);
-  t.equal(r.filesWritten, 1, "only the file whose mode changed is written");
+  t.match(r, { filesWritten: 1, filesUnchanged: 2 }, "only the file whose mode changed is written");
   t.equal(statSync(join(dir, "run.sh")).mode & 0o111, 0, "and it is no longer executable");
   t.notOk(existsSync(join(dir, "cache")), "an empty folder that left the version goes");
   chmodSync(join(dir, "run.sh"), 0o755);
