@@ -41,7 +41,18 @@ import {
   type TreeInfo,
 } from "./lib/data.js";
 import { timed, useGnuTime, type Measured } from "./lib/measure.js";
-import { Borg, cpTree, ensurePeers, opensslDigest, peerEnv, Restic, syncDisks, type PeerStatus, type Peers } from "./lib/peers.js";
+import {
+  Borg,
+  cpTree,
+  diskWrite,
+  ensurePeers,
+  opensslDigest,
+  peerEnv,
+  Restic,
+  syncDisks,
+  type PeerStatus,
+  type Peers,
+} from "./lib/peers.js";
 import {
   fmtBytes,
   fmtRatio,
@@ -300,6 +311,15 @@ async function rowsTree(ctx: Ctx): Promise<TreeRows> {
     }),
   );
   row1.lines.push(o);
+  // The other limit: writing the bytes durably, as the packs are (the store's disk).
+  const ddOut = join(ctx.root, "dd-out");
+  const dd = note(
+    lineOf("dd", "the same bytes written with O_DIRECT in 16 MiB blocks, then fsync", await diskWrite(tree.files, ddOut), {
+      bytes: tree.bytes,
+    }),
+  );
+  await remove(ddOut);
+  row1.lines.push(dd);
 
   const st = await strataTarget(ctx, "tree");
   syncDisks();
@@ -318,6 +338,7 @@ async function rowsTree(ctx: Ctx): Promise<TreeRows> {
   row1.lines.push(bl);
   row1.ratios.push(
     { name: "strata/openssl", value: ratio(pl.rate, o.rate), meaning: "strata push MB/s / openssl dgst MB/s" },
+    { name: "strata/dd", value: ratio(pl.rate, dd.rate), meaning: "strata push MB/s / dd O_DIRECT write MB/s" },
     { name: "strata/restic", value: ratio(pl.rate, rl.rate), meaning: "strata push MB/s / restic backup MB/s" },
     { name: "strata/borg", value: ratio(pl.rate, bl.rate), meaning: "strata push MB/s / borg create MB/s" },
   );
@@ -980,7 +1001,7 @@ function targets(rows: Row[], switchRatio: number | null, strataRss: { what: str
     target(
       "push toward half the hashing limit",
       toLimit === null ? null : toLimit >= 0.5,
-      `strata/openssl = ${fmtRatio(toLimit)} (target >= 0.5x)`,
+      `strata/openssl = ${fmtRatio(toLimit)} (target >= 0.5x); strata/dd (durable write of the same bytes) = ${fmtRatio(ratio(push?.rate, findLine(r1, "dd")?.rate))}`,
     ),
   );
   const r3 = by(3);

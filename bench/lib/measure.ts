@@ -37,7 +37,7 @@ export interface Measured {
 
 const OUTPUT_CAP = 256 * 1024;
 
-function shellQuote(a: string): string {
+export function shellQuote(a: string): string {
   return /^[A-Za-z0-9_./:=@%+,-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
 }
 

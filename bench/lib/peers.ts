@@ -8,7 +8,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { GNU_TIME, hasGnuTime, timed, type Measured } from "./measure.js";
+import { GNU_TIME, hasGnuTime, type Measured, shellQuote, timed } from "./measure.js";
 
 export interface PeerStatus {
   restic: string | null;
@@ -129,6 +129,12 @@ export class Borg {
 
 export function opensslDigest(files: string[]): Promise<Measured> {
   return timed(["openssl", "dgst", "-sha256", ...files]);
+}
+
+/** The files' bytes written to `dest` as a push writes packs: 16 MiB blocks, O_DIRECT, fsync at the end. */
+export function diskWrite(files: string[], dest: string): Promise<Measured> {
+  const cat = ["cat", ...files].map(shellQuote).join(" ");
+  return timed(["sh", "-c", `${cat} | dd of=${shellQuote(dest)} bs=16M iflag=fullblock oflag=direct conv=fsync status=none`]);
 }
 
 export function cpTree(src: string, dst: string): Promise<Measured> {
