@@ -5,6 +5,8 @@
 // listing becomes the new state of the folder: planning and applying fill in the stat of
 // each file as it is kept or written.
 
+import { appendUtf8 } from "../utf8-column.js";
+
 export type PathKind = "file" | "symlink" | "dir";
 
 /** A file, symlink or empty folder of a version (folders that hold something are implied by their paths). */
@@ -86,16 +88,10 @@ export class PathTable {
   add(path: string, row: PathRow): number {
     const i = this.n;
     if (i === this.flags.length) this.grow();
-    const start = i === 0 ? 0 : this.ends[i - 1]!;
-    const end = start + Buffer.byteLength(path, "utf8");
-    if (end > 0xffffffff) throw new RangeError("more than 4 GiB of paths");
-    if (end > this.names.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(end, 2 * this.names.length));
-      this.names.copy(bigger, 0, 0, start);
-      this.names = bigger;
-    }
-    this.names.write(path, start, "utf8");
-    this.ends[i] = end;
+    const added = appendUtf8(this.names, i === 0 ? 0 : this.ends[i - 1]!, path);
+    if (added === undefined) throw new RangeError("more than 4 GiB of paths");
+    this.names = added.column;
+    this.ends[i] = added.end;
     this.flags[i] = KIND_CODE[row.kind] | (row.executable ? EXECUTABLE : 0);
     this.sizes[i] = row.size;
     this.hashes.set(row.hash.subarray(0, 32), 32 * i);

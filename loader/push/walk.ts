@@ -9,6 +9,7 @@ import { basename, join } from "node:path";
 import { STATE_DIR } from "../checkout/listing.js";
 import { StrataError } from "../errors.js";
 import { escapeControls } from "../text.js";
+import { appendUtf8 } from "../utf8-column.js";
 
 export type InputKind = "file" | "symlink" | "dir";
 
@@ -73,16 +74,10 @@ export class InputList {
   }
 
   private addName(i: number, name: string): void {
-    const start = i === 0 ? 0 : this.nameEnds[i - 1]!;
-    const end = start + Buffer.byteLength(name, "utf8");
-    if (end > 0xffffffff) throw new StrataError("too many names to push at once (more than 4 GiB of them)", "usage");
-    if (end > this.nameBytes.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(end, 2 * this.nameBytes.length));
-      this.nameBytes.copy(bigger, 0, 0, start);
-      this.nameBytes = bigger;
-    }
-    this.nameBytes.write(name, start, "utf8");
-    this.nameEnds[i] = end;
+    const added = appendUtf8(this.nameBytes, i === 0 ? 0 : this.nameEnds[i - 1]!, name);
+    if (added === undefined) throw new StrataError("too many names to push at once (more than 4 GiB of them)", "usage");
+    this.nameBytes = added.column;
+    this.nameEnds[i] = added.end;
   }
 
   private grow(): void {
