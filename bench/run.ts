@@ -20,7 +20,7 @@
 import { spawnSync } from "node:child_process";
 import { link, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { startS3Server, s3Env, type S3ServerInfo } from "../test/helpers/s3server.js";
 import {
@@ -1269,7 +1269,7 @@ export async function main(): Promise<void> {
     targets: ts,
   };
   await writeFile(file, `${JSON.stringify(json, null, 2)}\n`);
-  console.log(`results: ${file}`);
+  console.log(`results: ${relative(process.cwd(), file)}`); // a saved report names no machine's paths
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
