@@ -25,7 +25,7 @@
  */
 import { appendFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { KiB, MiB, Rand, treeBytes, writeRandomFile } from "./lib/data.js";
 import { hasGnuTime, useGnuTime, type Measured } from "./lib/measure.js";
@@ -404,7 +404,7 @@ async function main(): Promise<void> {
       2,
     )}\n`,
   );
-  console.log(`\nresults: ${file}`);
+  console.log(`\nresults: ${relative(process.cwd(), file)}`);
 }
 
 async function randomFiles(dir: string, count: number, size: number): Promise<void> {

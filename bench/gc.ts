@@ -19,7 +19,7 @@
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openStore } from "../loader/store/index.js";
 import { turnBack } from "../test/helpers/clock.js";
@@ -172,7 +172,7 @@ async function main(): Promise<void> {
   await mkdir(dir, { recursive: true });
   const file = join(dir, quick ? "gc-latest-quick.json" : "gc-latest.json");
   await writeFile(file, `${JSON.stringify({ at: new Date().toISOString(), quick, versionBytes: VERSION_BYTES, results }, null, 2)}\n`);
-  console.log(`\nresults: ${file}`);
+  console.log(`\nresults: ${relative(process.cwd(), file)}`);
 }
 
 await main();
