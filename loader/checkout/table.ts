@@ -5,7 +5,7 @@
 // listing becomes the new state of the folder: planning and applying fill in the stat of
 // each file as it is kept or written.
 
-import { appendUtf8 } from "../utf8-column.js";
+import { appendUtf8, grown } from "../columns.js";
 
 export type PathKind = "file" | "symlink" | "dir";
 
@@ -107,21 +107,13 @@ export class PathTable {
 
   private grow(): void {
     const cap = 2 * this.flags.length;
-    const ends = new Uint32Array(cap);
-    ends.set(this.ends);
-    this.ends = ends;
-    const flags = new Uint8Array(cap);
-    flags.set(this.flags);
-    this.flags = flags;
-    const sizes = new Float64Array(cap);
-    sizes.set(this.sizes);
-    this.sizes = sizes;
+    this.ends = grown(this.ends, cap);
+    this.flags = grown(this.flags, cap);
+    this.sizes = grown(this.sizes, cap);
     const hashes = Buffer.allocUnsafe(32 * cap);
     this.hashes.copy(hashes);
     this.hashes = hashes;
-    const stats = new BigInt64Array(3 * cap);
-    stats.set(this.stats);
-    this.stats = stats;
+    this.stats = grown(this.stats, 3 * cap);
   }
 
   path(i: number): string {

@@ -9,7 +9,7 @@ import { basename, join } from "node:path";
 import { STATE_DIR } from "../checkout/listing.js";
 import { StrataError } from "../errors.js";
 import { escapeControls } from "../text.js";
-import { appendUtf8 } from "../utf8-column.js";
+import { appendUtf8, grown } from "../columns.js";
 
 export type InputKind = "file" | "symlink" | "dir";
 
@@ -82,18 +82,10 @@ export class InputList {
 
   private grow(): void {
     const n = this.parents.length * 2;
-    const nameEnds = new Uint32Array(n);
-    nameEnds.set(this.nameEnds);
-    this.nameEnds = nameEnds;
-    const flags = new Uint8Array(n);
-    flags.set(this.flags);
-    this.flags = flags;
-    const stats = new Float64Array(4 * n);
-    stats.set(this.stats);
-    this.stats = stats;
-    const parents = new Int32Array(n);
-    parents.set(this.parents);
-    this.parents = parents;
+    this.nameEnds = grown(this.nameEnds, n);
+    this.flags = grown(this.flags, n);
+    this.stats = grown(this.stats, 4 * n);
+    this.parents = grown(this.parents, n);
   }
 
   /** '/'-separated, relative to the pushed folder. */

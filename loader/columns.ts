@@ -1,6 +1,16 @@
-// Many strings kept back to back as UTF-8 in one buffer, each ending at an offset its owner
-// keeps (a Uint32Array): a few bytes a name instead of a JS string each, for the push's walk
-// and the checkout's listing of a million paths.
+// Columns by position, for the push's walk and the checkout's listing of a million paths:
+// typed arrays that double as rows are added, and many strings kept back to back as UTF-8
+// in one buffer, each ending at an offset its owner keeps (a Uint32Array): a few bytes a
+// name instead of a JS string each.
+
+type Column = Uint8Array | Int32Array | Uint32Array | Float64Array | BigInt64Array;
+
+/** A copy of `column` with room for `length` elements (the old ones kept at the start). */
+export function grown<T extends Column>(column: T, length: number): T {
+  const out = new (column.constructor as new (n: number) => T)(length);
+  out.set(column as never);
+  return out;
+}
 
 /** Largest column: its ends are Uint32. */
 export const UTF8_COLUMN_MAX = 0xffffffff;
